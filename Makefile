@@ -1,0 +1,32 @@
+# Deskside — `make help` lists the targets.
+GO        ?= go
+PKGS      := ./...
+# The agent's core must build without cgo and without a display on every OS.
+CORE_PKGS := ./shared/... ./agent/internal/...
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@2025.1.1
+
+.PHONY: help run test lint vet crossvet unit bench screenshots deps
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+deps: ## install the Debian packages and Go modules Deskside needs (idempotent)
+	@bash scripts/deps.sh
+
+run: deps ## run Deskside here: server on SQLite + a local agent enrolled to it
+	@bash scripts/run-local.sh
+
+test: deps lint crossvet unit ## the full test suite (what CI runs)
+
+lint: ## gofmt, go vet, staticcheck
+	@echo "== gofmt"; out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
+	@echo "== go vet"; $(GO) vet $(PKGS)
+	@echo "== staticcheck"; $(GO) run $(STATICCHECK) $(PKGS)
+
+crossvet: ## vet the agent core for Windows and macOS (CGO_ENABLED=0)
+	@for os in windows darwin linux; do echo "== vet GOOS=$$os"; CGO_ENABLED=0 GOOS=$$os $(GO) vet $(CORE_PKGS) || exit 1; done
+
+unit: ## go test -race over every package (real SQLite, real sockets, Xvfb, Chromium)
+	@echo "== go test -race"; $(GO) test -race -count=1 -timeout 30m $(PKGS)
+
+bench: ## benchmarks (not part of `make test`)
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)

@@ -1,0 +1,342 @@
+package protocol
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Category is what kind of help a request asks for.
+type Category string
+
+const (
+	CategoryProblem  Category = "problem"
+	CategoryQuestion Category = "question"
+	CategorySoftware Category = "software" // "software I use or need": welcome, never punished
+	CategoryIdea     Category = "idea"
+)
+
+// Valid reports whether c is a known category.
+func (c Category) Valid() bool {
+	switch c {
+	case CategoryProblem, CategoryQuestion, CategorySoftware, CategoryIdea:
+		return true
+	}
+	return false
+}
+
+// Urgency is how much the problem is in the user's way.
+type Urgency string
+
+const (
+	UrgencyBlocking   Urgency = "blocking"     // "blocking my work"
+	UrgencyWhenYouCan Urgency = "when_you_can" // "when you can"
+)
+
+// Valid reports whether u is a known urgency.
+func (u Urgency) Valid() bool { return u == UrgencyBlocking || u == UrgencyWhenYouCan }
+
+// Status is where a request stands.
+type Status string
+
+const (
+	StatusNew           Status = "new"
+	StatusInProgress    Status = "in_progress"
+	StatusWaitingOnUser Status = "waiting_on_user"
+	StatusResolved      Status = "resolved"
+	StatusReopened      Status = "reopened"
+)
+
+// Valid reports whether s is a known status.
+func (s Status) Valid() bool {
+	switch s {
+	case StatusNew, StatusInProgress, StatusWaitingOnUser, StatusResolved, StatusReopened:
+		return true
+	}
+	return false
+}
+
+// Open reports whether the request still needs work.
+func (s Status) Open() bool { return s != StatusResolved }
+
+func checkText(field, s string, required bool) error {
+	if required && strings.TrimSpace(s) == "" {
+		return fmt.Errorf("%s is empty", field)
+	}
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("%s is not valid UTF-8", field)
+	}
+	if n := utf8.RuneCountInString(s); n > MaxTextRunes {
+		return fmt.Errorf("%s has %d characters; the limit is %d", field, n, MaxTextRunes)
+	}
+	return nil
+}
+
+// Hello is the first frame a device sends after the upgrade.
+type Hello struct {
+	AgentVersion string   `json:"agent_version"`
+	OS           string   `json:"os"`   // GOOS
+	Arch         string   `json:"arch"` // GOARCH
+	Capabilities []string `json:"capabilities,omitempty"`
+	// LastSeq is the highest server → device seq the device has stored; the
+	// server replays everything after it.
+	LastSeq uint64 `json:"last_seq"`
+}
+
+// Welcome answers Hello.
+type Welcome struct {
+	DeviceID      string   `json:"device_id"`
+	ServerVersion string   `json:"server_version"`
+	Capabilities  []string `json:"capabilities,omitempty"`
+	// PingSeconds is how often the server pings; a device that hears nothing
+	// for twice this long reconnects.
+	PingSeconds int `json:"ping_seconds"`
+	// ReplayFrom..ReplayTo are the seqs the server is about to replay (0,0: none).
+	ReplayFrom uint64 `json:"replay_from,omitempty"`
+	ReplayTo   uint64 `json:"replay_to,omitempty"`
+	// ServerName is how the help desk calls itself ("Acme IT").
+	ServerName string `json:"server_name,omitempty"`
+}
+
+// Ack confirms that the frame with ID (the envelope id) was durably stored.
+// Seq, when set, acks a server → device frame (delivery cursor).
+type Ack struct {
+	ID string `json:"id"`
+	// Ref is what the stored frame created, e.g. the request id.
+	Ref string `json:"ref,omitempty"`
+	// Duplicate is true when the id had been seen before; nothing new was stored.
+	Duplicate bool `json:"duplicate,omitempty"`
+}
+
+// Error refuses a frame; the connection stays open.
+type Error struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	// Ref is the id of the refused frame, if it had one.
+	Ref string `json:"ref,omitempty"`
+}
+
+// Attachment is a file the user chose to send, today only a screenshot.
+type Attachment struct {
+	Name string `json:"name"`
+	Type string `json:"type"` // MIME type: image/png or image/jpeg
+	Data []byte `json:"data"` // base64 on the wire
+}
+
+// Validate checks type and size.
+func (a *Attachment) Validate() error {
+	if a.Type != "image/png" && a.Type != "image/jpeg" {
+		return fmt.Errorf("attachment type %q is not image/png or image/jpeg", a.Type)
+	}
+	if len(a.Data) == 0 {
+		return errors.New("attachment is empty")
+	}
+	if len(a.Data) > MaxScreenshotBytes {
+		return fmt.Errorf("attachment is %d bytes; the limit is %d", len(a.Data), MaxScreenshotBytes)
+	}
+	return nil
+}
+
+// RequestNew raises a request. RequestID is chosen by the agent (a UUID) so
+// that the request has one identity from the moment the user presses Send,
+// through the outbox, to the server.
+type RequestNew struct {
+	RequestID  string      `json:"request_id"`
+	Category   Category    `json:"category"`
+	Urgency    Urgency     `json:"urgency"`
+	Text       string      `json:"text"`
+	Screenshot *Attachment `json:"screenshot,omitempty"`
+	// Snapshot is the device as it was when the user pressed Send.
+	Snapshot *Snapshot `json:"snapshot,omitempty"`
+	// CreatedAt is when the user pressed Send (the frame may go out later).
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Validate checks the fields a user or a script can get wrong.
+func (r *RequestNew) Validate() error {
+	if r.RequestID == "" {
+		return errors.New("request_id is empty")
+	}
+	if !r.Category.Valid() {
+		return fmt.Errorf("category %q is not one of problem, question, software, idea", r.Category)
+	}
+	if !r.Urgency.Valid() {
+		return fmt.Errorf("urgency %q is not blocking or when_you_can", r.Urgency)
+	}
+	if err := checkText("text", r.Text, true); err != nil {
+		return err
+	}
+	if r.Screenshot != nil {
+		return r.Screenshot.Validate()
+	}
+	return nil
+}
+
+// RequestReply is the user writing in a request's thread.
+type RequestReply struct {
+	RequestID string    `json:"request_id"`
+	MessageID string    `json:"message_id"` // chosen by the agent
+	Text      string    `json:"text"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Validate checks ids and text.
+func (r *RequestReply) Validate() error {
+	if r.RequestID == "" || r.MessageID == "" {
+		return errors.New("request_id and message_id are required")
+	}
+	return checkText("text", r.Text, true)
+}
+
+// RequestRate is the user's satisfaction after resolution.
+type RequestRate struct {
+	RequestID string `json:"request_id"`
+	Rating    int    `json:"rating"` // 1 (unhappy) .. 5 (delighted)
+	Comment   string `json:"comment,omitempty"`
+}
+
+// Validate checks the rating range.
+func (r *RequestRate) Validate() error {
+	if r.RequestID == "" {
+		return errors.New("request_id is empty")
+	}
+	if r.Rating < 1 || r.Rating > 5 {
+		return fmt.Errorf("rating %d is not between 1 and 5", r.Rating)
+	}
+	return checkText("comment", r.Comment, false)
+}
+
+// RequestReopen reopens a resolved request, with an optional word why.
+type RequestReopen struct {
+	RequestID string `json:"request_id"`
+	Text      string `json:"text,omitempty"`
+}
+
+// Validate checks the id.
+func (r *RequestReopen) Validate() error {
+	if r.RequestID == "" {
+		return errors.New("request_id is empty")
+	}
+	return checkText("text", r.Text, false)
+}
+
+// Person is a technician as the user sees them.
+type Person struct {
+	Name     string `json:"name"`
+	Greeting string `json:"greeting,omitempty"` // "Hi, I'm Rob — I'll take care of this"
+}
+
+// Message is a technician writing in a request's thread (server → device),
+// or a user's message relayed to the console as device.message.
+type Message struct {
+	RequestID string    `json:"request_id"`
+	MessageID string    `json:"message_id"`
+	DeviceID  string    `json:"device_id,omitempty"` // set toward the console
+	Author    Person    `json:"author"`
+	FromUser  bool      `json:"from_user,omitempty"`
+	Text      string    `json:"text"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// RequestStatus tells the device that its request moved, with a friendly
+// sentence the agent can show as is ("Rob picked up your request").
+type RequestStatus struct {
+	RequestID string    `json:"request_id"`
+	Status    Status    `json:"status"`
+	Assignee  *Person   `json:"assignee,omitempty"`
+	Text      string    `json:"text"`
+	ChangedAt time.Time `json:"changed_at"`
+}
+
+// Announcement is IT speaking to many desks at once.
+type Announcement struct {
+	AnnouncementID string    `json:"announcement_id"`
+	Title          string    `json:"title"`
+	Text           string    `json:"text"`
+	Severity       string    `json:"severity,omitempty"` // info, warning, outage
+	Author         Person    `json:"author"`
+	CreatedAt      time.Time `json:"created_at"`
+	ExpiresAt      time.Time `json:"expires_at,omitzero"`
+}
+
+// TelemetryStart asks the device for compact live figures every IntervalMS
+// until TelemetryStop or until the link drops.
+type TelemetryStart struct {
+	IntervalMS int `json:"interval_ms"`
+}
+
+// Telemetry is one compact live sample.
+type Telemetry struct {
+	DeviceID string    `json:"device_id,omitempty"` // set toward the console
+	At       time.Time `json:"at"`
+	CPUPct   float64   `json:"cpu_pct"`
+	MemPct   float64   `json:"mem_pct"`
+	DiskPct  float64   `json:"disk_pct"` // fullest disk
+	NetRxBps float64   `json:"net_rx_bps"`
+	NetTxBps float64   `json:"net_tx_bps"`
+}
+
+// DeliveryCursor tells the server the device has durably stored every
+// server → device frame up to Seq, so the server may prune them.
+type DeliveryCursor struct {
+	Seq uint64 `json:"seq"`
+}
+
+// UpdateAvailable tells a device a release is ready for it.
+type UpdateAvailable struct {
+	Version     string `json:"version"`
+	Channel     string `json:"channel"`
+	ManifestURL string `json:"manifest_url"`
+	BinaryURL   string `json:"binary_url"`
+	Rollback    bool   `json:"rollback,omitempty"`
+}
+
+// UpdateReport is a device's word on an update it tried.
+type UpdateReport struct {
+	FromVersion string `json:"from_version"`
+	ToVersion   string `json:"to_version"`
+	OK          bool   `json:"ok"`
+	RolledBack  bool   `json:"rolled_back,omitempty"`
+	Detail      string `json:"detail,omitempty"`
+}
+
+// Presence tells the console that a device came online or went away.
+type Presence struct {
+	DeviceID string    `json:"device_id"`
+	Hostname string    `json:"hostname"`
+	User     string    `json:"user,omitempty"`
+	OS       string    `json:"os,omitempty"`
+	Online   bool      `json:"online"`
+	At       time.Time `json:"at"`
+}
+
+// RequestSummary is a request as the queue shows it (console events).
+type RequestSummary struct {
+	RequestID string    `json:"request_id"`
+	DeviceID  string    `json:"device_id"`
+	Hostname  string    `json:"hostname"`
+	User      string    `json:"user,omitempty"`
+	Category  Category  `json:"category"`
+	Urgency   Urgency   `json:"urgency"`
+	Status    Status    `json:"status"`
+	Text      string    `json:"text"`
+	Assignee  string    `json:"assignee,omitempty"` // technician id
+	Rating    int       `json:"rating,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// DeviceSnapshot carries a fresh snapshot to the console.
+type DeviceSnapshot struct {
+	DeviceID string   `json:"device_id"`
+	Snapshot Snapshot `json:"snapshot"`
+}
+
+// ConsoleHello is the first frame on a console link.
+type ConsoleHello struct {
+	TechnicianID  string `json:"technician_id"`
+	Name          string `json:"name"`
+	ServerVersion string `json:"server_version"`
+}
