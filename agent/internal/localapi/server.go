@@ -1,0 +1,263 @@
+package localapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/deskside/deskside/agent/internal/model"
+	"github.com/deskside/deskside/shared/protocol"
+)
+
+// maxBody caps a request body: a screenshot in base64 plus the text.
+const maxBody = protocol.MaxScreenshotBytes*4/3 + protocol.MaxTextRunes*4 + 64<<10
+
+// Handler serves the local API over b.
+func Handler(b Backend, log *slog.Logger) http.Handler {
+	if log == nil {
+		log = slog.Default()
+	}
+	h := &handler{b: b, log: log}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+Prefix+"status", h.status)
+	mux.HandleFunc("GET "+Prefix+"snapshot", h.snapshot)
+	mux.HandleFunc("GET "+Prefix+"requests", h.requests)
+	mux.HandleFunc("POST "+Prefix+"requests", h.raise)
+	mux.HandleFunc("GET "+Prefix+"requests/{id}", h.request)
+	mux.HandleFunc("POST "+Prefix+"requests/{id}/reply", h.reply)
+	mux.HandleFunc("POST "+Prefix+"requests/{id}/rate", h.rate)
+	mux.HandleFunc("POST "+Prefix+"requests/{id}/reopen", h.reopen)
+	mux.HandleFunc("POST "+Prefix+"requests/{id}/read", h.read)
+	mux.HandleFunc("GET "+Prefix+"announcements", h.announcements)
+	mux.HandleFunc("POST "+Prefix+"announcements/{id}/read", h.announcementRead)
+	mux.HandleFunc("GET "+Prefix+"events", h.events)
+	return mux
+}
+
+// Serve serves the local API on l until ctx is done.
+func Serve(ctx context.Context, l net.Listener, b Backend, log *slog.Logger) error {
+	srv := &http.Server{Handler: Handler(b, log), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+		_ = srv.Close()
+	}()
+	if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve local api: %w", err)
+	}
+	return nil
+}
+
+type handler struct {
+	b   Backend
+	log *slog.Logger
+}
+
+func (h *handler) status(w http.ResponseWriter, r *http.Request) { writeJSON(w, h.b.Status()) }
+
+func (h *handler) snapshot(w http.ResponseWriter, r *http.Request) {
+	s, err := h.b.Snapshot(r.Context(), r.URL.Query().Get("fresh") == "1")
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, s)
+}
+
+func (h *handler) requests(w http.ResponseWriter, r *http.Request) {
+	rs, err := h.b.Requests(r.Context())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if rs == nil {
+		rs = []model.Request{}
+	}
+	writeJSON(w, map[string]any{"requests": rs})
+}
+
+func (h *handler) request(w http.ResponseWriter, r *http.Request) {
+	req, err := h.b.Request(r.Context(), r.PathValue("id"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, req)
+}
+
+func (h *handler) raise(w http.ResponseWriter, r *http.Request) {
+	var in model.NewRequest
+	if !h.decode(w, r, &in) {
+		return
+	}
+	req, err := h.b.RaiseRequest(r.Context(), in)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSONCode(w, http.StatusCreated, req)
+}
+
+func (h *handler) reply(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Text string `json:"text"`
+	}
+	if !h.decode(w, r, &in) {
+		return
+	}
+	m, err := h.b.Reply(r.Context(), r.PathValue("id"), in.Text)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSONCode(w, http.StatusCreated, m)
+}
+
+func (h *handler) rate(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Rating  int    `json:"rating"`
+		Comment string `json:"comment"`
+	}
+	if !h.decode(w, r, &in) {
+		return
+	}
+	h.done(w, r, h.b.Rate(r.Context(), r.PathValue("id"), in.Rating, in.Comment))
+}
+
+func (h *handler) reopen(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Text string `json:"text"`
+	}
+	if !h.decode(w, r, &in) {
+		return
+	}
+	h.done(w, r, h.b.Reopen(r.Context(), r.PathValue("id"), in.Text))
+}
+
+func (h *handler) read(w http.ResponseWriter, r *http.Request) {
+	h.done(w, r, h.b.MarkRead(r.Context(), r.PathValue("id")))
+}
+
+func (h *handler) announcements(w http.ResponseWriter, r *http.Request) {
+	as, err := h.b.Announcements(r.Context())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if as == nil {
+		as = []model.Announcement{}
+	}
+	writeJSON(w, map[string]any{"announcements": as})
+}
+
+func (h *handler) announcementRead(w http.ResponseWriter, r *http.Request) {
+	h.done(w, r, h.b.MarkAnnouncementRead(r.Context(), r.PathValue("id")))
+}
+
+// events streams server-sent events: first the current state, then every
+// event, with a comment line every 25 s so a dead reader is noticed.
+func (h *handler) events(w http.ResponseWriter, r *http.Request) {
+	fl, ok := w.(http.Flusher)
+	if !ok {
+		h.fail(w, r, errors.New("streaming unsupported"))
+		return
+	}
+	ch, cancel := h.b.Subscribe()
+	defer cancel()
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	st := h.b.Status()
+	send := func(ev model.Event) bool {
+		b, err := json.Marshal(ev)
+		if err != nil {
+			return true
+		}
+		if _, err := fmt.Fprintf(w, "event: %s\ndata: %s\n\n", ev.Type, b); err != nil {
+			return false
+		}
+		fl.Flush()
+		return true
+	}
+	if !send(model.Event{Type: model.EventState, At: time.Now().UTC(), Status: &st}) {
+		return
+	}
+	keep := time.NewTicker(25 * time.Second)
+	defer keep.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-keep.C:
+			if _, err := io.WriteString(w, ": keepalive\n\n"); err != nil {
+				return
+			}
+			fl.Flush()
+		case ev, ok := <-ch:
+			if !ok || !send(ev) {
+				return
+			}
+		}
+	}
+}
+
+func (h *handler) decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	if err := json.NewDecoder(r.Body).Decode(v); err != nil && !errors.Is(err, io.EOF) {
+		writeError(w, errorf(http.StatusBadRequest, CodeBadRequest, "That didn't look right to the agent: %v", err))
+		return false
+	}
+	return true
+}
+
+func (h *handler) done(w http.ResponseWriter, r *http.Request, err error) {
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var ue UserError
+	if errors.As(err, &ue) {
+		st := http.StatusBadRequest
+		switch ue.Code() {
+		case CodeNotFound:
+			st = http.StatusNotFound
+		case CodeDiskFull:
+			st = http.StatusInsufficientStorage
+		case CodeNotEnrolled, CodeUnavailable:
+			st = http.StatusServiceUnavailable
+		case CodeInternal:
+			st = http.StatusInternalServerError
+		}
+		writeError(w, &Error{Status: st, Code: ue.Code(), Message: ue.UserMessage()})
+		return
+	}
+	h.log.Error("local api", "path", r.URL.Path, "err", err)
+	writeError(w, errorf(http.StatusInternalServerError, CodeInternal,
+		"Something went wrong inside the Deskside agent. Please try again; if it keeps happening, tell IT."))
+}
+
+func writeJSON(w http.ResponseWriter, v any) { writeJSONCode(w, http.StatusOK, v) }
+
+func writeJSONCode(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, e *Error) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(e.Status)
+	_ = json.NewEncoder(w).Encode(e)
+}

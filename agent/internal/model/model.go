@@ -1,0 +1,131 @@
+// Package model holds the agent's domain types — connection state, requests
+// and their threads, announcements and live events — shared by the store, the
+// core, the local API and the UI. They are JSON-tagged because the local API
+// carries them as they are; they are not the server wire types (those live in
+// shared/protocol and are converted at the edge).
+package model
+
+import (
+	"time"
+
+	"github.com/deskside/deskside/shared/protocol"
+)
+
+// State is where the agent stands with the server.
+type State string
+
+const (
+	StateEnrolling  State = "enrolling"  // no credentials yet, or enrolling now
+	StateConnecting State = "connecting" // dialling or waiting for welcome
+	StateOnline     State = "online"     // welcome received; frames flow
+	StateOffline    State = "offline"    // between attempts; see Status.Detail
+)
+
+// Status is what the tray and `agent status` show.
+type Status struct {
+	State State `json:"state"`
+	// Detail is a warm sentence for the user ("You're offline — anything you
+	// send is saved and goes out when we're back.").
+	Detail string `json:"detail,omitempty"`
+	// LastError is the technical reason for logs and support, never shown
+	// to the user as the only explanation.
+	LastError    string    `json:"last_error,omitempty"`
+	Since        time.Time `json:"since"`
+	Server       string    `json:"server,omitempty"`
+	ServerName   string    `json:"server_name,omitempty"`
+	DeviceID     string    `json:"device_id,omitempty"`
+	AgentVersion string    `json:"agent_version"`
+	// Unread counts unread technician messages, status changes and announcements.
+	Unread int `json:"unread"`
+	// Pending counts frames saved locally that the server has not yet acknowledged.
+	Pending int `json:"pending"`
+	// NextRetry is when the next connection attempt is due (offline only).
+	NextRetry time.Time `json:"next_retry,omitzero"`
+}
+
+// NewRequest is what the user fills in to raise a request.
+type NewRequest struct {
+	Category protocol.Category `json:"category"`
+	Urgency  protocol.Urgency  `json:"urgency"`
+	Text     string            `json:"text"`
+	// Screenshot is optional PNG or JPEG bytes the user chose to attach.
+	Screenshot     []byte `json:"screenshot,omitempty"`
+	ScreenshotName string `json:"screenshot_name,omitempty"`
+}
+
+// Request is one of the user's requests as the agent knows it.
+type Request struct {
+	ID        string            `json:"id"`
+	Category  protocol.Category `json:"category"`
+	Urgency   protocol.Urgency  `json:"urgency"`
+	Text      string            `json:"text"`
+	Status    protocol.Status   `json:"status"`
+	Assignee  *protocol.Person  `json:"assignee,omitempty"`
+	Rating    int               `json:"rating,omitempty"`
+	CreatedAt time.Time         `json:"created_at"`
+	UpdatedAt time.Time         `json:"updated_at"`
+	// Sent is true once the server acknowledged the request; until then it
+	// waits in the outbox and the UI says "saved — will be sent".
+	Sent          bool `json:"sent"`
+	Unread        bool `json:"unread"`
+	HasScreenshot bool `json:"has_screenshot"`
+	// Messages and History are filled only by the single-request calls.
+	Messages []Message     `json:"messages,omitempty"`
+	History  []StatusEvent `json:"history,omitempty"`
+	// LastText is the newest line of the thread, for lists.
+	LastText string `json:"last_text,omitempty"`
+}
+
+// Message is one line of a request's thread, from the user or a technician.
+type Message struct {
+	ID        string          `json:"id"`
+	RequestID string          `json:"request_id"`
+	Author    protocol.Person `json:"author"`
+	FromUser  bool            `json:"from_user"`
+	Text      string          `json:"text"`
+	CreatedAt time.Time       `json:"created_at"`
+	// Sent is meaningful for the user's own messages: acknowledged by the server.
+	Sent bool `json:"sent"`
+	Read bool `json:"read"`
+}
+
+// StatusEvent is one step in a request's history ("Rob picked up your request").
+type StatusEvent struct {
+	Status   protocol.Status  `json:"status"`
+	Assignee *protocol.Person `json:"assignee,omitempty"`
+	Text     string           `json:"text"`
+	At       time.Time        `json:"at"`
+}
+
+// Announcement is IT speaking to many desks.
+type Announcement struct {
+	ID        string          `json:"id"`
+	Title     string          `json:"title"`
+	Text      string          `json:"text"`
+	Severity  string          `json:"severity,omitempty"`
+	Author    protocol.Person `json:"author"`
+	CreatedAt time.Time       `json:"created_at"`
+	ExpiresAt time.Time       `json:"expires_at,omitzero"`
+	Read      bool            `json:"read"`
+}
+
+// EventType names what changed.
+type EventType string
+
+const (
+	EventState        EventType = "state"        // Status changed (online, offline…)
+	EventMessage      EventType = "message"      // a technician wrote
+	EventRequest      EventType = "request"      // a request changed (status, sent, rating)
+	EventAnnouncement EventType = "announcement" // IT announced something
+)
+
+// Event is one live change the UI may want to show. Exactly one of the
+// pointer fields matching Type is set.
+type Event struct {
+	Type         EventType     `json:"type"`
+	At           time.Time     `json:"at"`
+	Status       *Status       `json:"status,omitempty"`
+	Request      *Request      `json:"request,omitempty"`
+	Message      *Message      `json:"message,omitempty"`
+	Announcement *Announcement `json:"announcement,omitempty"`
+}
