@@ -1,0 +1,70 @@
+package gen
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	p := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(p, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatalf("%v (run with -update)", err)
+	}
+	if string(got) != string(want) {
+		t.Errorf("%s differs from golden:\n--- got\n%s\n--- want\n%s", name, got, want)
+	}
+}
+
+func TestGolden(t *testing.T) {
+	const bin = "/usr/bin/deskside-agent"
+	const userBin = "/home/Ann Lee/.local/bin/deskside-agent"
+	for name, got := range map[string][]byte{
+		"deskside.desktop":            DesktopEntry(bin),
+		"deskside-agent.desktop":      AutostartEntry(bin),
+		"user-deskside.desktop":       DesktopEntry(userBin),
+		"user-deskside-agent.desktop": AutostartEntry(userBin),
+		"deskside-agent.service":      SystemdUserUnit(bin),
+		"com.deskside.agent.plist":    LaunchdPlist("/Applications/Deskside.app/Contents/MacOS/deskside-agent"),
+		"Info.plist":                  InfoPlist("1.2.3-beta.1"),
+		"postinstall.sh":              PostInstall(),
+		"postremove.sh":               PostRemove(),
+		"deskside.svg":                Icon(),
+		"deskside.wxs": WXS{Version: "1.2.3-beta.1", AgentExe: `build/windows-amd64/deskside-agent.exe`, SetupExe: `build/windows-amd64/deskside-setup.exe`,
+			Server: "https://help.example.com", Token: "dsk1_Abcdefghijklmnop0123"}.Render(),
+		"deskside-noenrol.wxs": WXS{Version: "0.1.0-dev", AgentExe: "a.exe", SetupExe: "s.exe"}.Render(),
+	} {
+		t.Run(name, func(t *testing.T) { golden(t, name, got) })
+	}
+}
+
+func TestExecArg(t *testing.T) {
+	for in, want := range map[string]string{
+		"/usr/bin/x":  "/usr/bin/x",
+		"/home/a b/x": `"/home/a b/x"`,
+		`/h/$x"y`:     `"/h/\\$x\\"y"`,
+		"/h/100%":     "/h/100%%",
+	} {
+		if got := execArg(in); got != want {
+			t.Errorf("execArg(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestNumericVersion(t *testing.T) {
+	for in, want := range map[string]string{"1.2.3": "1.2.3", "v1.2.3-rc.1+g": "1.2.3", "0.1.0-dev": "0.1.0", "dev": "0.0.0", "1.x.3": "0.0.0"} {
+		if got := NumericVersion(in); got != want {
+			t.Errorf("NumericVersion(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
