@@ -1,0 +1,90 @@
+// Announcements: IT speaking to many desks at once.
+
+import { get, post } from './api.js';
+import { h, field, select, timeEl, toast, osName } from './util.js';
+import { emptyRow } from './store.js';
+
+const SEVERITY = [['info', 'For information'], ['warning', 'Heads-up'], ['outage', 'Something is down']];
+
+function targetText(t) {
+  if (!t || t.kind === 'all' || !t.kind) return 'Everyone';
+  if (t.kind === 'group') return 'Group “' + t.value + '”';
+  if (t.kind === 'os') return osName(t.value) + ' computers';
+  return t.kind + ' ' + (t.value || '');
+}
+
+export function renderAnnouncements(main) {
+  const title = h('input', { type: 'text', id: 'ann-title', name: 'title', required: true, maxlength: 120, placeholder: 'Email is slow this morning' });
+  const text = h('textarea', { id: 'ann-text', name: 'text', rows: 3, required: true, placeholder: 'We know, and we’re on it. Next update by 11:00.' });
+  const sev = select('severity', SEVERITY, 'info');
+  const kind = select('target', [['all', 'Everyone'], ['group', 'A group'], ['os', 'One operating system']], 'all');
+  const group = h('input', { type: 'text', id: 'ann-group', name: 'group', placeholder: 'e.g. finance' });
+  const os = select('os', [['windows', 'Windows'], ['darwin', 'macOS'], ['linux', 'Linux']], 'windows');
+  const groupField = field('Group', group);
+  const osField = field('Operating system', os);
+  const expiry = select('expiry', [['4', 'In 4 hours'], ['24', 'In a day'], ['72', 'In 3 days'], ['168', 'In a week'], ['0', 'Never']], '24');
+  const err = h('div', { class: 'error', role: 'alert', hidden: true });
+  const btn = h('button', { class: 'btn', type: 'submit', text: 'Send announcement' });
+  const tbody = h('tbody', { id: 'ann-body' }, emptyRow(6, 'Loading…'));
+  const syncTarget = () => { groupField.hidden = kind.value !== 'group'; osField.hidden = kind.value !== 'os'; };
+  kind.addEventListener('change', syncTarget);
+  syncTarget();
+
+  const form = h('form', { class: 'panel', id: 'ann-form', 'aria-labelledby': 'ann-new' },
+    h('h2', { id: 'ann-new', text: 'New announcement' }), err,
+    field('Title', title), field('What people should know', text),
+    h('div', { class: 'row' }, field('Tone', sev), field('Who gets it', kind), groupField, osField, field('Stops showing', expiry)),
+    btn);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    err.hidden = true;
+    if (!title.value.trim() || !text.value.trim()) { err.textContent = 'Please give it a title and some text.'; err.hidden = false; return; }
+    if (kind.value === 'group' && !group.value.trim()) { err.textContent = 'Which group should get it?'; err.hidden = false; group.focus(); return; }
+    const hours = Number(expiry.value);
+    const body = {
+      title: title.value.trim(), text: text.value.trim(), severity: sev.value,
+      target: { kind: kind.value, value: kind.value === 'group' ? group.value.trim() : kind.value === 'os' ? os.value : '' },
+    };
+    if (hours) body.expires_at = new Date(Date.now() + hours * 3600e3).toISOString();
+    btn.disabled = true;
+    try {
+      await post('/api/v1/announcements', body);
+      toast('Announcement sent.');
+      title.value = ''; text.value = '';
+      load();
+    } catch (ex) {
+      if (ex.status !== 401) { err.textContent = ex.message; err.hidden = false; }
+    } finally { btn.disabled = false; }
+  });
+
+  main.append(h('div', { class: 'page-head' }, h('h1', { text: 'Announcements' })),
+    h('div', { class: 'grid-2' },
+      h('section', { class: 'panel', style: 'padding:0', 'aria-labelledby': 'ann-sent' },
+        h('h2', { id: 'ann-sent', style: 'padding:1rem 1rem 0', text: 'Sent' }),
+        h('table', {}, h('thead', {}, h('tr', {},
+          ['Announcement', 'Tone', 'To', 'Delivered', 'Sent', 'Expires'].map((t, i) => h('th', { scope: 'col', class: i === 3 ? 'num' : '', text: t })))), tbody)),
+      form));
+
+  async function load() {
+    try {
+      const data = await get('/api/v1/announcements');
+      const list = data.announcements || [];
+      if (!list.length) { tbody.replaceChildren(emptyRow(6, 'Nothing sent yet.')); return; }
+      tbody.replaceChildren(...list.map((a) => {
+        const expired = a.expires_at && new Date(a.expires_at) < new Date();
+        return h('tr', { class: expired ? 'muted' : '' },
+          h('td', {}, h('b', { text: a.title }), h('div', { class: 'small muted clip', style: 'max-width:16rem', text: a.text })),
+          h('td', {}, h('span', { class: 'tag sev-' + a.severity, text: (SEVERITY.find(([k]) => k === a.severity) || [, a.severity])[1] })),
+          h('td', { text: targetText(a.target) }),
+          h('td', { class: 'num', text: `${a.delivered ?? 0} of ${a.recipients ?? 0}` }),
+          h('td', {}, a.created_at ? timeEl(a.created_at) : '—'),
+          h('td', {}, a.expires_at ? (expired ? 'Expired' : new Date(a.expires_at).toLocaleString([], { dateStyle: 'short', timeStyle: 'short' })) : 'Never'));
+      }));
+    } catch (e) {
+      if (e.status !== 401) tbody.replaceChildren(emptyRow(6, e.message));
+    }
+  }
+  load();
+  const t = setInterval(load, 15000); // delivered counts grow as desks come online
+  return () => clearInterval(t);
+}

@@ -1,0 +1,129 @@
+// The console's entry point: session check, hash routing, the chrome
+// around pages (top bar, sidebar) and sign-in/out.
+
+import { session, get, post, onSessionEnded } from './api.js';
+import * as live from './live.js';
+import * as store from './store.js';
+import { h } from './util.js';
+import { renderSignIn, renderSetup } from './auth.js';
+import { renderQueue } from './queue.js';
+import { renderRequest } from './request.js';
+import { renderDevices, renderDevice } from './devices.js';
+import { renderAnnouncements } from './announce.js';
+import { renderProfile } from './profile.js';
+import { renderTechnicians, renderTokens } from './admin.js';
+
+const main = document.getElementById('main');
+const appEl = document.getElementById('app');
+let cleanup = null;
+let flash = '';
+
+const routes = [
+  [/^\/queue$/, 'queue', renderQueue],
+  [/^\/requests\/([^/]+)$/, 'queue', renderRequest],
+  [/^\/devices$/, 'devices', renderDevices],
+  [/^\/devices\/([^/]+)$/, 'devices', renderDevice],
+  [/^\/announcements$/, 'announcements', renderAnnouncements],
+  [/^\/profile$/, 'profile', renderProfile],
+  [/^\/admin\/technicians$/, 'technicians', renderTechnicians, true],
+  [/^\/admin\/tokens$/, 'tokens', renderTokens, true],
+];
+
+function parseHash() {
+  const raw = location.hash.replace(/^#/, '') || '/queue';
+  const [path, query = ''] = raw.split('?');
+  return { path, params: new URLSearchParams(query) };
+}
+
+function setChrome(signedIn) {
+  appEl.dataset.state = signedIn ? 'signed-in' : 'signed-out';
+  document.getElementById('topbar').hidden = !signedIn;
+  document.getElementById('sidebar').hidden = !signedIn;
+  if (signedIn) {
+    const t = session.tech;
+    document.getElementById('whoami').textContent = `${t.name || t.email}${t.role === 'admin' ? ' · admin' : ''}`;
+    document.querySelector('.admin-only').hidden = t.role !== 'admin';
+  }
+}
+
+async function route() {
+  if (cleanup) { try { cleanup(); } catch (e) { console.error(e); } cleanup = null; }
+  const { path, params } = parseHash();
+  main.replaceChildren();
+  if (path === '/setup') {
+    setChrome(false);
+    cleanup = renderSetup(main, params, signedIn);
+    return;
+  }
+  if (!session.tech) {
+    setChrome(false);
+    cleanup = renderSignIn(main, flash, signedIn);
+    flash = '';
+    return;
+  }
+  setChrome(true);
+  for (const [re, nav, render, adminOnly] of routes) {
+    const m = path.match(re);
+    if (!m) continue;
+    for (const a of document.querySelectorAll('[data-nav]')) {
+      if (a.dataset.nav === nav) a.setAttribute('aria-current', 'page');
+      else a.removeAttribute('aria-current');
+    }
+    if (adminOnly && session.tech.role !== 'admin') {
+      main.append(h('p', { class: 'notice', text: 'This page is for admins. Ask an admin if you need something changed here.' }));
+      return;
+    }
+    cleanup = render(main, decodeURIComponent(m[1] || ''), params) || null;
+    main.focus({ preventScroll: true });
+    return;
+  }
+  location.hash = '#/queue';
+}
+
+// signedIn is called by the sign-in and setup pages with the login answer.
+function signedIn(data) {
+  session.tech = data.technician;
+  session.csrf = data.csrf_token;
+  store.start();
+  live.connect();
+  const { path } = parseHash();
+  if (path === '/setup' || path === '/signin' || path === '') location.hash = '#/queue';
+  else route();
+}
+
+function signedOut(message) {
+  session.tech = null;
+  session.csrf = '';
+  live.disconnect();
+  store.stop();
+  flash = message || '';
+  route();
+}
+
+onSessionEnded(() => {
+  if (session.tech) signedOut('Your session ended — please sign in again.');
+});
+
+document.getElementById('signout').addEventListener('click', async () => {
+  try { await post('/api/v1/logout', {}, { signedOutOK: true }); } catch { /* signed out either way */ }
+  signedOut('You’ve signed out. See you soon.');
+});
+
+window.addEventListener('hashchange', route);
+
+async function boot() {
+  if (parseHash().path !== '/setup') {
+    try {
+      const data = await get('/api/v1/session', { signedOutOK: true });
+      session.tech = data.technician;
+      session.csrf = data.csrf_token;
+      store.start();
+      live.connect();
+    } catch (e) {
+      if (e.status !== 401) flash = e.message;
+    }
+  }
+  route();
+}
+
+boot();

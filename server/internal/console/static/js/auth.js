@@ -1,0 +1,83 @@
+// Sign-in and first-run setup.
+
+import { post } from './api.js';
+import { h, field } from './util.js';
+
+function authShell(main, title, lead, form) {
+  main.append(h('div', { class: 'auth' },
+    h('div', { class: 'brand' }, h('img', { src: 'favicon.svg', alt: '', width: 30, height: 30 }), 'Deskside'),
+    h('p', { class: 'lead', text: lead }),
+    h('section', { class: 'panel', 'aria-labelledby': 'auth-title' },
+      h('h1', { id: 'auth-title', text: title }), form)));
+}
+
+export function renderSignIn(main, flash, done) {
+  const msg = h('div', { class: flash ? 'notice' : '', id: 'signin-message', role: 'status', text: flash || '' });
+  const err = h('div', { class: 'error', id: 'signin-error', role: 'alert', hidden: true });
+  const email = h('input', { type: 'email', name: 'email', autocomplete: 'username', required: true });
+  const pass = h('input', { type: 'password', name: 'password', autocomplete: 'current-password', required: true });
+  const btn = h('button', { class: 'btn', type: 'submit', text: 'Sign in' });
+  const form = h('form', { id: 'signin', novalidate: true }, msg, err,
+    field('Email', email), field('Password', pass), btn);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    err.hidden = true;
+    if (!email.value.trim() || !pass.value) {
+      err.textContent = 'Please fill in your email and password.';
+      err.hidden = false;
+      (email.value.trim() ? pass : email).focus();
+      return;
+    }
+    btn.disabled = true;
+    btn.textContent = 'Signing in…';
+    try {
+      const data = await post('/api/v1/login', { email: email.value.trim(), password: pass.value }, { signedOutOK: true });
+      done(data);
+    } catch (e) {
+      err.textContent = e.status === 401
+        ? 'That email and password don’t match. Check them and try again.'
+        : e.message;
+      err.hidden = false;
+      pass.value = '';
+      pass.focus();
+    } finally {
+      btn.disabled = false;
+      btn.textContent = 'Sign in';
+    }
+  });
+  authShell(main, 'Sign in', 'The help desk for the people you work with.', form);
+  email.focus();
+}
+
+export function renderSetup(main, params, done) {
+  const token = params.get('token') || '';
+  const err = h('div', { class: 'error', role: 'alert', hidden: true });
+  const tok = h('input', { type: 'text', name: 'setup_token', value: token, required: true, autocomplete: 'off', spellcheck: 'false' });
+  const email = h('input', { type: 'email', name: 'email', autocomplete: 'username', required: true });
+  const name = h('input', { type: 'text', name: 'name', autocomplete: 'name', required: true });
+  const pass = h('input', { type: 'password', name: 'password', autocomplete: 'new-password', minlength: 10, required: true });
+  const btn = h('button', { class: 'btn', type: 'submit', text: 'Create the admin account' });
+  const form = h('form', { id: 'setup', novalidate: true }, err,
+    token ? null : field('Setup token', tok, 'The server printed it when it first started.'),
+    field('Your email', email), field('Your name', name, 'Colleagues see this when you answer them.'),
+    field('Password', pass, 'At least 10 characters.'), btn);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    err.hidden = true;
+    btn.disabled = true;
+    try {
+      await post('/api/v1/setup', { setup_token: tok.value.trim(), email: email.value.trim(), name: name.value.trim(), password: pass.value }, { signedOutOK: true });
+      const data = await post('/api/v1/login', { email: email.value.trim(), password: pass.value }, { signedOutOK: true });
+      done(data);
+    } catch (e) {
+      err.textContent = e.status === 401 || e.status === 403
+        ? 'That setup token isn’t valid any more. Setup may already be done — try signing in.'
+        : e.message;
+      err.hidden = false;
+    } finally {
+      btn.disabled = false;
+    }
+  });
+  authShell(main, 'Welcome — let’s set up Deskside', 'Create the first admin account.', form);
+  (token ? email : tok).focus();
+}

@@ -1,0 +1,40 @@
+// The technician's own profile: the name and greeting users see.
+
+import { patch, session } from './api.js';
+import { h, field, toast } from './util.js';
+
+export function renderProfile(main) {
+  const t = session.tech;
+  const name = h('input', { type: 'text', id: 'p-name', name: 'name', value: t.name || '', required: true, autocomplete: 'name' });
+  const greeting = h('input', { type: 'text', id: 'p-greeting', name: 'greeting', value: t.greeting || '', maxlength: 140, placeholder: `Hi, I'm ${t.name || 'Rob'} — I'll take care of this` });
+  const preview = h('p', { class: 'msg from-tech', id: 'greeting-preview', style: 'max-width:100%' });
+  const sync = () => { preview.textContent = greeting.value.trim() || `Hi, I'm ${name.value.trim() || 'your technician'} — I'll take care of this`; };
+  name.addEventListener('input', sync);
+  greeting.addEventListener('input', sync);
+  sync();
+  const pass = h('input', { type: 'password', id: 'p-pass', name: 'password', autocomplete: 'new-password', minlength: 10 });
+  const err = h('div', { class: 'error', role: 'alert', hidden: true });
+  const form = h('form', { class: 'panel', id: 'profile-form', style: 'max-width:40rem', 'aria-labelledby': 'p-h' },
+    h('h1', { id: 'p-h', text: 'My profile' }), err,
+    field('Display name', name, 'Shown to users next to your replies.'),
+    field('Greeting', greeting, 'Users see this when you pick up their request.'),
+    h('div', { class: 'field' }, h('div', { class: 'muted small', text: 'What they see:' }), preview),
+    field('New password', pass, 'Leave empty to keep your current password.'),
+    h('button', { class: 'btn', type: 'submit', text: 'Save' }));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    err.hidden = true;
+    const body = { name: name.value.trim(), greeting: greeting.value.trim() };
+    if (pass.value) body.password = pass.value;
+    try {
+      const res = await patch('/api/v1/me', body);
+      session.tech = { ...session.tech, ...(res?.technician || res || body) };
+      document.getElementById('whoami').textContent = session.tech.name + (session.tech.role === 'admin' ? ' · admin' : '');
+      pass.value = '';
+      toast('Saved. Users see your new greeting from now on.');
+    } catch (ex) {
+      if (ex.status !== 401) { err.textContent = ex.message; err.hidden = false; }
+    }
+  });
+  main.append(form);
+}
