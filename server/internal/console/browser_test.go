@@ -1,0 +1,162 @@
+package console
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+)
+
+// chromiumPath is Debian's Chromium, which CI installs.
+const chromiumPath = "/usr/bin/chromium"
+
+// browser is one headless Chromium tab with a fresh profile. JavaScript
+// exceptions in the page fail the test: a console that throws is broken
+// even when the assertion at hand passes.
+type browser struct {
+	t   *testing.T
+	ctx context.Context
+
+	mu         sync.Mutex
+	exceptions []string
+}
+
+func newBrowser(t *testing.T) *browser {
+	t.Helper()
+	exe := chromiumPath
+	if _, err := os.Stat(exe); err != nil {
+		if p, err := exec.LookPath("chromium"); err == nil {
+			exe = p
+		} else if os.Getenv("CI") == "" {
+			t.Skip("Chromium is not installed (apt-get install chromium); the browser tests run in CI")
+		} else {
+			t.Fatalf("CI is set but Chromium is missing at %s: install Debian's chromium package", chromiumPath)
+		}
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(exe),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1366, 768),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(actx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	b := &browser{t: t, ctx: ctx}
+	t.Cleanup(func() {
+		cancelTimeout()
+		cancelCtx()
+		cancelAlloc()
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		for _, e := range b.exceptions {
+			t.Errorf("JavaScript exception in the console: %s", e)
+		}
+	})
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1366, 768)); err != nil {
+		t.Fatalf("start Chromium: %v", err)
+	}
+	if err := chromedp.Listen(ctx, func(ev any) {
+		var ex *runtime.EventExceptionThrown
+		switch e := ev.(type) {
+		case *runtime.EventExceptionThrown:
+			ex = e
+		case runtime.EventExceptionThrown:
+			ex = &e
+		}
+		if ex == nil || ex.ExceptionDetails == nil {
+			return
+		}
+		msg := ex.ExceptionDetails.Text
+		if ex.ExceptionDetails.Exception != nil && ex.ExceptionDetails.Exception.Description != "" {
+			msg = ex.ExceptionDetails.Exception.Description
+		}
+		b.mu.Lock()
+		b.exceptions = append(b.exceptions, msg)
+		b.mu.Unlock()
+	}); err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	return b
+}
+
+// do runs steps and fails the test with what was being done.
+func (b *browser) do(what string, steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	if err := chromedp.Do(b.ctx, steps...); err != nil {
+		b.t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// text returns the visible text of the first element matching a CSS selector,
+// waiting for it to be visible.
+func (b *browser) text(sel string) string {
+	b.t.Helper()
+	s, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS(sel), chromedp.NodeVisible))
+	if err != nil {
+		b.t.Fatalf("read text of %s: %v", sel, err)
+	}
+	return s
+}
+
+// waitText waits until the element's text contains want.
+func (b *browser) waitText(sel, want string) {
+	b.t.Helper()
+	js := fmt.Sprintf(`(() => { const el = document.querySelector(%q); return !!el && el.innerText.includes(%q); })()`, sel, want)
+	if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
+		got, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](fmt.Sprintf(`(document.querySelector(%q) || {}).innerText || "(no element)"`, sel)))
+		b.t.Fatalf("waiting for %q in %s: %v; it says: %.400s", want, sel, err, got)
+	}
+}
+
+// eval evaluates JavaScript in the page.
+func eval[T any](b *browser, js string) T {
+	b.t.Helper()
+	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[T](js, chromedp.EvalAwaitPromise))
+	if err != nil {
+		b.t.Fatalf("eval %q: %v", js, err)
+	}
+	return v
+}
+
+// screenshot saves the viewport as docs/screenshots/console-<name>.png when
+// DESKSIDE_SCREENSHOTS is set (make screenshots), else into the test's
+// temp dir so the path is exercised anyway.
+func (b *browser) screenshot(name string) {
+	b.t.Helper()
+	dir := b.t.TempDir()
+	if os.Getenv("DESKSIDE_SCREENSHOTS") != "" {
+		dir = filepath.Join("..", "..", "..", "docs", "screenshots")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			b.t.Fatal(err)
+		}
+	}
+	// Let animations (the "fresh row" highlight) settle first.
+	b.do("settle", chromedp.Sleep(300*time.Millisecond))
+	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		b.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	p := filepath.Join(dir, "console-"+strings.ToLower(name)+".png")
+	if err := os.WriteFile(p, png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+	b.t.Logf("screenshot %s", p)
+}
