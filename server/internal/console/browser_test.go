@@ -149,7 +149,7 @@ func (b *browser) screenshot(name string) {
 		}
 	}
 	// Let animations (the "fresh row" highlight) settle first.
-	b.do("settle", chromedp.Sleep(300*time.Millisecond))
+	b.do("settle", chromedp.Evaluate[chromedp.Void](`document.getElementById('toasts').replaceChildren()`), chromedp.Sleep(300*time.Millisecond))
 	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		b.t.Fatalf("screenshot %s: %v", name, err)

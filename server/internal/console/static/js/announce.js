@@ -4,7 +4,7 @@ import { get, post } from './api.js';
 import { h, field, select, timeEl, toast, osName } from './util.js';
 import { emptyRow } from './store.js';
 
-const SEVERITY = [['info', 'For information'], ['warning', 'Heads-up'], ['outage', 'Something is down']];
+const SEVERITY = [['info', 'Information'], ['warning', 'Heads-up'], ['outage', 'Something is down']];
 
 function targetText(t) {
   if (!t || t.kind === 'all' || !t.kind) return 'Everyone';
@@ -25,7 +25,7 @@ export function renderAnnouncements(main) {
   const expiry = select('expiry', [['4', 'In 4 hours'], ['24', 'In a day'], ['72', 'In 3 days'], ['168', 'In a week'], ['0', 'Never']], '24');
   const err = h('div', { class: 'error', role: 'alert', hidden: true });
   const btn = h('button', { class: 'btn', type: 'submit', text: 'Send announcement' });
-  const tbody = h('tbody', { id: 'ann-body' }, emptyRow(6, 'Loading…'));
+  const tbody = h('tbody', { id: 'ann-body' }, emptyRow(5, 'Loading…'));
   const syncTarget = () => { groupField.hidden = kind.value !== 'group'; osField.hidden = kind.value !== 'os'; };
   kind.addEventListener('change', syncTarget);
   syncTarget();
@@ -58,30 +58,30 @@ export function renderAnnouncements(main) {
   });
 
   main.append(h('div', { class: 'page-head' }, h('h1', { text: 'Announcements' })),
-    h('div', { class: 'grid-2' },
+    h('div', { class: 'grid-ann' },
       h('section', { class: 'panel', style: 'padding:0', 'aria-labelledby': 'ann-sent' },
         h('h2', { id: 'ann-sent', style: 'padding:1rem 1rem 0', text: 'Sent' }),
         h('table', {}, h('thead', {}, h('tr', {},
-          ['Announcement', 'Tone', 'To', 'Delivered', 'Sent', 'Expires'].map((t, i) => h('th', { scope: 'col', class: i === 3 ? 'num' : '', text: t })))), tbody)),
+          ['Announcement', 'Tone', 'To', 'Delivered', 'Sent'].map((t, i) => h('th', { scope: 'col', class: i === 3 ? 'num' : '', text: t })))), tbody)),
       form));
 
   async function load() {
     try {
       const data = await get('/api/v1/announcements');
       const list = data.announcements || [];
-      if (!list.length) { tbody.replaceChildren(emptyRow(6, 'Nothing sent yet.')); return; }
+      if (!list.length) { tbody.replaceChildren(emptyRow(5, 'Nothing sent yet.')); return; }
       tbody.replaceChildren(...list.map((a) => {
         const expired = a.expires_at && new Date(a.expires_at) < new Date();
         return h('tr', { class: expired ? 'muted' : '' },
-          h('td', {}, h('b', { text: a.title }), h('div', { class: 'small muted clip', style: 'max-width:16rem', text: a.text })),
+          h('td', {}, h('b', { text: a.title }), h('div', { class: 'small muted', text: a.text })),
           h('td', {}, h('span', { class: 'tag sev-' + a.severity, text: (SEVERITY.find(([k]) => k === a.severity) || [, a.severity])[1] })),
           h('td', { text: targetText(a.target) }),
           h('td', { class: 'num', text: `${a.delivered ?? 0} of ${a.recipients ?? 0}` }),
-          h('td', {}, a.created_at ? timeEl(a.created_at) : '—'),
-          h('td', {}, a.expires_at ? (expired ? 'Expired' : new Date(a.expires_at).toLocaleString([], { dateStyle: 'short', timeStyle: 'short' })) : 'Never'));
+          h('td', {}, a.created_at ? timeEl(a.created_at) : '—',
+            h('div', { class: 'muted small', text: a.expires_at ? (expired ? 'expired' : 'until ' + new Date(a.expires_at).toLocaleString([], { dateStyle: 'short', timeStyle: 'short' })) : 'no end' })));
       }));
     } catch (e) {
-      if (e.status !== 401) tbody.replaceChildren(emptyRow(6, e.message));
+      if (e.status !== 401) tbody.replaceChildren(emptyRow(5, e.message));
     }
   }
   load();

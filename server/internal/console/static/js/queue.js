@@ -80,7 +80,7 @@ export function renderQueue(main) {
   function row(r, fresh) {
     return h('tr', { class: (r.urgency === 'blocking' && r.status !== 'resolved' ? 'blocking ' : '') + (fresh ? 'fresh' : ''), 'data-id': r.request_id },
       h('td', { class: 'clip' }, h('a', { class: 'rowlink', href: '#/requests/' + encodeURIComponent(r.request_id), text: r.text })),
-      h('td', {}, r.user || '—', h('div', { class: 'muted small', text: r.hostname })),
+      h('td', { style: 'white-space:nowrap' }, r.user || '—', h('div', { class: 'muted small', text: r.hostname })),
       h('td', {}, categoryTag(r.category)),
       h('td', {}, urgencyTag(r.urgency)),
       h('td', {}, statusTag(r.status)),

@@ -48,7 +48,7 @@ export function renderRequest(main, id) {
     thread.replaceChildren(...[first, ...items].map((m) => {
       if (m.kind === 'note') {
         return h('li', { class: 'msg note' },
-          h('div', { class: 'who' }, '🔒 Internal note — only technicians see this · ', authorName(m.author), ' · ', timeEl(m.created_at)),
+          h('div', { class: 'who' }, h('span', { class: 'lock', text: 'Internal' }), 'Only technicians see this · ', authorName(m.author), ' · ', timeEl(m.created_at)),
           h('div', { class: 'body', text: m.text }));
       }
       return h('li', { class: 'msg ' + (m.from_user ? 'from-user' : 'from-tech') },
@@ -76,8 +76,7 @@ export function renderRequest(main, id) {
       h('p', { class: 'text', id: 'req-text', text: r.text }),
       h('div', { class: 'meta' }, categoryTag(r.category), urgencyTag(r.urgency), statusTag(r.status),
         h('span', {}, 'from ', h('b', { text: r.user || 'someone' }), ' on ',
-          h('a', { href: '#/devices/' + enc(r.device_id), text: r.hostname })),
-        h('span', {}, '· raised ', timeEl(r.created_at)),
+          h('a', { href: '#/devices/' + enc(r.device_id), text: r.hostname }), ', raised ', timeEl(r.created_at)),
         r.rating ? h('span', { text: `· rated ${r.rating}/5` }) : null),
       h('div', { class: 'controls' }, field('Status', statusSel), field('Who’s on it', assignSel), mineBtn));
   }
@@ -124,7 +123,7 @@ export function renderRequest(main, id) {
   function composer() {
     let mode = 'reply';
     const ta = h('textarea', { id: 'reply-text', name: 'text', rows: 4, placeholder: 'Write to ' + (state.req.user || 'the user') + '…' });
-    const noteWarn = h('p', { class: 'note-warning', hidden: true, text: '🔒 Internal note — only technicians see this. It is never sent to the user.' });
+    const noteWarn = h('p', { class: 'note-warning', hidden: true, text: 'Internal note — only technicians see this. It is never sent to the user.' });
     const greet = session.tech.greeting ? h('p', { class: 'muted small', id: 'greeting-hint' }, 'They see you as “', session.tech.greeting, '”.') : null;
     const sendBtn = h('button', { class: 'btn', type: 'submit', id: 'send', text: 'Send reply' });
     const tabReply = h('button', { type: 'button', role: 'tab', id: 'tab-reply', 'aria-selected': 'true', 'aria-controls': 'reply-text', text: 'Reply to user' });

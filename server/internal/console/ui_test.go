@@ -1,0 +1,111 @@
+package console
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/deskside/deskside/shared/protocol"
+)
+
+// signIn signs in through the form and waits for the live link.
+func (b *browser) signIn(url, email, password string) {
+	b.t.Helper()
+	b.do("open sign-in", chromedp.Navigate(url+"/"), chromedp.WaitVisible(chromedp.CSS("#signin")))
+	b.do("sign in",
+		chromedp.SendKeys(chromedp.CSS("input[name=email]"), email),
+		chromedp.SendKeys(chromedp.CSS("input[name=password]"), password),
+		chromedp.Click(chromedp.CSS("#signin button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("#queue-body")))
+	b.waitText("#live", "Live")
+}
+
+// TestConsolePages walks every page against the contract fake, checks what
+// a technician relies on, and takes the screenshots for docs/.
+func TestConsolePages(t *testing.T) {
+	f := newFakeAPI(t)
+	b := newBrowser(t)
+
+	b.do("open", chromedp.Navigate(f.srv.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#signin")))
+	b.screenshot("signin")
+	b.signIn(f.srv.URL, "rob@example.com", "correct horse")
+	b.waitText("#queue-body", "Wi-Fi keeps dropping")
+	if got := b.text("#queue-body"); !contains(got, "Software they use or need") {
+		t.Errorf("software category label missing from the queue: %q", got)
+	}
+	// The resolved request is hidden under "All open".
+	if got := b.text("#queue-body"); contains(got, "printer on floor 2") {
+		t.Errorf("resolved request shown under All open")
+	}
+	b.waitText("#counts", "Resolved 1")
+
+	// A new "blocking my work" request arrives live and alerts.
+	eval[any](b, `document.body.dispatchEvent(new PointerEvent('pointerdown', {bubbles: true}))`)
+	f.send(protocol.KindRequestCreated, protocol.RequestSummary{RequestID: "req_9", DeviceID: "dev_2", Hostname: "ben-desktop", User: "ben",
+		Category: protocol.CategoryProblem, Urgency: protocol.UrgencyBlocking, Status: protocol.StatusNew, Text: "The shared drive is gone and I need the contract now",
+		CreatedAt: time.Now().UTC(), UpdatedAt: time.Now().UTC()})
+	b.waitText("#queue-body", "The shared drive is gone")
+	b.waitText("#nav-open", "4")
+	if id := eval[string](b, `import('/js/store.js').then(m => m.lastAlert && m.lastAlert.id)`); id != "req_9" {
+		t.Errorf("no alert for the new blocking request (lastAlert id %q)", id)
+	}
+	// Filters: assigned to me narrows to req_2.
+	b.do("filter mine", chromedp.Click(chromedp.CSS("#f-mine")))
+	b.waitText("#queue-shown", "Showing 1 of 5")
+	b.do("unfilter", chromedp.Click(chromedp.CSS("#f-mine")))
+	b.waitText("#queue-shown", "Showing 4 of 5")
+	b.screenshot("queue")
+
+	// Request view: then/now with changes highlighted, note, reply.
+	b.do("open request", chromedp.Navigate(f.srv.URL+"/#/requests/req_1"), chromedp.WaitVisible(chromedp.CSS("#compare")))
+	if n := eval[int](b, `document.querySelectorAll('#compare td.changed').length`); n < 2 {
+		t.Errorf("expected CPU and memory highlighted as changed, got %d cells", n)
+	}
+	b.waitText("#thread", "Only technicians see this")
+	b.do("canned reply", chromedp.Click(chromedp.Search(`//button[text()="Looking into it"]`)))
+	if v := eval[string](b, `document.getElementById('reply-text').value`); !contains(v, "Hi Ana") {
+		t.Errorf("canned reply not inserted for editing: %q", v)
+	}
+	b.do("send", chromedp.Click(chromedp.CSS("#send")))
+	b.waitText("#thread", "I'm looking into it now")
+	f.send(protocol.KindDeviceTelem, protocol.Telemetry{DeviceID: "dev_1", At: time.Now().UTC(), CPUPct: 93, MemPct: 84, DiskPct: 72})
+	b.waitText("#device-panel", "live figures")
+	b.do("write a draft", chromedp.SendKeys(chromedp.CSS("#reply-text"), "Checking the access point logs now."))
+	b.screenshot("request")
+
+	b.do("devices", chromedp.Navigate(f.srv.URL+"/#/devices"), chromedp.WaitVisible(chromedp.CSS("#devices-body a")))
+	b.waitText("#devices-body", "chloe-mac")
+	b.screenshot("devices")
+	b.do("device", chromedp.Navigate(f.srv.URL+"/#/devices/dev_1"), chromedp.WaitVisible(chromedp.CSS("#dm-form")))
+	for i, v := range []float64{40, 55, 62, 80, 91} {
+		f.send(protocol.KindDeviceTelem, protocol.Telemetry{DeviceID: "dev_1", At: time.Now().UTC(), CPUPct: v, MemPct: 80 + float64(i), DiskPct: 72})
+	}
+	b.waitText("#live-cpu", "91")
+	b.screenshot("device")
+
+	b.do("announcements", chromedp.Navigate(f.srv.URL+"/#/announcements"), chromedp.WaitVisible(chromedp.CSS("#ann-form")))
+	b.waitText("#ann-body", "39 of 42")
+	b.do("compose",
+		chromedp.SendKeys(chromedp.CSS("#ann-title"), "Printer on floor 2 is back"),
+		chromedp.SendKeys(chromedp.CSS("#ann-text"), "Thanks for your patience!"))
+	b.screenshot("announcements")
+	b.do("send announcement", chromedp.Click(chromedp.CSS("#ann-form button[type=submit]")))
+	b.waitText("#ann-body", "Printer on floor 2 is back")
+}
+
+// TestSessionEnded: when the server forgets the session, the next call
+// returns the technician to sign-in with a friendly word.
+func TestSessionEndedReturnsToSignIn(t *testing.T) {
+	f := newFakeAPI(t)
+	b := newBrowser(t)
+	b.signIn(f.srv.URL, "rob@example.com", "correct horse")
+	f.mu.Lock()
+	f.signedIn = false
+	f.mu.Unlock()
+	b.do("navigate", chromedp.Navigate(f.srv.URL+"/#/devices"))
+	b.waitText("#signin-message", "Your session ended — please sign in again.")
+}
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }
