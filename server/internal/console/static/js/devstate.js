@@ -64,7 +64,7 @@ export function compareTable(thenSnap, nowSnap, telem, online, lastSeen) {
     h('tbody', {},
       h('tr', { 'data-row': 'online' },
         h('th', { scope: 'row', text: 'Online' }),
-        h('td', { class: 'muted small', text: then?.at ? new Date(then.at).toLocaleString() : 'No snapshot was sent' }),
+        h('td', { class: 'muted small', text: then?.at ? 'snapshot at ' + new Date(then.at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }) : 'No snapshot was sent' }),
         h('td', { class: online ? '' : 'changed', id: 'now-online' },
           h('span', { class: 'dot ' + (online ? 'online' : 'offline'), 'aria-hidden': 'true' }), ' ',
           online ? 'Online now' : 'Offline',
