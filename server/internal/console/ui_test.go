@@ -74,6 +74,9 @@ func TestConsolePages(t *testing.T) {
 	b.waitText("#device-panel", "live figures")
 	b.do("write a draft", chromedp.SendKeys(chromedp.CSS("#reply-text"), "Checking the access point logs now."))
 	b.screenshot("request")
+	b.darkMode(true)
+	b.screenshot("request-dark")
+	b.darkMode(false)
 
 	b.do("devices", chromedp.Navigate(f.srv.URL+"/#/devices"), chromedp.WaitVisible(chromedp.CSS("#devices-body a")))
 	b.waitText("#devices-body", "chloe-mac")
