@@ -1,0 +1,185 @@
+// Command installer builds Deskside's packages and installs the agent for
+// one user. It is run from the repository's root:
+//
+//	go run ./installer build [--version V] [--server URL --token T [--pin HEX]] [--out dist]
+//	                         [--platforms linux,windows,macos] [--windows-gui]
+//	                         [--sign-cert cert.pem --sign-key key.pem [--sign-pass P]] [--allow-stub]
+//	go run ./installer user-install [--bin PATH] [--server URL --token T [--pin HEX]]
+//	go run ./installer user-uninstall [--purge]
+//
+// Every flag has an environment variable: DESKSIDE_VERSION, DESKSIDE_SERVER,
+// DESKSIDE_TOKEN, DESKSIDE_PIN, DESKSIDE_OUT, DESKSIDE_PLATFORMS,
+// DESKSIDE_SIGN_CERT, DESKSIDE_SIGN_KEY, DESKSIDE_SIGN_PASS.
+// See docs/install.md.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/deskside/deskside/installer/enrollconf"
+	"github.com/deskside/deskside/installer/internal/build"
+	"github.com/deskside/deskside/installer/internal/userinstall"
+	"github.com/deskside/deskside/shared/version"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "installer:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `usage: go run ./installer build | user-install | user-uninstall [flags]   (-h for flags)`
+
+func env(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+func run(args []string) error {
+	if len(args) == 0 {
+		return errors.New(usage)
+	}
+	switch args[0] {
+	case "build":
+		return buildCmd(args[1:])
+	case "user-install", "user-uninstall":
+		return userCmd(args[0], args[1:])
+	}
+	return fmt.Errorf("unknown command %q\n%s", args[0], usage)
+}
+
+type enrolFlags struct{ server, token, pin *string }
+
+func addEnrolFlags(fs *flag.FlagSet) enrolFlags {
+	return enrolFlags{
+		server: fs.String("server", os.Getenv("DESKSIDE_SERVER"), "server URL baked into the enrolment config, https://… (env DESKSIDE_SERVER)"),
+		token:  fs.String("token", os.Getenv("DESKSIDE_TOKEN"), "enrolment token dsk1_… (env DESKSIDE_TOKEN)"),
+		pin:    fs.String("pin", os.Getenv("DESKSIDE_PIN"), "SHA-256 pin of a self-signed server certificate, 64 hex (env DESKSIDE_PIN)"),
+	}
+}
+
+// config checks the enrolment flags; nil when none was given.
+func (e enrolFlags) config() (*enrollconf.Config, error) {
+	if *e.server == "" && *e.token == "" && *e.pin == "" {
+		return nil, nil
+	}
+	if *e.token == "" {
+		return nil, errors.New("--server or --pin given without --token: give the enrolment token too, or neither")
+	}
+	c, err := enrollconf.New(*e.server, *e.token, *e.pin)
+	if err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func buildCmd(args []string) error {
+	fs := flag.NewFlagSet("build", flag.ContinueOnError)
+	ver := fs.String("version", env("DESKSIDE_VERSION", version.Version), "version stamped into binaries and packages (env DESKSIDE_VERSION)")
+	out := fs.String("out", env("DESKSIDE_OUT", "dist"), "output directory (env DESKSIDE_OUT)")
+	plats := fs.String("platforms", env("DESKSIDE_PLATFORMS", "linux,windows,macos"), "comma-separated: linux, windows, macos (env DESKSIDE_PLATFORMS)")
+	gui := fs.Bool("windows-gui", os.Getenv("DESKSIDE_WINDOWS_GUI") != "", "build the Windows agent with cgo and mingw-w64 (fyne windows; slow) (env DESKSIDE_WINDOWS_GUI=1)")
+	stub := fs.Bool("allow-stub", false, "package a placeholder agent if agent/ has no main package (testing only)")
+	agentBin := fs.String("agent-bin", "", "use this prebuilt linux/amd64 agent instead of compiling one")
+	cert := fs.String("sign-cert", os.Getenv("DESKSIDE_SIGN_CERT"), "Authenticode certificate (PEM) for the Windows files (env DESKSIDE_SIGN_CERT)")
+	key := fs.String("sign-key", os.Getenv("DESKSIDE_SIGN_KEY"), "its private key (PEM) (env DESKSIDE_SIGN_KEY)")
+	pass := fs.String("sign-pass", os.Getenv("DESKSIDE_SIGN_PASS"), "the key's passphrase (env DESKSIDE_SIGN_PASS)")
+	ef := addEnrolFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if _, err := version.Parse(*ver); err != nil {
+		return fmt.Errorf("--version: %w", err)
+	}
+	cfg, err := ef.config()
+	if err != nil {
+		return fmt.Errorf("enrolment settings: %w", err)
+	}
+	root, err := moduleRoot()
+	if err != nil {
+		return err
+	}
+	o := build.Options{
+		Version: strings.TrimPrefix(*ver, "v"), Out: *out, Root: root, Enroll: cfg, AllowStub: *stub,
+		WindowsGUI: *gui, AgentBin: *agentBin, SignCert: *cert, SignKey: *key, SignPass: *pass, Log: os.Stdout,
+	}
+	for _, p := range strings.Split(*plats, ",") {
+		switch strings.TrimSpace(p) {
+		case "linux":
+			o.Linux = true
+		case "windows":
+			o.Windows = true
+		case "macos", "darwin":
+			o.Mac = true
+		case "":
+		default:
+			return fmt.Errorf("--platforms: unknown platform %q (want linux, windows, macos)", p)
+		}
+	}
+	res, err := build.Run(o)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("== %d artefacts in %s (checksums in SHA256SUMS)\n", len(res.Files), *out)
+	return nil
+}
+
+func moduleRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("find the module root: %w", err)
+	}
+	gomod := strings.TrimSpace(string(out))
+	if gomod == "" || gomod == os.DevNull {
+		return "", errors.New("run the installer from inside the Deskside repository")
+	}
+	return filepath.Dir(gomod), nil
+}
+
+func userCmd(cmd string, args []string) error {
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	bin := fs.String("bin", "", "the agent binary to install (default: build ./agent)")
+	purge := fs.Bool("purge", false, "user-uninstall: also remove ~/.config/deskside (the device identity)")
+	ef := addEnrolFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	l, err := userinstall.UserLayout()
+	if err != nil {
+		return err
+	}
+	if cmd == "user-uninstall" {
+		return userinstall.Uninstall(l, *purge)
+	}
+	cfg, err := ef.config()
+	if err != nil {
+		return fmt.Errorf("enrolment settings: %w", err)
+	}
+	if *bin == "" {
+		tmp, err := os.MkdirTemp("", "deskside-agent-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		*bin = filepath.Join(tmp, "deskside-agent")
+		c := exec.Command("go", "build", "-trimpath", "-o", *bin, build.AgentPkg)
+		c.Stdout, c.Stderr = os.Stdout, os.Stderr
+		if err := c.Run(); err != nil {
+			return fmt.Errorf("build the agent (pass --bin to use a built one): %w", err)
+		}
+	}
+	if err := userinstall.Install(l, *bin, cfg); err != nil {
+		return err
+	}
+	fmt.Println("installed", l.Bin, "and", l.Autostart)
+	return nil
+}
