@@ -1,0 +1,311 @@
+package backend
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/deskside/deskside/agent/internal/model"
+	"github.com/deskside/deskside/shared/protocol"
+)
+
+// Fake is an in-memory Backend for tests and demos. It records what the UI
+// sent and lets a test push events as the agent would. Safe for concurrent use.
+type Fake struct {
+	mu       sync.Mutex
+	status   model.Status
+	snapshot *protocol.Snapshot
+	requests map[string]*model.Request
+	anns     []model.Announcement
+	subs     []chan model.Event
+	seq      int
+
+	rec Record
+	err error
+}
+
+// Record is what the UI asked the Fake to do.
+type Record struct {
+	Raised   []model.NewRequest
+	Replies  []string // "requestID: text"
+	Ratings  []string // "requestID: n"
+	Reopened []string
+	Read     []string
+}
+
+// Recorded returns a copy of the calls so far.
+func (f *Fake) Recorded() Record {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r := f.rec
+	r.Raised = append([]model.NewRequest(nil), r.Raised...)
+	r.Replies = append([]string(nil), r.Replies...)
+	r.Ratings = append([]string(nil), r.Ratings...)
+	r.Reopened = append([]string(nil), r.Reopened...)
+	r.Read = append([]string(nil), r.Read...)
+	return r
+}
+
+// FailWith makes every call that changes something return err (nil: succeed).
+func (f *Fake) FailWith(err error) { f.mu.Lock(); f.err = err; f.mu.Unlock() }
+
+// NewFake returns a Fake that is online with a small device snapshot.
+func NewFake() *Fake {
+	return &Fake{
+		status: model.Status{State: model.StateOnline, Server: "https://help.example.com",
+			ServerName: "Example IT", AgentVersion: "1.0.0", Since: time.Now()},
+		snapshot: SampleSnapshot(),
+		requests: map[string]*model.Request{},
+	}
+}
+
+// SampleSnapshot is a plausible laptop, for tests and demos.
+func SampleSnapshot() *protocol.Snapshot {
+	return &protocol.Snapshot{
+		TakenAt:      time.Date(2026, 11, 23, 9, 30, 0, 0, time.UTC),
+		AgentVersion: "1.0.0",
+		Host: protocol.Host{Hostname: "laptop-anna", OS: "linux", Platform: "debian",
+			PlatformVersion: "13", Kernel: "6.12.0", Arch: "amd64", UptimeSeconds: 93784, User: "anna"},
+		CPU:     protocol.CPU{Model: "Intel Core i5-1245U", Cores: 10, Threads: 12, UsagePct: 12.5},
+		Memory:  protocol.Memory{TotalBytes: 16 << 30, UsedBytes: 9 << 30, UsedPct: 56.2},
+		Disks:   []protocol.Disk{{Mount: "/", FS: "ext4", TotalBytes: 512 << 30, FreeBytes: 120 << 30, UsedPct: 76.6}},
+		Network: []protocol.NetIf{{Name: "wlan0", Addrs: []string{"192.168.1.23/24"}, Up: true}},
+		Battery: &protocol.Battery{Percent: 81, State: "discharging"},
+		TopCPU:  []protocol.Proc{{Name: "firefox", PID: 2211, CPUPct: 8.1, MemBytes: 900 << 20}},
+	}
+}
+
+// SetStatus replaces the status and tells subscribers.
+func (f *Fake) SetStatus(s model.Status) {
+	f.mu.Lock()
+	f.status = s
+	f.mu.Unlock()
+	f.Emit(model.Event{Type: model.EventState, Status: &s})
+}
+
+// SetSnapshot replaces the snapshot (nil: none sent yet).
+func (f *Fake) SetSnapshot(s *protocol.Snapshot) { f.mu.Lock(); f.snapshot = s; f.mu.Unlock() }
+
+// AddRequest stores r as if it had come from the agent's store.
+func (f *Fake) AddRequest(r model.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.requests[r.ID] = &r
+}
+
+// AddAnnouncement stores a (newest first) and tells subscribers.
+func (f *Fake) AddAnnouncement(a model.Announcement) {
+	f.mu.Lock()
+	f.anns = append([]model.Announcement{a}, f.anns...)
+	f.status.Unread++
+	f.mu.Unlock()
+	f.Emit(model.Event{Type: model.EventAnnouncement, Announcement: &a})
+}
+
+// AddMessage appends a technician's message to a request and tells subscribers.
+func (f *Fake) AddMessage(m model.Message) {
+	f.mu.Lock()
+	if r, ok := f.requests[m.RequestID]; ok {
+		r.Messages = append(r.Messages, m)
+		r.Unread = true
+		r.LastText = m.Text
+	}
+	f.status.Unread++
+	f.mu.Unlock()
+	f.Emit(model.Event{Type: model.EventMessage, Message: &m})
+}
+
+// Emit sends ev to every subscriber.
+func (f *Fake) Emit(ev model.Event) {
+	if ev.At.IsZero() {
+		ev.At = time.Now()
+	}
+	f.mu.Lock()
+	subs := append([]chan model.Event(nil), f.subs...)
+	f.mu.Unlock()
+	for _, c := range subs {
+		select {
+		case c <- ev:
+		default: // a slow test reader misses it, as a slow client would
+		}
+	}
+}
+
+// Status implements Backend.
+func (f *Fake) Status(context.Context) (model.Status, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.status, nil
+}
+
+// Snapshot implements Backend.
+func (f *Fake) Snapshot(context.Context, bool) (*protocol.Snapshot, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.snapshot == nil {
+		return nil, fmt.Errorf("no snapshot yet")
+	}
+	s := *f.snapshot
+	return &s, nil
+}
+
+// Requests implements Backend: newest first, without threads.
+func (f *Fake) Requests(context.Context) ([]model.Request, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]model.Request, 0, len(f.requests))
+	for _, r := range f.requests {
+		c := *r
+		c.Messages, c.History = nil, nil
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].CreatedAt.After(out[j].CreatedAt) })
+	return out, nil
+}
+
+// Request implements Backend.
+func (f *Fake) Request(_ context.Context, id string) (model.Request, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r, ok := f.requests[id]
+	if !ok {
+		return model.Request{}, fmt.Errorf("request %s not found", id)
+	}
+	c := *r
+	c.Messages = append([]model.Message(nil), r.Messages...)
+	return c, nil
+}
+
+// RaiseRequest implements Backend. The request is "sent" when online.
+func (f *Fake) RaiseRequest(_ context.Context, n model.NewRequest) (model.Request, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return model.Request{}, f.err
+	}
+	f.rec.Raised = append(f.rec.Raised, n)
+	f.seq++
+	now := time.Now()
+	r := model.Request{ID: fmt.Sprintf("req-%d", f.seq), Category: n.Category, Urgency: n.Urgency,
+		Text: n.Text, Status: protocol.StatusNew, CreatedAt: now, UpdatedAt: now,
+		Sent: f.status.State == model.StateOnline, HasScreenshot: len(n.Screenshot) > 0}
+	f.requests[r.ID] = &r
+	return r, nil
+}
+
+// Reply implements Backend.
+func (f *Fake) Reply(_ context.Context, id, text string) (model.Message, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return model.Message{}, f.err
+	}
+	f.rec.Replies = append(f.rec.Replies, id+": "+text)
+	m := model.Message{ID: fmt.Sprintf("msg-%d", len(f.rec.Replies)), RequestID: id, FromUser: true,
+		Author: protocol.Person{Name: "You"}, Text: text, CreatedAt: time.Now()}
+	if r, ok := f.requests[id]; ok {
+		r.Messages = append(r.Messages, m)
+	}
+	return m, nil
+}
+
+// Rate implements Backend.
+func (f *Fake) Rate(_ context.Context, id string, n int, _ string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return f.err
+	}
+	f.rec.Ratings = append(f.rec.Ratings, fmt.Sprintf("%s: %d", id, n))
+	if r, ok := f.requests[id]; ok {
+		r.Rating = n
+	}
+	return nil
+}
+
+// Reopen implements Backend.
+func (f *Fake) Reopen(_ context.Context, id, _ string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return f.err
+	}
+	f.rec.Reopened = append(f.rec.Reopened, id)
+	if r, ok := f.requests[id]; ok {
+		r.Status = protocol.StatusReopened
+	}
+	return nil
+}
+
+// MarkRead implements Backend.
+func (f *Fake) MarkRead(_ context.Context, id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.rec.Read = append(f.rec.Read, id)
+	if r, ok := f.requests[id]; ok && r.Unread {
+		r.Unread = false
+		f.status.Unread = max(0, f.status.Unread-1)
+	}
+	return nil
+}
+
+// Announcements implements Backend.
+func (f *Fake) Announcements(context.Context) ([]model.Announcement, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]model.Announcement(nil), f.anns...), nil
+}
+
+// MarkAnnouncementRead implements Backend.
+func (f *Fake) MarkAnnouncementRead(_ context.Context, id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := range f.anns {
+		if f.anns[i].ID == id && !f.anns[i].Read {
+			f.anns[i].Read = true
+			f.status.Unread = max(0, f.status.Unread-1)
+		}
+	}
+	return nil
+}
+
+// Events implements Backend: the current state first, then what Emit sends.
+func (f *Fake) Events(ctx context.Context) (<-chan model.Event, error) {
+	c := make(chan model.Event, 64)
+	f.mu.Lock()
+	st := f.status
+	f.subs = append(f.subs, c)
+	f.mu.Unlock()
+	c <- model.Event{Type: model.EventState, At: time.Now(), Status: &st}
+	out := make(chan model.Event)
+	go func() {
+		defer close(out)
+		defer f.unsubscribe(c)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case ev := <-c:
+				select {
+				case out <- ev:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	return out, nil
+}
+
+func (f *Fake) unsubscribe(c chan model.Event) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i, s := range f.subs {
+		if s == c {
+			f.subs = append(f.subs[:i], f.subs[i+1:]...)
+			return
+		}
+	}
+}

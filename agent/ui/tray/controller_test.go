@@ -1,0 +1,158 @@
+package tray
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/deskside/deskside/agent/internal/model"
+	"github.com/deskside/deskside/agent/ui/backend"
+	"github.com/deskside/deskside/shared/protocol"
+)
+
+type harness struct {
+	fake   *backend.Fake
+	f      *fakeFactory
+	menu   *Menu
+	launch *fakeLauncher
+	notes  *fakeNotifier
+	done   chan error
+	cancel context.CancelFunc
+}
+
+func start(t *testing.T, brand Branding) *harness {
+	t.Helper()
+	h := &harness{fake: backend.NewFake(), f: &fakeFactory{}, launch: newFakeLauncher(),
+		notes: &fakeNotifier{ch: make(chan Notification, 8)}, done: make(chan error, 1)}
+	h.fake.AddRequest(model.Request{ID: "r1", Text: "Wi-Fi drops every hour", Status: protocol.StatusNew,
+		CreatedAt: time.Now()})
+	h.menu = NewMenu(h.f, brand)
+	c := &Controller{Src: h.fake, Menu: h.menu, Launch: h.launch, Notify: h.notes, Brand: brand}
+	ctx, cancel := context.WithCancel(context.Background())
+	h.cancel = cancel
+	go func() { h.done <- c.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-h.done })
+	h.waitFor(t, func() bool { return h.f.items[0].Title() == "Connected to Example IT" })
+	return h
+}
+
+func (h *harness) waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met in 5 s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func (h *harness) click(a Action) { h.menu.Item(a).(*fakeItem).clicks <- struct{}{} }
+
+func (h *harness) opened(t *testing.T) string {
+	t.Helper()
+	select {
+	case s := <-h.launch.ch:
+		return s
+	case <-time.After(5 * time.Second):
+		t.Fatal("nothing opened")
+		return ""
+	}
+}
+
+func (h *harness) notification(t *testing.T) Notification {
+	t.Helper()
+	select {
+	case n := <-h.notes.ch:
+		return n
+	case <-time.After(5 * time.Second):
+		t.Fatal("no notification")
+		return Notification{}
+	}
+}
+
+func TestClicksOpenWindows(t *testing.T) {
+	h := start(t, Branding{HelpURL: "https://help.acme.test"})
+	for a, want := range map[Action]string{
+		ActGetHelp:    "get-help",
+		ActRequests:   "requests",
+		ActWhatITSees: "what-it-sees",
+		ActAbout:      "about",
+		ActHelpLink:   "url https://help.acme.test",
+	} {
+		h.click(a)
+		if got := h.opened(t); got != want {
+			t.Errorf("action %v opened %q, want %q", a, got, want)
+		}
+	}
+}
+
+func TestQuit(t *testing.T) {
+	h := start(t, Branding{})
+	h.click(ActQuit)
+	select {
+	case err := <-h.done:
+		if !errors.Is(err, ErrQuit) {
+			t.Fatalf("Run = %v, want ErrQuit", err)
+		}
+		h.done <- nil // for the cleanup
+	case <-time.After(5 * time.Second):
+		t.Fatal("Quit did not stop the tray")
+	}
+}
+
+func TestMessageNotifiesAndOpensRequest(t *testing.T) {
+	h := start(t, Branding{})
+	h.fake.AddMessage(model.Message{ID: "m1", RequestID: "r1", Author: protocol.Person{Name: "Rob"},
+		Text: "I'll be at your desk in five minutes."})
+	n := h.notification(t)
+	if n.Title != "Rob replied to your request" || n.Body != "I'll be at your desk in five minutes." {
+		t.Errorf("notification = %+v", n)
+	}
+	h.waitFor(t, func() bool { return h.menu.Item(ActRequests).(*fakeItem).Title() == "My requests (1 new)" })
+	h.waitFor(t, func() bool { return h.f.IconCount() >= 2 }) // unread look
+	n.OnClick()
+	if got := h.opened(t); got != "requests --request r1" {
+		t.Errorf("click opened %q", got)
+	}
+}
+
+func TestUserOwnMessageDoesNotNotify(t *testing.T) {
+	h := start(t, Branding{})
+	h.fake.Emit(model.Event{Type: model.EventMessage, Message: &model.Message{RequestID: "r1", FromUser: true, Text: "hi"}})
+	h.fake.AddAnnouncement(model.Announcement{ID: "a1", Title: "Maintenance tonight", Text: "Email is down 22:00–23:00."})
+	if n := h.notification(t); n.Title != "Maintenance tonight" {
+		t.Errorf("first notification is %q; the user's own message must not notify", n.Title)
+	}
+	h.waitFor(t, func() bool { return !h.menu.Item(ActAnnouncement).(*fakeItem).Hidden() })
+	h.click(ActAnnouncement)
+	if got := h.opened(t); got != "news" {
+		t.Errorf("announcement opened %q", got)
+	}
+}
+
+func TestStatusChangeNotifies(t *testing.T) {
+	h := start(t, Branding{})
+	r := model.Request{ID: "r1", Text: "Wi-Fi drops every hour", Status: protocol.StatusInProgress,
+		Assignee: &protocol.Person{Name: "Rob"}}
+	h.fake.Emit(model.Event{Type: model.EventRequest, Request: &r})
+	if n := h.notification(t); n.Title != "Rob is on it" {
+		t.Errorf("notification = %+v", n)
+	}
+	// The same status again says nothing new.
+	again := r
+	h.fake.Emit(model.Event{Type: model.EventRequest, Request: &again})
+	resolved := r
+	resolved.Status = protocol.StatusResolved
+	h.fake.Emit(model.Event{Type: model.EventRequest, Request: &resolved})
+	if n := h.notification(t); n.Title != "Your request is resolved" {
+		t.Errorf("notification = %+v", n)
+	}
+}
+
+func TestStateEventUpdatesMenu(t *testing.T) {
+	h := start(t, Branding{})
+	h.fake.SetStatus(model.Status{State: model.StateOffline})
+	h.waitFor(t, func() bool { return h.f.items[0].Title() == "Offline — what you send is saved" })
+}

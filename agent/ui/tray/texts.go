@@ -1,0 +1,57 @@
+package tray
+
+import (
+	"strings"
+	"unicode/utf8"
+
+	"github.com/deskside/deskside/agent/internal/model"
+	"github.com/deskside/deskside/shared/protocol"
+)
+
+// MessageNotification is what a technician's message looks like on the desktop.
+func MessageNotification(m model.Message, b Branding) Notification {
+	who := strings.TrimSpace(m.Author.Name)
+	if who == "" {
+		who = DeskName(model.Status{}, b)
+	}
+	return Notification{Title: who + " replied to your request", Body: short(m.Text, 200)}
+}
+
+// AnnouncementNotification is what an announcement looks like on the desktop.
+func AnnouncementNotification(a model.Announcement, b Branding) Notification {
+	title := strings.TrimSpace(a.Title)
+	if title == "" {
+		title = "News from " + DeskName(model.Status{}, b)
+	}
+	return Notification{Title: title, Body: short(a.Text, 200)}
+}
+
+// StatusNotification tells the user that their request moved, when that is
+// worth a notification.
+func StatusNotification(r model.Request) (Notification, bool) {
+	name := ""
+	if r.Assignee != nil {
+		name = strings.TrimSpace(r.Assignee.Name)
+	}
+	about := "“" + short(r.Text, 60) + "”"
+	switch r.Status {
+	case protocol.StatusInProgress:
+		if name != "" {
+			return Notification{Title: name + " is on it", Body: name + " picked up your request " + about}, true
+		}
+		return Notification{Title: "Someone is on it", Body: "IT picked up your request " + about}, true
+	case protocol.StatusWaitingOnUser:
+		return Notification{Title: "IT has a question for you", Body: "About your request " + about}, true
+	case protocol.StatusResolved:
+		return Notification{Title: "Your request is resolved", Body: about + " — tell us how it went, one tap is enough."}, true
+	}
+	return Notification{}, false
+}
+
+func short(s string, limit int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if utf8.RuneCountInString(s) <= limit {
+		return s
+	}
+	return string([]rune(s)[:limit-1]) + "…"
+}

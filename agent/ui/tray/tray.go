@@ -1,0 +1,223 @@
+package tray
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/deskside/deskside/agent/internal/model"
+	"github.com/deskside/deskside/shared/protocol"
+)
+
+// Source is what the tray needs from the agent: a narrow part of
+// backend.Backend.
+type Source interface {
+	Status(ctx context.Context) (model.Status, error)
+	Requests(ctx context.Context) ([]model.Request, error)
+	Announcements(ctx context.Context) ([]model.Announcement, error)
+	Events(ctx context.Context) (<-chan model.Event, error)
+}
+
+// Launcher opens the window process and web pages.
+type Launcher interface {
+	// Open starts `agent ui <view> [args]`.
+	Open(view string, args ...string) error
+	OpenURL(url string) error
+}
+
+// Window views the tray opens (the `agent ui` subcommands).
+const (
+	ViewGetHelp   = "get-help"
+	ViewRequests  = "requests"
+	ViewWhatITSee = "what-it-sees"
+	ViewAbout     = "about"
+	ViewNews      = "news"
+)
+
+// Controller keeps the menu in line with the agent's events, sends the
+// notifications and answers clicks. It waits on events and clicks only: no
+// timer runs while nothing happens.
+type Controller struct {
+	Src    Source
+	Menu   *Menu
+	Launch Launcher
+	Notify Notifier
+	Brand  Branding
+	Log    *slog.Logger
+
+	view   View
+	status map[string]protocol.Status // last known status of each request
+}
+
+// Run serves until ctx ends (nil) or the user picks Quit (ErrQuit).
+func (c *Controller) Run(ctx context.Context) error {
+	if c.Log == nil {
+		c.Log = slog.Default()
+	}
+	clicks := make(chan Action, 8)
+	for _, a := range c.Menu.Actions() {
+		go forward(ctx, c.Menu.Item(a).Clicked(), a, clicks)
+	}
+	c.refresh(ctx)
+	c.seedRequests(ctx)
+
+	events, backoff := c.subscribe(ctx), time.Second
+	var retry <-chan time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case a := <-clicks:
+			if a == ActQuit {
+				return ErrQuit
+			}
+			c.click(a)
+		case ev, ok := <-events:
+			if !ok {
+				// The event stream ended (the local API restarted): try again
+				// later, backing off, and say so in the menu meanwhile.
+				events = nil
+				retry = time.After(backoff)
+				backoff = min(backoff*2, 30*time.Second)
+				continue
+			}
+			backoff = time.Second
+			c.event(ctx, ev)
+		case <-retry:
+			retry = nil
+			events = c.subscribe(ctx)
+			c.refresh(ctx)
+		}
+	}
+}
+
+func forward(ctx context.Context, in <-chan struct{}, a Action, out chan<- Action) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case _, ok := <-in:
+			if !ok {
+				return
+			}
+			select {
+			case out <- a:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}
+}
+
+func (c *Controller) subscribe(ctx context.Context) <-chan model.Event {
+	ch, err := c.Src.Events(ctx)
+	if err != nil {
+		c.Log.Debug("tray: event stream", "err", err)
+		closed := make(chan model.Event)
+		close(closed)
+		return closed
+	}
+	return ch
+}
+
+// refresh reads the status and the latest announcement and shows them.
+func (c *Controller) refresh(ctx context.Context) {
+	if st, err := c.Src.Status(ctx); err == nil {
+		c.view.Status = st
+	}
+	if anns, err := c.Src.Announcements(ctx); err == nil {
+		c.view.Latest = latest(anns)
+	}
+	c.Menu.Show(c.view)
+}
+
+func latest(anns []model.Announcement) *model.Announcement {
+	var best *model.Announcement
+	for i := range anns {
+		a := &anns[i]
+		if best == nil || a.CreatedAt.After(best.CreatedAt) {
+			best = a
+		}
+	}
+	if best == nil {
+		return nil
+	}
+	cp := *best
+	return &cp
+}
+
+func (c *Controller) seedRequests(ctx context.Context) {
+	c.status = map[string]protocol.Status{}
+	reqs, err := c.Src.Requests(ctx)
+	if err != nil {
+		return
+	}
+	for _, r := range reqs {
+		c.status[r.ID] = r.Status
+	}
+}
+
+func (c *Controller) event(ctx context.Context, ev model.Event) {
+	switch ev.Type {
+	case model.EventState:
+		if ev.Status != nil {
+			c.view.Status = *ev.Status
+			c.Menu.Show(c.view)
+		}
+		return
+	case model.EventMessage:
+		if m := ev.Message; m != nil && !m.FromUser {
+			c.notify(MessageNotification(*m, c.Brand), ViewRequests, "--request", m.RequestID)
+		}
+	case model.EventAnnouncement:
+		if a := ev.Announcement; a != nil {
+			c.notify(AnnouncementNotification(*a, c.Brand), ViewNews)
+		}
+	case model.EventRequest:
+		if r := ev.Request; r != nil {
+			old, known := c.status[r.ID]
+			c.status[r.ID] = r.Status
+			if known && old != r.Status {
+				if n, ok := StatusNotification(*r); ok {
+					c.notify(n, ViewRequests, "--request", r.ID)
+				}
+			}
+		}
+	}
+	// Unread counts and the latest announcement moved: one read, on the event.
+	c.refresh(ctx)
+}
+
+func (c *Controller) notify(n Notification, view string, args ...string) {
+	n.OnClick = func() {
+		if err := c.Launch.Open(view, args...); err != nil {
+			c.Log.Warn("tray: open window from notification", "view", view, "err", err)
+		}
+	}
+	if err := c.Notify.Notify(n); err != nil {
+		c.Log.Info("tray: notification not shown", "err", err)
+	}
+}
+
+func (c *Controller) click(a Action) {
+	var err error
+	switch a {
+	case ActGetHelp:
+		err = c.Launch.Open(ViewGetHelp)
+	case ActRequests:
+		err = c.Launch.Open(ViewRequests)
+	case ActAnnouncement:
+		err = c.Launch.Open(ViewNews)
+	case ActWhatITSees:
+		err = c.Launch.Open(ViewWhatITSee)
+	case ActAbout:
+		err = c.Launch.Open(ViewAbout)
+	case ActHelpLink:
+		if c.Brand.HelpURL != "" {
+			err = c.Launch.OpenURL(c.Brand.HelpURL)
+		}
+	}
+	if err != nil {
+		c.Log.Warn("tray: open window", "action", a, "err", err)
+	}
+}
