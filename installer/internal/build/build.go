@@ -35,6 +35,7 @@ type Options struct {
 	Root      string             // the module's root directory
 	Enroll    *enrollconf.Config // baked into the packages when set
 	AllowStub bool               // package the stub agent if agent/ has no main
+	AgentPkg  string             // the agent's main package; empty: AgentPkg, or the stub
 
 	Linux, Windows, Mac bool // which platforms
 	WindowsGUI          bool // cgo build with mingw-w64 (needed for fyne windows)
@@ -69,11 +70,12 @@ func Run(o Options) (*Result, error) {
 	if err := os.MkdirAll(filepath.Join(out, "build"), 0o755); err != nil {
 		return nil, fmt.Errorf("output directory: %w", err)
 	}
-	agentPkg, err := o.agentPackage()
-	if err != nil {
-		return nil, err
+	b := &builder{Options: o}
+	if o.Windows || (o.Linux && o.AgentBin == "") {
+		if b.agentPkg, err = o.agentPackage(); err != nil {
+			return nil, err
+		}
 	}
-	b := &builder{Options: o, agentPkg: agentPkg}
 	if o.Linux {
 		if err := b.linux(); err != nil {
 			return nil, fmt.Errorf("linux: %w", err)
@@ -105,6 +107,9 @@ func (b *builder) logf(format string, args ...any) { fmt.Fprintf(b.Log, format+"
 
 // agentPackage returns the agent's main package, or the stub when allowed.
 func (o Options) agentPackage() (string, error) {
+	if o.AgentPkg != "" {
+		return o.AgentPkg, nil
+	}
 	cmd := exec.Command("go", "list", "-f", "{{.Name}}", AgentPkg)
 	cmd.Dir = o.Root
 	name, err := cmd.Output()
@@ -114,6 +119,9 @@ func (o Options) agentPackage() (string, error) {
 	if !o.AllowStub {
 		return "", errors.New("agent/ has no main package yet, so there is no agent to package: " +
 			"build again once it exists, or pass --allow-stub to package a placeholder agent (for testing the packages only)")
+	}
+	if o.Log == nil {
+		o.Log = io.Discard
 	}
 	fmt.Fprintln(o.Log, "WARNING: agent/ has no main package yet: packaging the placeholder agent", StubPkg)
 	return StubPkg, nil

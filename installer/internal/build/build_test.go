@@ -1,0 +1,316 @@
+package build
+
+import (
+	"archive/tar"
+	"compress/gzip"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"io"
+	"math/big"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/deskside/deskside/installer/enrollconf"
+	"github.com/deskside/deskside/installer/internal/gen"
+)
+
+const testVersion = "1.2.3"
+
+var (
+	agentOnce sync.Once
+	agentPath string
+	agentErr  error
+	agentDir  string
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if agentDir != "" {
+		os.RemoveAll(agentDir)
+	}
+	os.Exit(code)
+}
+
+func root(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Dir(strings.TrimSpace(string(out)))
+}
+
+// agentPackageForTests is the real agent when agent/ has a main package,
+// else the stub.
+func agentPackageForTests(t *testing.T) string {
+	p, err := Options{Root: root(t), AllowStub: true}.agentPackage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// agentBinary builds the linux/amd64 agent once for all tests (with cgo, as
+// the packages ship it; the real agent's cold build takes minutes).
+func agentBinary(t *testing.T) string {
+	t.Helper()
+	agentOnce.Do(func() {
+		agentDir, agentErr = os.MkdirTemp("", "deskside-agent-test-")
+		if agentErr != nil {
+			return
+		}
+		agentPath = filepath.Join(agentDir, "deskside-agent")
+		pkg := agentPackageForTests(t)
+		t.Logf("building %s once for the tests", pkg)
+		cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-X "+VersionVar+"="+testVersion, "-o", agentPath, pkg)
+		cmd.Dir = root(t)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			agentErr = err
+			t.Logf("%s", out)
+		}
+	})
+	if agentErr != nil {
+		t.Fatalf("build the agent: %v", agentErr)
+	}
+	return agentPath
+}
+
+func testEnroll(t *testing.T) *enrollconf.Config {
+	c, err := enrollconf.New("https://help.example.com", "dsk1_Abcdefghijklmnop0123", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &c
+}
+
+func buildLinux(t *testing.T, enroll *enrollconf.Config) string {
+	t.Helper()
+	out := t.TempDir()
+	_, err := Run(Options{Version: testVersion, Out: out, Root: root(t), Enroll: enroll, AgentBin: agentBinary(t), Linux: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func run(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(name, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %v: %v\n%s", name, args, err, out)
+	}
+	return string(out)
+}
+
+func have(tool string) bool { _, err := exec.LookPath(tool); return err == nil }
+
+var debName = "deskside-agent_" + testVersion + "_amd64.deb"
+var rpmName = "deskside-agent_" + testVersion + "_linux_amd64.rpm"
+
+func TestLinuxPackages(t *testing.T) {
+	out := buildLinux(t, testEnroll(t))
+	deb, rpm := filepath.Join(out, debName), filepath.Join(out, rpmName)
+	want := []string{LinuxBin, LinuxDesktop, LinuxAutostart, LinuxUnit, LinuxIcon, "/etc/deskside/enroll.json"}
+	if have("dpkg-deb") {
+		list := run(t, "dpkg-deb", "-c", deb)
+		for _, p := range want {
+			if !strings.Contains(list, "."+p+"\n") {
+				t.Errorf("deb lacks %s:\n%s", p, list)
+			}
+		}
+		if !strings.Contains(list, "-rwxr-xr-x root/root") || !strings.Contains(list, "-rw-r--r-- root/root") {
+			t.Errorf("deb modes:\n%s", list)
+		}
+		if v := strings.TrimSpace(run(t, "dpkg-deb", "-f", deb, "Version")); v != testVersion {
+			t.Errorf("deb version %q", v)
+		}
+		ctrl := run(t, "sh", "-c", "dpkg-deb --ctrl-tarfile "+deb+" | tar -xO ./conffiles")
+		if ctrl != "/etc/deskside/enroll.json\n/etc/xdg/autostart/deskside-agent.desktop\n" {
+			t.Errorf("conffiles: %q", ctrl)
+		}
+		cfg := run(t, "sh", "-c", "dpkg-deb --fsys-tarfile "+deb+" | tar -xO ./etc/deskside/enroll.json")
+		if c, err := enrollconf.Parse([]byte(cfg)); err != nil || c != *testEnroll(t) {
+			t.Errorf("enroll.json in the deb: %q %v", cfg, err)
+		}
+		auto := run(t, "sh", "-c", "dpkg-deb --fsys-tarfile "+deb+" | tar -xO ."+LinuxAutostart)
+		if auto != string(gen.AutostartEntry(LinuxBin)) {
+			t.Errorf("autostart entry in the deb:\n%s", auto)
+		}
+	} else {
+		t.Log("dpkg-deb not installed: deb contents not inspected")
+	}
+	if have("rpm") {
+		list := run(t, "rpm", "-qlp", rpm)
+		for _, p := range want {
+			if !strings.Contains(list, p+"\n") {
+				t.Errorf("rpm lacks %s:\n%s", p, list)
+			}
+		}
+		if v := run(t, "rpm", "-qp", "--queryformat", "%{VERSION}", rpm); v != testVersion {
+			t.Errorf("rpm version %q", v)
+		}
+		if cfgs := run(t, "rpm", "-qcp", rpm); !strings.Contains(cfgs, "/etc/deskside/enroll.json") {
+			t.Errorf("rpm config files: %s", cfgs)
+		}
+	} else {
+		t.Log("rpm not installed: rpm contents not inspected")
+	}
+	names := tarNames(t, filepath.Join(out, "deskside-agent_"+testVersion+"_linux_amd64.tar.gz"))
+	for _, n := range []string{"deskside-agent", "deskside-setup", "enroll.json"} {
+		if !names["deskside-agent_"+testVersion+"_linux_amd64/"+n] {
+			t.Errorf("tarball lacks %s: %v", n, names)
+		}
+	}
+	sums, err := os.ReadFile(filepath.Join(out, "SHA256SUMS"))
+	if err != nil || !strings.Contains(string(sums), debName) {
+		t.Errorf("SHA256SUMS: %q %v", sums, err)
+	}
+}
+
+func TestLinuxWithoutEnrolment(t *testing.T) {
+	out := buildLinux(t, nil)
+	if have("dpkg-deb") {
+		if list := run(t, "dpkg-deb", "-c", filepath.Join(out, debName)); strings.Contains(list, "etc/deskside") {
+			t.Errorf("deb without --token carries /etc/deskside:\n%s", list)
+		}
+	}
+}
+
+func tarNames(t *testing.T, path string) map[string]bool {
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(zr)
+	names := map[string]bool{}
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return names
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		names[h.Name] = true
+	}
+}
+
+// selfSigned writes a code-signing certificate and key as PEM files.
+func selfSigned(t *testing.T) (cert, key string) {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Deskside Test Signing"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cert, key = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	os.WriteFile(cert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	os.WriteFile(key, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)}), 0o600)
+	return cert, key
+}
+
+func TestWindowsMSI(t *testing.T) {
+	if !have("wixl") {
+		t.Skip("wixl not installed (apt-get install wixl): MSI not built")
+	}
+	o := Options{Version: testVersion, Out: t.TempDir(), Root: root(t), Enroll: testEnroll(t), Windows: true,
+		AgentPkg: StubPkg} // the MSI's layout is under test here; TestWindowsAgentBuilds builds the real agent
+	if have("osslsigncode") {
+		o.SignCert, o.SignKey = selfSigned(t)
+	}
+	if _, err := Run(o); err != nil {
+		t.Fatal(err)
+	}
+	msi := filepath.Join(o.Out, "deskside-agent_"+testVersion+"_windows_amd64.msi")
+	exe := filepath.Join(o.Out, "deskside-agent_"+testVersion+"_windows_amd64.exe")
+	if o.SignCert != "" {
+		for _, f := range []string{msi, exe, filepath.Join(o.Out, "build", "windows-amd64", "deskside-setup.exe")} {
+			if out := run(t, "osslsigncode", "verify", "-CAfile", o.SignCert, "-in", f); !strings.Contains(out, "Signature verification: ok") {
+				t.Errorf("%s: signature not verified:\n%s", filepath.Base(f), out)
+			}
+		}
+	}
+	if !have("msiinfo") {
+		t.Skip("msiinfo not installed: MSI tables not inspected")
+	}
+	for table, want := range map[string][]string{
+		"Registry":     {`Software\Microsoft\Windows\CurrentVersion\Run`, `"[#AgentExe]" run`},
+		"Property":     {"SERVER\thttps://help.example.com", "TOKEN\tdsk1_Abcdefghijklmnop0123", "MsiHiddenProperties\tTOKEN", "ProductVersion\t" + testVersion},
+		"CustomAction": {"write-config --system", "remove-config --system"},
+		"File":         {"deskside-agent.exe", "deskside-setup.exe"},
+	} {
+		got := run(t, "msiinfo", "export", msi, table)
+		for _, w := range want {
+			if !strings.Contains(got, w) {
+				t.Errorf("MSI %s table lacks %q:\n%s", table, w, got)
+			}
+		}
+	}
+}
+
+// TestWindowsAgentBuilds cross-compiles the real agent the way the default
+// build does (CGO_ENABLED=0), so CI notices when it stops building.
+func TestWindowsAgentBuilds(t *testing.T) {
+	pkg := agentPackageForTests(t)
+	if pkg != AgentPkg {
+		t.Skip("agent/ has no main package yet")
+	}
+	if testing.Short() {
+		t.Skip("-short")
+	}
+	b := &builder{Options: Options{Version: testVersion, Root: root(t), Out: t.TempDir(), Log: io.Discard}}
+	if err := b.goBuild(pkg, "windows", "amd64", filepath.Join(b.Out, "a.exe"), false, nil, "-H", "windowsgui"); err != nil {
+		t.Fatalf("the agent does not cross-compile for Windows without cgo (the installer's default; --windows-gui uses mingw): %v", err)
+	}
+}
+
+func TestMacLayout(t *testing.T) {
+	o := Options{Version: testVersion, Out: t.TempDir(), Root: root(t), Mac: true, AgentPkg: StubPkg}
+	if _, err := Run(o); err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string][]byte{
+		"macos/Deskside.app/Contents/Info.plist": gen.InfoPlist(testVersion),
+		"macos/com.deskside.agent.plist":         gen.LaunchdPlist(MacAppBin),
+	} {
+		got, err := os.ReadFile(filepath.Join(o.Out, p))
+		if err != nil || string(got) != string(want) {
+			t.Errorf("%s: %v", p, err)
+		}
+	}
+}
+
+func TestRefusals(t *testing.T) {
+	_, err := Run(Options{Version: testVersion, Out: t.TempDir(), Root: root(t), SignCert: "c.pem"})
+	if err == nil || !strings.Contains(err.Error(), "--sign-key") {
+		t.Errorf("cert without key: %v", err)
+	}
+	if agentPackageForTests(t) == StubPkg {
+		_, err := Run(Options{Version: testVersion, Out: t.TempDir(), Root: root(t), Linux: true})
+		if err == nil || !strings.Contains(err.Error(), "--allow-stub") {
+			t.Errorf("missing agent: %v", err)
+		}
+	}
+}
