@@ -191,6 +191,19 @@ func (f *fakeAPI) api(w http.ResponseWriter, r *http.Request) {
 		in["id"], in["recipients"], in["delivered"], in["created_at"] = "ann_x", 3, 0, time.Now()
 		f.anns = append([]map[string]any{in}, f.anns...)
 		f.json(w, 201, in)
+	case p == "tokens" && r.Method == "GET":
+		f.json(w, 200, map[string]any{"tokens": []map[string]any{{"id": "tok_1", "group": "design", "uses": 2, "max_uses": 10, "created_at": time.Now().Add(-time.Hour), "expires_at": time.Now().Add(48 * time.Hour)}}})
+	case p == "tokens":
+		f.json(w, 201, map[string]any{"id": "tok_2", "group": "default", "token": "dsk1_abcdefghijklmnopqrstuvwx"})
+	case p == "me":
+		var in map[string]string
+		json.NewDecoder(r.Body).Decode(&in)
+		for k, v := range in {
+			if k != "password" {
+				f.tech[k] = v
+			}
+		}
+		f.json(w, 200, f.tech)
 	case p == "technicians":
 		f.json(w, 200, map[string]any{"technicians": []any{f.tech, map[string]any{"id": "tech_2", "name": "Sam", "email": "sam@example.com", "role": "technician"}}})
 	default:

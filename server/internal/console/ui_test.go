@@ -98,6 +98,67 @@ func TestConsolePages(t *testing.T) {
 	b.waitText("#ann-body", "Printer on floor 2 is back")
 }
 
+// assertLabelled fails for any form control a screen reader could not name.
+func (b *browser) assertLabelled(page string) {
+	b.t.Helper()
+	bad := eval[[]string](b, `[...document.querySelectorAll('input, select, textarea')]
+		.filter(el => el.type !== 'hidden' && !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
+		.map(el => el.outerHTML.slice(0, 80))`)
+	for _, el := range bad {
+		b.t.Errorf("%s: control without a label: %s", page, el)
+	}
+}
+
+// TestAdminAndProfilePages: tokens are shown once and can be copied; the
+// greeting users see is previewed and saved; every control is labelled.
+func TestAdminAndProfilePages(t *testing.T) {
+	f := newFakeAPI(t)
+	b := newBrowser(t)
+	b.signIn(f.srv.URL, "rob@example.com", "correct horse")
+	b.assertLabelled("queue")
+
+	b.do("tokens", chromedp.Navigate(f.srv.URL+"/#/admin/tokens"), chromedp.WaitVisible(chromedp.CSS("#token-form")))
+	b.assertLabelled("tokens")
+	b.do("make token", chromedp.Click(chromedp.CSS("#token-form button[type=submit]")))
+	b.waitText("#token-shown", "dsk1_abcdefghijklmnopqrstuvwx")
+	b.waitText("#token-shown", "shown only once")
+
+	b.do("technicians", chromedp.Navigate(f.srv.URL+"/#/admin/technicians"), chromedp.WaitVisible(chromedp.CSS("#tech-form")))
+	b.waitText("main", "Sam")
+	b.assertLabelled("technicians")
+
+	b.do("profile", chromedp.Navigate(f.srv.URL+"/#/profile"), chromedp.WaitVisible(chromedp.CSS("#profile-form")))
+	b.assertLabelled("profile")
+	eval[any](b, `document.getElementById('p-greeting').value = ''`)
+	b.do("greeting",
+		chromedp.SendKeys(chromedp.CSS("#p-greeting"), "Hi, I'm Robert — I'll sort this out"))
+	b.waitText("#greeting-preview", "Hi, I'm Robert — I'll sort this out")
+	b.do("save", chromedp.Click(chromedp.CSS("#profile-form button[type=submit]")))
+	b.waitText("#toasts", "Saved")
+	f.mu.Lock()
+	got := f.tech["greeting"]
+	f.mu.Unlock()
+	if got != "Hi, I'm Robert — I'll sort this out" {
+		t.Errorf("greeting saved as %q", got)
+	}
+
+	b.do("devices", chromedp.Navigate(f.srv.URL+"/#/devices"), chromedp.WaitVisible(chromedp.CSS("#devices-body a")))
+	b.assertLabelled("devices")
+	b.do("device", chromedp.Navigate(f.srv.URL+"/#/devices/dev_1"), chromedp.WaitVisible(chromedp.CSS("#dm-form")))
+	b.assertLabelled("device")
+	b.do("announcements", chromedp.Navigate(f.srv.URL+"/#/announcements"), chromedp.WaitVisible(chromedp.CSS("#ann-form")))
+	b.assertLabelled("announcements")
+	b.do("request", chromedp.Navigate(f.srv.URL+"/#/requests/req_1"), chromedp.WaitVisible(chromedp.CSS("#composer")))
+	b.assertLabelled("request")
+
+	// Keyboard: the first Tab from the top reaches the skip link.
+	b.do("reload", chromedp.Navigate(f.srv.URL+"/#/queue"), chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#queue-body")))
+	b.do("tab", chromedp.KeyEvent("\t"))
+	if cls := eval[string](b, `document.activeElement.className`); cls != "skip" {
+		t.Errorf("first Tab focused %q, want the skip link", cls)
+	}
+}
+
 // TestSessionEnded: when the server forgets the session, the next call
 // returns the technician to sign-in with a friendly word.
 func TestSessionEndedReturnsToSignIn(t *testing.T) {

@@ -17,6 +17,7 @@ const main = document.getElementById('main');
 const appEl = document.getElementById('app');
 let cleanup = null;
 let flash = '';
+let routed = false;
 
 const routes = [
   [/^\/queue$/, 'queue', renderQueue],
@@ -74,7 +75,10 @@ async function route() {
       return;
     }
     cleanup = render(main, decodeURIComponent(m[1] || ''), params) || null;
-    main.focus({ preventScroll: true });
+    // Move focus to the new page so keyboard and screen-reader users land
+    // there, but not on first load, where Tab should start at the top.
+    if (routed) main.focus({ preventScroll: true });
+    routed = true;
     return;
   }
   location.hash = '#/queue';
