@@ -41,10 +41,10 @@ var fakeT0 = time.Now().UTC().Add(-3 * time.Hour).Truncate(time.Second)
 func snap(host, user, osName, platform string, cpu, mem, disk float64, uptime uint64) protocol.Snapshot {
 	return protocol.Snapshot{
 		TakenAt: time.Now().UTC().Add(-20 * time.Minute), AgentVersion: "1.0.0",
-		Host:   protocol.Host{Hostname: host, OS: osName, Platform: platform, PlatformVersion: "12.7", Arch: "amd64", UptimeSeconds: uptime, User: user, Model: "ThinkPad X1 Carbon"},
-		CPU:    protocol.CPU{Model: "Intel(R) Core(TM) i7-1165G7", Cores: 4, Threads: 8, UsagePct: cpu},
-		Memory: protocol.Memory{TotalBytes: 16 << 30, UsedBytes: uint64(mem / 100 * float64(16<<30)), UsedPct: mem},
-		Disks:  []protocol.Disk{{Mount: "/", FS: "ext4", TotalBytes: 500 << 30, FreeBytes: uint64((100 - disk) / 100 * float64(500<<30)), UsedPct: disk}},
+		Host:    protocol.Host{Hostname: host, OS: osName, Platform: platform, PlatformVersion: "12.7", Arch: "amd64", UptimeSeconds: uptime, User: user, Model: "ThinkPad X1 Carbon"},
+		CPU:     protocol.CPU{Model: "Intel(R) Core(TM) i7-1165G7", Cores: 4, Threads: 8, UsagePct: cpu},
+		Memory:  protocol.Memory{TotalBytes: 16 << 30, UsedBytes: uint64(mem / 100 * float64(16<<30)), UsedPct: mem},
+		Disks:   []protocol.Disk{{Mount: "/", FS: "ext4", TotalBytes: 500 << 30, FreeBytes: uint64((100 - disk) / 100 * float64(500<<30)), UsedPct: disk}},
 		Network: []protocol.NetIf{{Name: "wlan0", Addrs: []string{"192.0.2.10/24"}, Up: true}},
 		Battery: &protocol.Battery{Percent: 64, State: "discharging"},
 		TopCPU:  []protocol.Proc{{Name: "Teams", CPUPct: 41}, {Name: "chrome", CPUPct: 18}},
