@@ -26,6 +26,8 @@ type Item struct {
 type Acked struct {
 	Kind protocol.Kind
 	Ref  string
+	// RequestID is the request the frame belongs to (for every request kind).
+	RequestID string
 	// Found is false when the id was not (or no longer) in the outbox.
 	Found bool
 }
@@ -163,8 +165,14 @@ func (s *Store) Ack(ctx context.Context, id string) (Acked, error) {
 		a.Found = true
 		switch a.Kind {
 		case protocol.KindRequestNew:
+			a.RequestID = a.Ref
 			_, err = tx.ExecContext(ctx, `UPDATE requests SET sent=1 WHERE id=?`, a.Ref)
+		case protocol.KindRequestRate, protocol.KindRequestReopen:
+			a.RequestID = a.Ref
 		case protocol.KindRequestReply:
+			if err = tx.QueryRowContext(ctx, `SELECT request_id FROM messages WHERE id=?`, a.Ref).Scan(&a.RequestID); err != nil {
+				return err
+			}
 			_, err = tx.ExecContext(ctx, `UPDATE messages SET sent=1 WHERE id=?`, a.Ref)
 		case protocol.KindSnapshot:
 			var env protocol.Envelope

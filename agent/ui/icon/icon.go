@@ -1,4 +1,7 @@
-package tray
+// Package icon draws Deskside's mark — a speech bubble, "we're listening" —
+// in the looks the tray needs (online, offline, unread), or puts those looks
+// on a company's own icon. Pure Go, no display.
+package icon
 
 import (
 	"bytes"
@@ -10,18 +13,19 @@ import (
 	"sync"
 )
 
-// IconState is what the tray icon tells at a glance.
-type IconState int
+// State is what the tray icon tells at a glance.
+type State int
 
 // The four looks of the icon.
 const (
-	IconOffline       IconState = iota // grey: offline, connecting or setting up
-	IconOnline                         // coloured: connected
-	IconOfflineUnread                  // grey with a red dot
-	IconOnlineUnread                   // coloured with a red dot
+	Offline       State = iota // grey: offline, connecting or setting up
+	Online                     // coloured: connected
+	OfflineUnread              // grey with a red dot
+	OnlineUnread               // coloured with a red dot
 )
 
-const iconSize = 64
+// Size is the icon's width and height in pixels.
+const Size = 64
 
 var (
 	brandBlue = color.NRGBA{0x25, 0x63, 0xeb, 0xff}
@@ -34,13 +38,13 @@ var (
 type Icons struct {
 	base  image.Image // the company's icon, or nil for Deskside's
 	mu    sync.Mutex
-	cache map[IconState][]byte
+	cache map[State][]byte
 }
 
 // NewIcons returns icons drawn over the company's PNG icon when it decodes,
 // over Deskside's own otherwise.
 func NewIcons(brandPNG []byte) *Icons {
-	ic := &Icons{cache: map[IconState][]byte{}}
+	ic := &Icons{cache: map[State][]byte{}}
 	if len(brandPNG) > 0 {
 		if img, err := png.Decode(bytes.NewReader(brandPNG)); err == nil {
 			ic.base = img
@@ -50,7 +54,7 @@ func NewIcons(brandPNG []byte) *Icons {
 }
 
 // PNG returns the icon for st as PNG bytes.
-func (ic *Icons) PNG(st IconState) []byte {
+func (ic *Icons) PNG(st State) []byte {
 	ic.mu.Lock()
 	defer ic.mu.Unlock()
 	if b, ok := ic.cache[st]; ok {
@@ -58,18 +62,18 @@ func (ic *Icons) PNG(st IconState) []byte {
 	}
 	var buf bytes.Buffer
 	_ = png.Encode(&buf, ic.Image(st)) // encoding an in-memory RGBA cannot fail
-	b := encodeForTray(buf.Bytes())
+	b := buf.Bytes()
 	ic.cache[st] = b
 	return b
 }
 
 // Image draws the icon for st.
-func (ic *Icons) Image(st IconState) *image.NRGBA {
-	online := st == IconOnline || st == IconOnlineUnread
-	unread := st == IconOfflineUnread || st == IconOnlineUnread
-	img := image.NewNRGBA(image.Rect(0, 0, iconSize, iconSize))
+func (ic *Icons) Image(st State) *image.NRGBA {
+	online := st == Online || st == OnlineUnread
+	unread := st == OfflineUnread || st == OnlineUnread
+	img := image.NewNRGBA(image.Rect(0, 0, Size, Size))
 	if ic.base != nil {
-		draw.Draw(img, img.Bounds(), scaled(ic.base, iconSize), image.Point{}, draw.Src)
+		draw.Draw(img, img.Bounds(), scaled(ic.base, Size), image.Point{}, draw.Src)
 		if !online {
 			greyOut(img)
 		}
@@ -132,8 +136,8 @@ func inTail(x, y float64) bool {
 // paint sets each pixel where f says so, with 4×4 supersampling for smooth edges.
 func paint(img *image.NRGBA, f func(x, y float64) (color.NRGBA, bool)) {
 	const n = 4
-	for py := 0; py < iconSize; py++ {
-		for px := 0; px < iconSize; px++ {
+	for py := 0; py < Size; py++ {
+		for px := 0; px < Size; px++ {
 			var r, g, b, hits float64
 			for sy := 0; sy < n; sy++ {
 				for sx := 0; sx < n; sx++ {

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/deskside/deskside/agent/internal/model"
+	"github.com/deskside/deskside/agent/ui/icon"
 )
 
 // Item is one menu entry.
@@ -72,18 +73,18 @@ type View struct {
 // tooltip and every item in line with the agent's state, and does nothing
 // when nothing changed.
 type Menu struct {
-	f      Factory
-	brand  Branding
-	items  map[Action]Item
-	icons  *Icons
-	shown  View
-	inited bool
-	icon   IconState
+	f         Factory
+	brand     Branding
+	items     map[Action]Item
+	icons     *icon.Icons
+	shown     View
+	inited    bool
+	shownIcon icon.State
 }
 
 // NewMenu builds the items through f in menu order.
 func NewMenu(f Factory, brand Branding) *Menu {
-	m := &Menu{f: f, brand: brand, items: map[Action]Item{}, icons: NewIcons(brand.Icon)}
+	m := &Menu{f: f, brand: brand, items: map[Action]Item{}, icons: icon.NewIcons(brand.Icon)}
 	add := func(a Action, title, tip string) { m.items[a] = f.AddItem(title, tip) }
 	add(ActStatus, "Connecting…", "")
 	m.items[ActStatus].Disable()
@@ -117,9 +118,9 @@ func (m *Menu) Show(v View) {
 	m.inited = true
 	old := m.shown
 	m.shown = v
-	if st := IconFor(v.Status); first || st != m.icon {
-		m.icon = st
-		m.f.SetIcon(m.icons.PNG(st))
+	if st := IconFor(v.Status); first || st != m.shownIcon {
+		m.shownIcon = st
+		m.f.SetIcon(encodeForTray(m.icons.PNG(st)))
 	}
 	if first || old.Status.State != v.Status.State || old.Status.ServerName != v.Status.ServerName ||
 		old.Status.Unread != v.Status.Unread {
@@ -149,17 +150,17 @@ func announcementID(a *model.Announcement) string {
 func (m *Menu) Shown() View { return m.shown }
 
 // IconFor picks the icon for a state: unread wins, then online or offline.
-func IconFor(s model.Status) IconState {
+func IconFor(s model.Status) icon.State {
 	online := s.State == model.StateOnline
 	switch {
 	case s.Unread > 0 && online:
-		return IconOnlineUnread
+		return icon.OnlineUnread
 	case s.Unread > 0:
-		return IconOfflineUnread
+		return icon.OfflineUnread
 	case online:
-		return IconOnline
+		return icon.Online
 	}
-	return IconOffline
+	return icon.Offline
 }
 
 // DeskName is how the help desk is called: the brand, the server's own name, or "IT".

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/deskside/deskside/agent/internal/model"
+	"github.com/deskside/deskside/agent/ui/icon"
 )
 
 func TestMenuShowsState(t *testing.T) {
@@ -73,12 +74,12 @@ func TestBrandingShowsHelpLink(t *testing.T) {
 func TestIconFor(t *testing.T) {
 	for _, tc := range []struct {
 		s    model.Status
-		want IconState
+		want icon.State
 	}{
-		{model.Status{State: model.StateOnline}, IconOnline},
-		{model.Status{State: model.StateConnecting}, IconOffline},
-		{model.Status{State: model.StateOffline, Unread: 1}, IconOfflineUnread},
-		{model.Status{State: model.StateOnline, Unread: 3}, IconOnlineUnread},
+		{model.Status{State: model.StateOnline}, icon.Online},
+		{model.Status{State: model.StateConnecting}, icon.Offline},
+		{model.Status{State: model.StateOffline, Unread: 1}, icon.OfflineUnread},
+		{model.Status{State: model.StateOnline, Unread: 3}, icon.OnlineUnread},
 	} {
 		if got := IconFor(tc.s); got != tc.want {
 			t.Errorf("IconFor(%+v) = %v, want %v", tc.s, got, tc.want)
@@ -87,15 +88,15 @@ func TestIconFor(t *testing.T) {
 }
 
 func TestIconsDiffer(t *testing.T) {
-	ic := NewIcons(nil)
-	seen := map[string]IconState{}
-	for _, st := range []IconState{IconOffline, IconOnline, IconOfflineUnread, IconOnlineUnread} {
+	ic := icon.NewIcons(nil)
+	seen := map[string]icon.State{}
+	for _, st := range []icon.State{icon.Offline, icon.Online, icon.OfflineUnread, icon.OnlineUnread} {
 		b := ic.PNG(st)
 		img, err := png.Decode(bytes.NewReader(b))
 		if err != nil {
 			t.Fatalf("icon %v: %v", st, err)
 		}
-		if img.Bounds().Dx() != iconSize {
+		if img.Bounds().Dx() != icon.Size {
 			t.Errorf("icon %v is %d wide", st, img.Bounds().Dx())
 		}
 		if prev, ok := seen[string(b)]; ok {
@@ -105,8 +106,8 @@ func TestIconsDiffer(t *testing.T) {
 	}
 	// A company icon is used as the base.
 	var buf bytes.Buffer
-	_ = png.Encode(&buf, NewIcons(nil).Image(IconOnline))
-	if len(NewIcons(buf.Bytes()).PNG(IconOfflineUnread)) == 0 {
+	_ = png.Encode(&buf, icon.NewIcons(nil).Image(icon.Online))
+	if len(icon.NewIcons(buf.Bytes()).PNG(icon.OfflineUnread)) == 0 {
 		t.Error("branded icon is empty")
 	}
 }

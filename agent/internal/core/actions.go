@@ -1,0 +1,238 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/deskside/deskside/agent/internal/localapi"
+	"github.com/deskside/deskside/agent/internal/model"
+	"github.com/deskside/deskside/shared/protocol"
+)
+
+func randFloat() float64 { return rand.Float64() }
+
+func badInput(msg string) error { return userErr(localapi.CodeBadRequest, msg, nil) }
+
+func checkText(text string, required bool) error {
+	if required && strings.TrimSpace(text) == "" {
+		return badInput("Please write a few words first.")
+	}
+	if !utf8.ValidString(text) {
+		return badInput("Some of that text couldn't be read. Please type it again.")
+	}
+	if utf8.RuneCountInString(text) > protocol.MaxTextRunes {
+		return badInput(fmt.Sprintf("That's a bit long — please keep it under %d characters.", protocol.MaxTextRunes))
+	}
+	return nil
+}
+
+// RaiseRequest saves a new request, with a snapshot of the device as it is
+// now and the optional screenshot, and queues it for IT. When it returns
+// nil the request is on disk: the UI may say "sent" (Sent tells whether
+// the server already has it).
+func (c *Core) RaiseRequest(ctx context.Context, in model.NewRequest) (model.Request, error) {
+	if in.Category == "" {
+		in.Category = protocol.CategoryProblem
+	}
+	if in.Urgency == "" {
+		in.Urgency = protocol.UrgencyWhenYouCan
+	}
+	if !in.Category.Valid() {
+		return model.Request{}, badInput("Please pick what kind of help you need: a problem, a question, software, or an idea.")
+	}
+	if !in.Urgency.Valid() {
+		return model.Request{}, badInput("Please say whether this is blocking your work or can wait.")
+	}
+	if err := checkText(in.Text, true); err != nil {
+		return model.Request{}, err
+	}
+	var shot *protocol.Attachment
+	if len(in.Screenshot) > 0 {
+		if len(in.Screenshot) > protocol.MaxScreenshotBytes {
+			return model.Request{}, badInput(fmt.Sprintf("That screenshot is too large to send (the limit is %d MB).", protocol.MaxScreenshotBytes>>20))
+		}
+		typ := http.DetectContentType(in.Screenshot)
+		if typ != "image/png" && typ != "image/jpeg" {
+			return model.Request{}, badInput("The screenshot must be a PNG or JPEG picture.")
+		}
+		name := in.ScreenshotName
+		if name == "" {
+			name = "screenshot." + strings.TrimPrefix(typ, "image/")
+		}
+		shot = &protocol.Attachment{Name: name, Type: typ, Data: in.Screenshot}
+	}
+	snap := c.sys.Snapshot(ctx)
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	r := model.Request{ID: protocol.NewID(), Category: in.Category, Urgency: in.Urgency, Text: in.Text,
+		Status: protocol.StatusNew, CreatedAt: now, UpdatedAt: now, HasScreenshot: shot != nil}
+	body := protocol.RequestNew{RequestID: r.ID, Category: r.Category, Urgency: r.Urgency, Text: r.Text,
+		Screenshot: shot, Snapshot: &snap, CreatedAt: now}
+	env, err := protocol.New(protocol.KindRequestNew, body)
+	if err != nil {
+		return model.Request{}, err
+	}
+	if err := c.st.AddRequest(ctx, r, env); err != nil {
+		return model.Request{}, storeErr(err)
+	}
+	c.log.Info("request saved", "request", r.ID, "category", r.Category, "screenshot", shot != nil)
+	c.kickLink()
+	return r, nil
+}
+
+// Reply adds the user's message to a thread (saved, then sent).
+func (c *Core) Reply(ctx context.Context, requestID, text string) (model.Message, error) {
+	if err := checkText(text, true); err != nil {
+		return model.Message{}, err
+	}
+	m := model.Message{ID: protocol.NewID(), RequestID: requestID, FromUser: true, Text: text,
+		CreatedAt: time.Now().UTC().Truncate(time.Millisecond), Read: true}
+	env, err := protocol.New(protocol.KindRequestReply, protocol.RequestReply{RequestID: requestID, MessageID: m.ID, Text: text, CreatedAt: m.CreatedAt})
+	if err != nil {
+		return m, err
+	}
+	if err := c.st.AddReply(ctx, m, env); err != nil {
+		return model.Message{}, storeErr(err)
+	}
+	c.kickLink()
+	return m, nil
+}
+
+// Rate records the user's satisfaction, 1..5.
+func (c *Core) Rate(ctx context.Context, requestID string, rating int, comment string) error {
+	if rating < 1 || rating > 5 {
+		return badInput("Please pick between 1 and 5 stars.")
+	}
+	if err := checkText(comment, false); err != nil {
+		return err
+	}
+	env, err := protocol.New(protocol.KindRequestRate, protocol.RequestRate{RequestID: requestID, Rating: rating, Comment: comment})
+	if err != nil {
+		return err
+	}
+	if err := c.st.AddRating(ctx, requestID, rating, env); err != nil {
+		return storeErr(err)
+	}
+	c.kickLink()
+	return nil
+}
+
+// Reopen reopens a request, with an optional word why.
+func (c *Core) Reopen(ctx context.Context, requestID, text string) error {
+	if err := checkText(text, false); err != nil {
+		return err
+	}
+	env, err := protocol.New(protocol.KindRequestReopen, protocol.RequestReopen{RequestID: requestID, Text: text})
+	if err != nil {
+		return err
+	}
+	if err := c.st.AddReopen(ctx, requestID, text, env); err != nil {
+		return storeErr(err)
+	}
+	c.kickLink()
+	return nil
+}
+
+// MarkRead marks a request and its thread read.
+func (c *Core) MarkRead(ctx context.Context, requestID string) error {
+	return storeErr(c.st.MarkRead(ctx, requestID))
+}
+
+// MarkAnnouncementRead marks an announcement read.
+func (c *Core) MarkAnnouncementRead(ctx context.Context, id string) error {
+	return storeErr(c.st.MarkAnnouncementRead(ctx, id))
+}
+
+// Requests lists the user's requests.
+func (c *Core) Requests(ctx context.Context) ([]model.Request, error) {
+	rs, err := c.st.Requests(ctx)
+	return rs, storeErr(err)
+}
+
+// Request returns one request with its thread and history.
+func (c *Core) Request(ctx context.Context, id string) (model.Request, error) {
+	r, err := c.st.Request(ctx, id)
+	return r, storeErr(err)
+}
+
+// Announcements lists what IT announced.
+func (c *Core) Announcements(ctx context.Context) ([]model.Announcement, error) {
+	as, err := c.st.Announcements(ctx)
+	return as, storeErr(err)
+}
+
+// Snapshot returns what IT can see: exactly the last snapshot the server
+// acknowledged. With fresh, a new one is collected, sent, and returned once
+// the server has it (up to 15 s; longer and the user hears we're offline).
+func (c *Core) Snapshot(ctx context.Context, fresh bool) (*protocol.Snapshot, error) {
+	if fresh {
+		id, err := c.queueSnapshot(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if err := c.waitAck(ctx, id, 15*time.Second); err != nil {
+			return nil, userErr(localapi.CodeUnavailable,
+				"We took a fresh snapshot but couldn't reach IT yet; it will go out when we're back. Here is what IT had before.", err)
+		}
+	}
+	snap, err := c.st.LastSnapshot(ctx)
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	if snap == nil {
+		return nil, userErr(localapi.CodeNotFound, "IT hasn't received any details from this computer yet.", nil)
+	}
+	return snap, nil
+}
+
+// queueSnapshot collects a snapshot and puts it in the outbox (replacing
+// an older unsent one).
+func (c *Core) queueSnapshot(ctx context.Context) (string, error) {
+	snap := c.sys.Snapshot(ctx)
+	env, err := protocol.New(protocol.KindSnapshot, snap)
+	if err != nil {
+		return "", err
+	}
+	ch := make(chan struct{})
+	c.mu.Lock()
+	c.ackWait[env.ID] = ch
+	c.lastSnap = time.Now()
+	c.mu.Unlock()
+	if err := c.st.AddSnapshot(ctx, env); err != nil {
+		c.mu.Lock()
+		delete(c.ackWait, env.ID)
+		c.mu.Unlock()
+		return "", storeErr(err)
+	}
+	c.kickLink()
+	return env.ID, nil
+}
+
+func (c *Core) waitAck(ctx context.Context, id string, d time.Duration) error {
+	c.mu.Lock()
+	ch := c.ackWait[id]
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		delete(c.ackWait, id)
+		c.mu.Unlock()
+	}()
+	if ch == nil {
+		return errors.New("no such frame")
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ch:
+		return nil
+	case <-t.C:
+		return errors.New("not acknowledged in time")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

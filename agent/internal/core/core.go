@@ -1,0 +1,262 @@
+// Package core is the one object the agent's UI, CLI and local API talk to:
+// it owns the local store, the server link and the system collector, keeps
+// the connection state in warm words, publishes events (message received,
+// request updated, announcement) and performs the user's actions (raise a
+// request with an optional screenshot, reply, rate, reopen, mark read,
+// "what IT can see"). Everything the user writes is committed to disk
+// before an action returns. It imports no UI.
+package core
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/deskside/deskside/agent/internal/enrol"
+	"github.com/deskside/deskside/agent/internal/link"
+	"github.com/deskside/deskside/agent/internal/model"
+	"github.com/deskside/deskside/agent/internal/store"
+	"github.com/deskside/deskside/agent/internal/sysinfo"
+	"github.com/deskside/deskside/shared/version"
+)
+
+// Config wires a Core. Store and Collector are required.
+type Config struct {
+	Store     *store.Store
+	Collector sysinfo.Collector
+	// Creds are the device credentials; nil means not enrolled yet, and
+	// Enrol (if set) is called by Run until it succeeds.
+	Creds *enrol.Credentials
+	// Enrol obtains credentials (from an enrolment config file); Run saves
+	// nothing itself — Enrol must persist what it returns.
+	Enrol   func(ctx context.Context) (*enrol.Credentials, error)
+	Log     *slog.Logger
+	RootCAs *x509.CertPool // tests
+	// Link adjusts the link's config (tests: backoff, intervals).
+	Link func(*link.Config)
+	// SnapshotEvery re-sends the snapshot on connect when the last one the
+	// server has is older than this (default 30 min).
+	SnapshotEvery time.Duration
+}
+
+// Core is the agent. Create with New, start with Run, stop by cancelling
+// Run's context and then Close.
+type Core struct {
+	cfg  Config
+	st   *store.Store
+	sys  sysinfo.Collector
+	log  *slog.Logger
+	kick chan struct{}
+
+	mu       sync.Mutex
+	status   model.Status
+	creds    *enrol.Credentials
+	link     *link.Link
+	subs     map[int]chan model.Event
+	nextSub  int
+	ackWait  map[string]chan struct{} // envelope id → closed on ack
+	telStop  context.CancelFunc
+	lastSnap time.Time
+}
+
+// New returns a Core; it does not connect until Run.
+func New(cfg Config) (*Core, error) {
+	if cfg.Store == nil || cfg.Collector == nil {
+		return nil, errors.New("core: store and collector are required")
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.SnapshotEvery <= 0 {
+		cfg.SnapshotEvery = 30 * time.Minute
+	}
+	c := &Core{cfg: cfg, st: cfg.Store, sys: cfg.Collector, log: cfg.Log.With("component", "core"),
+		kick: make(chan struct{}, 1), subs: map[int]chan model.Event{}, ackWait: map[string]chan struct{}{}, creds: cfg.Creds}
+	c.status = model.Status{State: model.StateOffline, Detail: MsgOffline, Since: time.Now().UTC(), AgentVersion: version.Version}
+	if cfg.Creds == nil {
+		c.status.State, c.status.Detail = model.StateEnrolling, MsgNotEnrolled
+	} else {
+		c.status.Server, c.status.DeviceID, c.status.ServerName = cfg.Creds.Server, cfg.Creds.DeviceID, cfg.Creds.ServerName
+	}
+	return c, nil
+}
+
+// Run enrols if needed, then keeps the link up until ctx is done.
+func (c *Core) Run(ctx context.Context) error {
+	creds, err := c.ensureEnrolled(ctx)
+	if err != nil {
+		return err
+	}
+	lc := link.Config{Server: creds.Server, DeviceID: creds.DeviceID, Secret: creds.Secret, Pin: creds.PinBytes(),
+		RootCAs: c.cfg.RootCAs, Handler: (*handler)(c), Log: c.cfg.Log}
+	if c.cfg.Link != nil {
+		c.cfg.Link(&lc)
+	}
+	l, err := link.New(lc)
+	if err != nil {
+		c.setState(model.StateOffline, err, time.Time{})
+		return fmt.Errorf("start link: %w", err)
+	}
+	c.mu.Lock()
+	c.link = l
+	c.mu.Unlock()
+	return l.Run(ctx)
+}
+
+func (c *Core) ensureEnrolled(ctx context.Context) (*enrol.Credentials, error) {
+	c.mu.Lock()
+	creds := c.creds
+	c.mu.Unlock()
+	if creds != nil {
+		return creds, nil
+	}
+	if c.cfg.Enrol == nil {
+		c.setState(model.StateEnrolling, enrol.ErrNotEnrolled, time.Time{})
+		<-ctx.Done()
+		return nil, nil
+	}
+	for attempt := 0; ; attempt++ {
+		c.setDetail(model.StateEnrolling, MsgEnrolling, nil)
+		creds, err := c.cfg.Enrol(ctx)
+		if err == nil {
+			c.mu.Lock()
+			c.creds = creds
+			c.status.Server, c.status.DeviceID, c.status.ServerName = creds.Server, creds.DeviceID, creds.ServerName
+			c.mu.Unlock()
+			return creds, nil
+		}
+		if ctx.Err() != nil {
+			return nil, nil
+		}
+		wait := link.Backoff(attempt, 2*time.Second, 5*time.Minute, 0.5+0.5*randFloat())
+		if errors.Is(err, enrol.ErrBadToken) {
+			wait = time.Hour // a new code has to come from IT
+		}
+		c.log.Warn("enrol", "err", err, "retry_in", wait)
+		c.setDetail(model.StateEnrolling, Words(err), err)
+		select {
+		case <-ctx.Done():
+			return nil, nil
+		case <-c.kick:
+		case <-time.After(wait):
+		}
+	}
+}
+
+// Close stops telemetry; the store is the caller's to close.
+func (c *Core) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.telStop != nil {
+		c.telStop()
+		c.telStop = nil
+	}
+	for id, ch := range c.subs {
+		close(ch)
+		delete(c.subs, id)
+	}
+	return nil
+}
+
+// Status returns the current state with fresh counters.
+func (c *Core) Status() model.Status {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	c.mu.Lock()
+	s := c.status
+	c.mu.Unlock()
+	s.Unread, _ = c.st.Unread(ctx)
+	s.Pending, _ = c.st.PendingCount(ctx)
+	return s
+}
+
+func (c *Core) setDetail(state model.State, detail string, err error) {
+	c.mu.Lock()
+	if c.status.State != state {
+		c.status.Since = time.Now().UTC()
+	}
+	c.status.State, c.status.Detail, c.status.NextRetry = state, detail, time.Time{}
+	c.status.LastError = ""
+	if err != nil {
+		c.status.LastError = err.Error()
+	}
+	c.mu.Unlock()
+	s := c.Status()
+	c.publish(model.Event{Type: model.EventState, Status: &s})
+}
+
+func (c *Core) setState(state model.State, err error, next time.Time) {
+	detail := MsgConnecting
+	switch state {
+	case model.StateOnline:
+		detail = MsgOnline
+	case model.StateOffline, model.StateEnrolling:
+		detail = Words(err)
+	}
+	c.mu.Lock()
+	if c.status.State != state {
+		c.status.Since = time.Now().UTC()
+	}
+	c.status.State, c.status.Detail, c.status.NextRetry = state, detail, next
+	if err != nil {
+		c.status.LastError = err.Error()
+	} else if state == model.StateOnline {
+		c.status.LastError = ""
+	}
+	c.mu.Unlock()
+	s := c.Status()
+	c.publish(model.Event{Type: model.EventState, Status: &s})
+}
+
+// Subscribe returns live events until cancel. A slow subscriber misses
+// events rather than slowing the agent (it can re-read state).
+func (c *Core) Subscribe() (<-chan model.Event, func()) {
+	ch := make(chan model.Event, 64)
+	c.mu.Lock()
+	id := c.nextSub
+	c.nextSub++
+	c.subs[id] = ch
+	c.mu.Unlock()
+	return ch, func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if ch, ok := c.subs[id]; ok {
+			delete(c.subs, id)
+			close(ch)
+		}
+	}
+}
+
+func (c *Core) publish(ev model.Event) {
+	if ev.At.IsZero() {
+		ev.At = time.Now().UTC()
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for id, ch := range c.subs {
+		select {
+		case ch <- ev:
+		default:
+			c.log.Warn("event dropped: slow subscriber", "subscriber", id, "type", ev.Type)
+		}
+	}
+}
+
+// kickLink asks the link to send now (or to stop waiting and reconnect).
+func (c *Core) kickLink() {
+	c.mu.Lock()
+	l := c.link
+	c.mu.Unlock()
+	if l != nil {
+		l.Kick()
+		return
+	}
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+}

@@ -1,0 +1,196 @@
+package core
+
+import (
+	"context"
+	"time"
+
+	"github.com/deskside/deskside/agent/internal/link"
+	"github.com/deskside/deskside/agent/internal/model"
+	"github.com/deskside/deskside/shared/protocol"
+	"github.com/deskside/deskside/shared/version"
+)
+
+// handler is the Core seen by the link (kept off Core's public API).
+type handler Core
+
+func (h *handler) core() *Core { return (*Core)(h) }
+
+func (h *handler) Hello(ctx context.Context) (protocol.Hello, error) {
+	seq, err := h.st.LastSeq(ctx)
+	if err != nil {
+		return protocol.Hello{}, err
+	}
+	return protocol.Hello{AgentVersion: version.Version, LastSeq: seq,
+		Capabilities: []string{protocol.CapTelemetry, protocol.CapScreenshot, protocol.CapAnnouncement}}, nil
+}
+
+func (h *handler) Pending(ctx context.Context) ([]link.Frame, error) {
+	items, err := h.st.Pending(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]link.Frame, len(items))
+	for i, it := range items {
+		out[i] = link.Frame{ID: it.ID, Data: it.Frame}
+	}
+	return out, nil
+}
+
+func (h *handler) State(s model.State, err error, next time.Time) {
+	c := h.core()
+	if s != model.StateOnline {
+		c.stopTelemetry()
+	}
+	c.setState(s, err, next)
+}
+
+func (h *handler) Welcome(ctx context.Context, w protocol.Welcome) {
+	c := h.core()
+	c.mu.Lock()
+	if w.ServerName != "" {
+		c.status.ServerName = w.ServerName
+	}
+	stale := time.Since(c.lastSnap) > c.cfg.SnapshotEvery
+	c.mu.Unlock()
+	if !stale {
+		return
+	}
+	// Keep "what IT can see" current: one snapshot per connect at most
+	// every SnapshotEvery.
+	if last, err := c.st.LastSnapshot(ctx); err == nil && last != nil && time.Since(last.TakenAt) < c.cfg.SnapshotEvery {
+		c.mu.Lock()
+		c.lastSnap = last.TakenAt
+		c.mu.Unlock()
+		return
+	}
+	go func() {
+		if _, err := c.queueSnapshot(context.WithoutCancel(ctx)); err != nil {
+			c.log.Warn("snapshot on connect", "err", err)
+		}
+	}()
+}
+
+func (h *handler) Ack(ctx context.Context, a protocol.Ack) {
+	c := h.core()
+	res, err := c.st.Ack(ctx, a.ID)
+	if err != nil {
+		c.log.Error("store ack", "id", a.ID, "err", err)
+		return
+	}
+	c.mu.Lock()
+	if ch, ok := c.ackWait[a.ID]; ok {
+		close(ch)
+		delete(c.ackWait, a.ID)
+	}
+	c.mu.Unlock()
+	if !res.Found {
+		return
+	}
+	c.log.Debug("acked", "id", a.ID, "kind", res.Kind, "duplicate", a.Duplicate)
+	if res.RequestID != "" {
+		c.publishRequest(ctx, res.RequestID)
+	}
+}
+
+func (c *Core) publishRequest(ctx context.Context, id string) {
+	r, err := c.st.Request(ctx, id)
+	if err != nil {
+		return
+	}
+	r.Messages, r.History = nil, nil
+	c.publish(model.Event{Type: model.EventRequest, Request: &r})
+}
+
+// permanent error codes: resending the same frame would be refused again.
+var permanent = map[string]bool{
+	protocol.ErrBadBody: true, protocol.ErrBadJSON: true, protocol.ErrForbidden: true, protocol.ErrNotFound: true,
+	protocol.ErrTooLarge: true, protocol.ErrUnknownType: true, protocol.ErrWrongVersion: true,
+}
+
+func (h *handler) Refused(ctx context.Context, e protocol.Error) {
+	c := h.core()
+	c.log.Warn("server refused a frame", "ref", e.Ref, "code", e.Code, "message", e.Message)
+	if e.Ref != "" && permanent[e.Code] {
+		if err := c.st.Drop(ctx, e.Ref); err != nil {
+			c.log.Error("drop refused frame", "ref", e.Ref, "err", err)
+		}
+	}
+}
+
+func (h *handler) Store(ctx context.Context, env protocol.Envelope) error {
+	c := h.core()
+	a, err := c.st.ApplyServerFrame(ctx, env)
+	if err != nil {
+		return err
+	}
+	if a.Duplicate {
+		return nil
+	}
+	if a.Message != nil {
+		c.publish(model.Event{Type: model.EventMessage, Message: a.Message, Request: a.Request})
+	} else if a.Request != nil {
+		c.publish(model.Event{Type: model.EventRequest, Request: a.Request})
+	}
+	if a.Announcement != nil {
+		c.publish(model.Event{Type: model.EventAnnouncement, Announcement: a.Announcement})
+	}
+	return nil
+}
+
+func (h *handler) Control(ctx context.Context, env protocol.Envelope) {
+	c := h.core()
+	switch env.Type {
+	case protocol.KindSnapshotWant:
+		go func() {
+			if _, err := c.queueSnapshot(context.WithoutCancel(ctx)); err != nil {
+				c.log.Warn("snapshot on request", "err", err)
+			}
+		}()
+	case protocol.KindTelemetryStart:
+		var ts protocol.TelemetryStart
+		_ = env.Decode(&ts)
+		c.startTelemetry(time.Duration(ts.IntervalMS) * time.Millisecond)
+	case protocol.KindTelemetryStop:
+		c.stopTelemetry()
+	default:
+		c.log.Debug("ignored server frame", "type", env.Type)
+	}
+}
+
+func (c *Core) startTelemetry(every time.Duration) {
+	every = min(max(every, time.Second), time.Minute)
+	c.stopTelemetry()
+	ctx, cancel := context.WithCancel(context.Background())
+	c.mu.Lock()
+	c.telStop = cancel
+	l := c.link
+	c.mu.Unlock()
+	c.log.Info("telemetry on", "every", every)
+	go func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			tel := c.sys.Telemetry(ctx)
+			if env, err := protocol.New(protocol.KindTelemetry, tel); err == nil && l != nil {
+				if err := l.Send(env); err != nil {
+					c.log.Debug("telemetry not sent", "err", err)
+				}
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+}
+
+func (c *Core) stopTelemetry() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.telStop != nil {
+		c.telStop()
+		c.telStop = nil
+		c.log.Info("telemetry off")
+	}
+}
