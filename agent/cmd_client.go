@@ -1,0 +1,238 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/deskside/deskside/agent/internal/core"
+	"github.com/deskside/deskside/agent/internal/enrol"
+	"github.com/deskside/deskside/agent/internal/localapi"
+	"github.com/deskside/deskside/agent/internal/model"
+	"github.com/deskside/deskside/agent/internal/store"
+	"github.com/deskside/deskside/agent/internal/sysinfo"
+	"github.com/deskside/deskside/installer/enrollconf"
+	"github.com/deskside/deskside/shared/protocol"
+	"github.com/deskside/deskside/shared/version"
+)
+
+// warm is an error whose message is already what the user should read.
+type warm struct {
+	msg string
+	err error
+}
+
+func (w *warm) Error() string       { return w.msg + " (" + w.err.Error() + ")" }
+func (w *warm) Unwrap() error       { return w.err }
+func (w *warm) UserMessage() string { return w.msg }
+
+func cmdEnrol(ctx context.Context, args []string) error {
+	fs := newFlags("enrol")
+	server := fs.String("server", "", "the help desk's address, e.g. https://help.example.com")
+	token := fs.String("token", "", "the enrolment code from IT (dsk1_…)")
+	pin := fs.String("pin", "", "SHA-256 of the server certificate (hex), when not inside the code")
+	force := fs.Bool("force", false, "enrol again even if this computer already is")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	p, err := agentPaths()
+	if err != nil {
+		return err
+	}
+	if c, err := enrol.Load(p.creds); err == nil && !*force {
+		fmt.Printf("This computer is already set up with %s (device %s). Use --force to enrol again.\n", c.Server, c.DeviceID)
+		return nil
+	}
+	if *server == "" && *token == "" {
+		ec, where, err := enrollconf.Find(runtime.GOOS)
+		if err != nil {
+			return &warm{"Please give the help desk address and the enrolment code: agent enrol --server https://… --token dsk1_…", err}
+		}
+		fmt.Printf("Using the enrolment settings in %s\n", where)
+		*server, *token, *pin = ec.Server, ec.Token, ec.Pin
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	creds, err := enrol.Enrol(ctx, *server, *token, enrol.Options{Pin: *pin})
+	if err != nil {
+		return &warm{core.Words(err), err}
+	}
+	if err := enrol.Save(p.creds, creds); err != nil {
+		return &warm{core.Words(err), err}
+	}
+	name := creds.ServerName
+	if name == "" {
+		name = creds.Server
+	}
+	fmt.Printf("All set — this computer is now connected to %s.\n", name)
+	return nil
+}
+
+func cmdAsk(ctx context.Context, args []string) error {
+	fs := newFlags("ask")
+	category := fs.String("category", "problem", "problem, question, software or idea")
+	urgency := fs.String("urgency", "when_you_can", "blocking or when_you_can")
+	screenshot := fs.String("screenshot", "", "a PNG or JPEG file to attach")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	text := strings.TrimSpace(strings.Join(fs.Args(), " "))
+	if text == "" || text == "-" {
+		b, err := readStdin()
+		if err != nil {
+			return err
+		}
+		text = strings.TrimSpace(string(b))
+	}
+	in := model.NewRequest{Category: protocol.Category(*category), Urgency: protocol.Urgency(*urgency), Text: text}
+	if *screenshot != "" {
+		b, err := os.ReadFile(*screenshot)
+		if err != nil {
+			return &warm{"We couldn't open that screenshot file.", err}
+		}
+		in.Screenshot, in.ScreenshotName = b, *screenshot
+	}
+	r, err := localapi.NewClient(os.Getenv("DESKSIDE_SOCKET")).RaiseRequest(ctx, in)
+	if localapi.IsCode(err, localapi.CodeUnavailable) {
+		// The agent is not running: save straight into its store; it goes
+		// out when the agent starts.
+		r, err = askOffline(ctx, in)
+	}
+	if err != nil {
+		return err
+	}
+	if r.Sent {
+		fmt.Println("Sent to IT. We'll let you know when someone picks it up.")
+	} else {
+		fmt.Println("Saved — it goes to IT as soon as we're connected.")
+	}
+	fmt.Printf("Request %s\n", r.ID)
+	return nil
+}
+
+func readStdin() ([]byte, error) {
+	if fi, err := os.Stdin.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+		return nil, &warm{`Please say what you need help with: agent ask "my printer won't print"`, errors.New("no text")}
+	}
+	b := make([]byte, 0, 4096)
+	buf := make([]byte, 4096)
+	for len(b) < protocol.MaxTextRunes*4 {
+		n, err := os.Stdin.Read(buf)
+		b = append(b, buf[:n]...)
+		if err != nil {
+			break
+		}
+	}
+	return b, nil
+}
+
+func askOffline(ctx context.Context, in model.NewRequest) (model.Request, error) {
+	p, err := agentPaths()
+	if err != nil {
+		return model.Request{}, err
+	}
+	st, err := store.Open(p.db, store.Options{})
+	if err != nil {
+		return model.Request{}, &warm{core.Words(err), err}
+	}
+	defer st.Close()
+	c, err := core.New(core.Config{Store: st, Collector: sysinfo.New(sysinfo.Options{AgentVersion: version.Version})})
+	if err != nil {
+		return model.Request{}, err
+	}
+	defer c.Close()
+	return c.RaiseRequest(ctx, in)
+}
+
+func cmdStatus(ctx context.Context, args []string) error {
+	fs := newFlags("status")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	s, err := localapi.NewClient(os.Getenv("DESKSIDE_SOCKET")).Status(ctx)
+	if err != nil {
+		if localapi.IsCode(err, localapi.CodeUnavailable) {
+			p, _ := agentPaths()
+			if _, lerr := enrol.Load(p.creds); errors.Is(lerr, enrol.ErrNotEnrolled) {
+				return &warm{core.MsgNotEnrolled, lerr}
+			}
+		}
+		return err
+	}
+	if *asJSON {
+		return printJSON(s)
+	}
+	fmt.Println(s.Detail)
+	if s.ServerName != "" || s.Server != "" {
+		fmt.Printf("Help desk:  %s %s\n", s.ServerName, s.Server)
+	}
+	fmt.Printf("State:      %s since %s\n", s.State, s.Since.Local().Format(time.Stamp))
+	if s.Pending > 0 {
+		fmt.Printf("Waiting:    %d saved, not yet with IT\n", s.Pending)
+	}
+	if s.Unread > 0 {
+		fmt.Printf("Unread:     %d\n", s.Unread)
+	}
+	if s.LastError != "" && s.State != model.StateOnline {
+		fmt.Printf("Details:    %s\n", s.LastError)
+	}
+	return nil
+}
+
+func cmdSnapshot(ctx context.Context, args []string) error {
+	fs := newFlags("snapshot")
+	asJSON := fs.Bool("json", false, "print the snapshot as JSON, exactly as IT has it")
+	fresh := fs.Bool("fresh", false, "take and send a fresh snapshot first")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	snap, err := localapi.NewClient(os.Getenv("DESKSIDE_SOCKET")).Snapshot(ctx, *fresh)
+	if localapi.IsCode(err, localapi.CodeUnavailable) {
+		snap, err = snapshotOffline(ctx)
+	}
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return printJSON(snap)
+	}
+	printSnapshot(os.Stdout, snap)
+	return nil
+}
+
+func snapshotOffline(ctx context.Context) (*protocol.Snapshot, error) {
+	p, err := agentPaths()
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.Open(p.db, store.Options{})
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	snap, err := st.LastSnapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if snap == nil {
+		return nil, &warm{"IT hasn't received any details from this computer yet.", errors.New("no snapshot")}
+	}
+	return snap, nil
+}
+
+func cmdVersion(ctx context.Context, args []string) error {
+	fmt.Printf("deskside agent %s (protocol v%d, %s/%s, %s)\n", version.Version, protocol.Version, runtime.GOOS, runtime.GOARCH, runtime.Version())
+	return nil
+}
+
+func printJSON(v any) error {
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+
+	"github.com/deskside/deskside/agent/internal/core"
+	"github.com/deskside/deskside/agent/internal/enrol"
+	"github.com/deskside/deskside/agent/internal/localapi"
+	"github.com/deskside/deskside/agent/internal/store"
+	"github.com/deskside/deskside/agent/internal/sysinfo"
+	"github.com/deskside/deskside/installer/enrollconf"
+	"github.com/deskside/deskside/shared/version"
+)
+
+func cmdRun(ctx context.Context, args []string) error {
+	fs := newFlags("run")
+	headless := fs.Bool("headless", false, "run without the tray icon")
+	socket := fs.String("socket", "", "local API socket or pipe (default: the user's runtime dir)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	log := logger(fs)
+	p, err := agentPaths()
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(p.db, store.Options{})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	creds, err := enrol.Load(p.creds)
+	if err != nil && !errors.Is(err, enrol.ErrNotEnrolled) {
+		return err
+	}
+	cfg := core.Config{Store: st, Collector: sysinfo.New(sysinfo.Options{AgentVersion: version.Version}), Creds: creds, Log: log}
+	if creds == nil {
+		if _, where, ferr := enrollconf.Find(runtime.GOOS); ferr == nil {
+			log.Info("enrolment config found; enrolling silently", "file", where)
+			cfg.Enrol = func(ctx context.Context) (*enrol.Credentials, error) { return enrolFromConfig(ctx, p) }
+		} else if !errors.Is(ferr, enrollconf.ErrNotFound) {
+			log.Warn("enrolment config unreadable", "err", ferr)
+		}
+	}
+	c, err := core.New(cfg)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	sock := *socket
+	if sock == "" {
+		if sock, err = localapi.DefaultSocketPath(); err != nil {
+			return err
+		}
+	}
+	l, err := localapi.Listen(sock)
+	if err != nil {
+		return err
+	}
+	log.Info("agent running", "version", version.Version, "socket", sock, "headless", *headless)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errc := make(chan error, 2)
+	wg.Add(2)
+	go func() { defer wg.Done(); errc <- localapi.Serve(ctx, l, c, log) }()
+	go func() { defer wg.Done(); errc <- c.Run(ctx) }()
+	if !*headless && startTray != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := startTray(ctx, localapi.NewClient(sock)); err != nil && ctx.Err() == nil {
+				log.Error("tray stopped; the agent keeps running without it", "err", err)
+			}
+		}()
+	}
+	var first error
+	select {
+	case <-ctx.Done():
+	case first = <-errc:
+	}
+	cancel()
+	wg.Wait()
+	if first != nil {
+		return fmt.Errorf("agent stopped: %w", first)
+	}
+	return nil
+}
+
+// enrolFromConfig enrols with the installer's enrolment config and saves
+// the credentials.
+func enrolFromConfig(ctx context.Context, p paths) (*enrol.Credentials, error) {
+	ec, _, err := enrollconf.Find(runtime.GOOS)
+	if err != nil {
+		return nil, err
+	}
+	creds, err := enrol.Enrol(ctx, ec.Server, ec.Token, enrol.Options{Pin: ec.Pin})
+	if err != nil {
+		return nil, err
+	}
+	if err := enrol.Save(p.creds, creds); err != nil {
+		return nil, err
+	}
+	return creds, nil
+}

@@ -1,0 +1,153 @@
+// Command agent is the Deskside agent: `agent run` is the process that stays
+// up all day (core, local API, tray); the other subcommands are small
+// clients of it (`ask`, `status`, `snapshot`) or one-shot setup (`enrol`).
+//
+// Plugging in (for the tray/window code in package main, in its own file):
+//
+//	func init() {
+//		startTray = func(ctx context.Context, c *localapi.Client) error { … }   // `run` calls it unless --headless
+//		commands["ui"] = command{summary: "open a window", run: runUI}        // adds `agent ui …`
+//	}
+//
+// startTray runs in the agent process after the local API is listening and
+// must return when ctx is cancelled; an error it returns is logged and the
+// agent keeps running headless.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+
+	"github.com/deskside/deskside/agent/internal/enrol"
+	"github.com/deskside/deskside/agent/internal/localapi"
+)
+
+// command is one subcommand. run gets the arguments after its name.
+type command struct {
+	summary string
+	run     func(ctx context.Context, args []string) error
+}
+
+// commands is the subcommand registry; other files in package main add to
+// it from init().
+var commands = map[string]command{
+	"enrol":    {"trade an enrolment code for this computer's credentials", cmdEnrol},
+	"run":      {"run the agent (core, local API and tray; --headless for none)", cmdRun},
+	"ask":      {`ask IT for help: ask "text" [--category --urgency --screenshot]`, cmdAsk},
+	"status":   {"show whether the agent is connected to IT", cmdStatus},
+	"snapshot": {"print exactly what IT can see about this computer (--json)", cmdSnapshot},
+	"version":  {"print the agent and protocol versions", cmdVersion},
+}
+
+// startTray, when set (by the tray's file) and `run` is not --headless, is
+// started once the local API listens. See the package comment.
+var startTray func(ctx context.Context, c *localapi.Client) error
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := dispatch(ctx, os.Args[1:])
+	stop()
+	if err != nil {
+		var ue interface{ UserMessage() string }
+		if errors.As(err, &ue) {
+			fmt.Fprintln(os.Stderr, ue.UserMessage())
+		} else {
+			fmt.Fprintln(os.Stderr, err)
+		}
+		os.Exit(1)
+	}
+}
+
+func dispatch(ctx context.Context, args []string) error {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(os.Stdout)
+		return nil
+	}
+	if args[0] == "enroll" {
+		args[0] = "enrol"
+	}
+	c, ok := commands[args[0]]
+	if !ok {
+		usage(os.Stderr)
+		return fmt.Errorf("unknown command %q", args[0])
+	}
+	return c.run(ctx, args[1:])
+}
+
+func usage(w *os.File) {
+	fmt.Fprintln(w, "Deskside agent — ask IT for help from your desk.\n\nUsage: agent <command> [flags]\n\nCommands:")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-9s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprintln(w, "\nEvery flag can also be set with an environment variable DESKSIDE_<FLAG> (e.g. DESKSIDE_SERVER).\n"+
+		"Also: DESKSIDE_CONFIG_DIR (credentials and history), DESKSIDE_SOCKET (local API), DESKSIDE_ENROLL_FILE.")
+}
+
+// newFlags returns a FlagSet whose flags default to DESKSIDE_<NAME> from the
+// environment; call envDefaults after defining them.
+func newFlags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.String("log-level", "info", "log level: debug (everything), info (connections, saves), warn (trouble), error (failures)")
+	return fs
+}
+
+// parse applies environment defaults (DESKSIDE_FLAG_NAME) and then args.
+func parse(fs *flag.FlagSet, args []string) error {
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		env := "DESKSIDE_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v, ok := os.LookupEnv(env); ok {
+			if e := f.Value.Set(v); e != nil && err == nil {
+				err = fmt.Errorf("%s=%q: %w", env, v, e)
+			}
+			f.DefValue = v
+		}
+	})
+	if err != nil {
+		return err
+	}
+	// Allow flags after positional arguments (ask "text" --urgency blocking).
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	return fs.Parse(append([]string{"--"}, pos...))
+}
+
+func logger(fs *flag.FlagSet) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(fs.Lookup("log-level").Value.String()))
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+}
+
+// paths are where the agent keeps its files.
+type paths struct{ dir, creds, db string }
+
+func agentPaths() (paths, error) {
+	dir, err := enrol.ConfigDir()
+	if err != nil {
+		return paths{}, err
+	}
+	return paths{dir: dir, creds: filepath.Join(dir, "credentials.json"), db: filepath.Join(dir, "agent.db")}, nil
+}

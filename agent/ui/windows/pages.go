@@ -1,0 +1,192 @@
+package windows
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/deskside/deskside/agent/internal/model"
+	"github.com/deskside/deskside/agent/ui/backend"
+	"github.com/deskside/deskside/shared/protocol"
+)
+
+// whatITSees shows the exact snapshot IT has, in plain words.
+type whatITSees struct {
+	w        fyne.Window
+	b        backend.Backend
+	helpDesk string
+	intro    *widget.Label
+	form     *widget.Form
+}
+
+func newWhatITSees(w fyne.Window, b backend.Backend, helpDesk string) *whatITSees {
+	v := &whatITSees{w: w, b: b, helpDesk: helpDesk, intro: wrapped("Looking…"), form: widget.NewForm()}
+	w.SetTitle("What IT can see — Deskside")
+	call(func(ctx context.Context) (*protocol.Snapshot, error) { return b.Snapshot(ctx, false) }, v.show)
+	return v
+}
+
+func (v *whatITSees) show(s *protocol.Snapshot, err error) {
+	desk := v.helpDesk
+	if desk == "" {
+		desk = "IT"
+	}
+	if err != nil || s == nil {
+		v.intro.SetText(desk + " hasn't received anything from this computer yet. " +
+			"When it does, you'll see every fact here, exactly as it was sent.")
+		return
+	}
+	v.intro.SetText("This is exactly what " + desk + " received from this computer, " +
+		When(s.TakenAt, time.Now()) + ". Nothing else is shared.")
+	for _, f := range Facts(s) {
+		l := wrapped(f.Value)
+		v.form.Append(f.Label, l)
+	}
+	v.form.Refresh()
+}
+
+func (v *whatITSees) content() fyne.CanvasObject {
+	never := wrapped(NeverCollected)
+	never.TextStyle = fyne.TextStyle{Bold: true}
+	closeBtn := widget.NewButton("Close", func() { v.w.Close() })
+	return container.NewBorder(container.NewPadded(container.NewVBox(heading("What IT can see"), v.intro)),
+		container.NewPadded(container.NewVBox(widget.NewSeparator(), never, container.NewHBox(layout.NewSpacer(), closeBtn))),
+		nil, nil, container.NewVScroll(container.NewPadded(v.form)))
+}
+
+// news lists IT's announcements and marks them read.
+type news struct {
+	w    fyne.Window
+	b    backend.Backend
+	list *fyne.Container
+}
+
+func newNews(w fyne.Window, b backend.Backend) *news {
+	n := &news{w: w, b: b, list: container.NewVBox(wrapped("Loading…"))}
+	w.SetTitle("News from IT — Deskside")
+	call(b.Announcements, n.show)
+	return n
+}
+
+func (n *news) show(anns []model.Announcement, err error) {
+	n.list.Objects = nil
+	switch {
+	case err != nil:
+		n.list.Add(wrapped("We couldn't load the news: " + backend.UserMessage(err)))
+	case len(anns) == 0:
+		n.list.Add(wrapped("No news from IT. All quiet."))
+	}
+	for _, a := range anns {
+		by := When(a.CreatedAt, time.Now())
+		if a.Author.Name != "" {
+			by = a.Author.Name + " · " + by
+		}
+		meta := widget.NewLabel(by)
+		meta.Importance = widget.LowImportance
+		title := widget.NewLabelWithStyle(a.Title, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+		if a.Severity == "outage" || a.Severity == "warning" {
+			title.Importance = widget.WarningImportance
+		}
+		n.list.Add(container.NewVBox(title, meta, wrapped(a.Text), widget.NewSeparator()))
+		if !a.Read {
+			id := a.ID
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+				defer cancel()
+				_ = n.b.MarkAnnouncementRead(ctx, id) // unread only keeps its dot
+			}()
+		}
+	}
+	n.list.Refresh()
+}
+
+func (n *news) content() fyne.CanvasObject {
+	closeBtn := widget.NewButton("Close", func() { n.w.Close() })
+	return container.NewBorder(container.NewPadded(heading("News from IT")),
+		container.NewPadded(container.NewHBox(layout.NewSpacer(), closeBtn)), nil, nil,
+		container.NewVScroll(container.NewPadded(n.list)))
+}
+
+// about tells the version, the server and how the link is.
+type about struct {
+	w        fyne.Window
+	b        backend.Backend
+	helpDesk string
+	form     *widget.Form
+}
+
+func newAbout(w fyne.Window, b backend.Backend, helpDesk string) *about {
+	a := &about{w: w, b: b, helpDesk: helpDesk, form: widget.NewForm()}
+	w.SetTitle("About Deskside")
+	call(b.Status, a.show)
+	return a
+}
+
+func (a *about) show(s model.Status, err error) {
+	if err != nil {
+		a.form.Append("Agent", wrapped(backend.UserMessage(err)))
+		return
+	}
+	desk := a.helpDesk
+	if desk == "" {
+		desk = s.ServerName
+	}
+	rows := []struct{ k, v string }{
+		{"Version", s.AgentVersion},
+		{"Help desk", desk},
+		{"Server", s.Server},
+		{"Connection", ConnectionWords(s)},
+		{"Waiting to send", pendingWords(s.Pending)},
+		{"Device ID", s.DeviceID},
+		{"Last update check", "automatic; see the agent's log"},
+	}
+	for _, r := range rows {
+		if r.v != "" {
+			a.form.Append(r.k, wrapped(r.v))
+		}
+	}
+	a.form.Refresh()
+}
+
+// ConnectionWords says how the agent is linked to the help desk.
+func ConnectionWords(s model.Status) string {
+	since := ""
+	if !s.Since.IsZero() {
+		since = " since " + When(s.Since, time.Now())
+	}
+	switch s.State {
+	case model.StateOnline:
+		return "Connected" + since
+	case model.StateOffline:
+		return "Offline" + since + " — what you send is saved and goes out when we're back"
+	case model.StateEnrolling:
+		return "Setting up"
+	}
+	return "Connecting…"
+}
+
+func pendingWords(n int) string {
+	switch n {
+	case 0:
+		return "nothing"
+	case 1:
+		return "1 item, saved on this computer"
+	}
+	return itoa(n) + " items, saved on this computer"
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+func (a *about) content() fyne.CanvasObject {
+	closeBtn := widget.NewButton("Close", func() { a.w.Close() })
+	top := container.NewHBox(logo(48), container.NewVBox(heading("Deskside"),
+		widget.NewLabel("IT help, one click away.")))
+	return container.NewBorder(container.NewPadded(top),
+		container.NewPadded(container.NewHBox(layout.NewSpacer(), closeBtn)), nil, nil,
+		container.NewPadded(a.form))
+}
