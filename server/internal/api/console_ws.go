@@ -1,0 +1,80 @@
+package api
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/deskside/deskside/server/internal/auth"
+	"github.com/deskside/deskside/shared/protocol"
+	"github.com/deskside/deskside/shared/version"
+)
+
+var consoleUpgrader = websocket.Upgrader{
+	ReadBufferSize:  1024,
+	WriteBufferSize: 4096,
+	WriteBufferPool: &sync.Pool{},
+	CheckOrigin:     func(*http.Request) bool { return true }, // checked in consoleWS, with a readable answer
+}
+
+// originAllowed accepts the server's own host or a configured origin. A
+// browser always sends Origin on a WebSocket; a missing one is refused too.
+func (a *API) originAllowed(r *http.Request) bool {
+	o := r.Header.Get("Origin")
+	if o == "" {
+		return false
+	}
+	if slices.Contains(a.opt.AllowedOrigins, strings.TrimRight(o, "/")) {
+		return true
+	}
+	u, err := url.Parse(o)
+	return err == nil && strings.EqualFold(u.Host, r.Host)
+}
+
+// consoleWS opens the technician's live event stream. Three checks stop
+// cross-site WebSocket hijacking: the session cookie (SameSite=Strict), the
+// Origin allow-list, and the CSRF token in the query, which a foreign page
+// cannot read.
+func (a *API) consoleWS(w http.ResponseWriter, r *http.Request) {
+	ac, ok := a.authenticate(r)
+	if !ok {
+		writeErr(w, http.StatusUnauthorized, "signed_out", "Please sign in.")
+		return
+	}
+	if !a.originAllowed(r) {
+		a.log.Warn("console socket refused: origin not allowed", "origin", r.Header.Get("Origin"), "technician", ac.ID)
+		writeErr(w, http.StatusForbidden, "origin", "This page's origin may not open the console socket. An admin can allow it with --allowed-origin.")
+		return
+	}
+	if !auth.Equal([]byte(r.URL.Query().Get("csrf")), []byte(ac.csrf)) {
+		writeErr(w, http.StatusForbidden, "csrf", "The console socket needs the csrf token from GET /api/v1/session.")
+		return
+	}
+	ws, err := consoleUpgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return
+	}
+	ws.SetReadLimit(4096)
+	p := a.hub.AddConsole(ws, ac.ID)
+	p.Send(frame(protocol.KindConsoleHello, protocol.ConsoleHello{TechnicianID: ac.ID, Name: ac.Name, ServerVersion: version.Version}))
+	go func() {
+		defer func() {
+			a.hub.RemoveConsole(p)
+			p.CloseNow(websocket.CloseNormalClosure, "")
+		}()
+		timeout := a.readTimeout()
+		ws.SetPongHandler(func(string) error { return ws.SetReadDeadline(time.Now().Add(timeout)) })
+		for {
+			// The console speaks over REST; reading keeps pongs and closes flowing.
+			_ = ws.SetReadDeadline(time.Now().Add(timeout))
+			if _, _, err := ws.ReadMessage(); err != nil {
+				return
+			}
+		}
+	}()
+}

@@ -1,0 +1,363 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/deskside/deskside/server/internal/store"
+	"github.com/deskside/deskside/shared/protocol"
+)
+
+func summary(r store.Request) protocol.RequestSummary {
+	return protocol.RequestSummary{RequestID: r.ID, DeviceID: r.DeviceID, Hostname: r.Hostname, User: r.User,
+		Category: protocol.Category(r.Category), Urgency: protocol.Urgency(r.Urgency), Status: protocol.Status(r.Status),
+		Text: r.Text, Assignee: r.Assignee, Rating: r.Rating, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+}
+
+func wireMessage(m store.Message) protocol.Message {
+	return protocol.Message{RequestID: m.RequestID, MessageID: m.ID, DeviceID: m.DeviceID, Author: protocol.Person{Name: m.AuthorName},
+		FromUser: m.FromUser, Text: m.Text, CreatedAt: m.CreatedAt}
+}
+
+func (a *API) listRequests(w http.ResponseWriter, r *http.Request, ac *actor) {
+	q := r.URL.Query()
+	f := store.RequestFilter{Status: q.Get("status"), Category: q.Get("category"), Urgency: q.Get("urgency"),
+		Assignee: q.Get("assignee"), DeviceID: q.Get("device")}
+	if f.Assignee == "me" {
+		f.Assignee = ac.ID
+	}
+	rs, err := a.st.ListRequests(r.Context(), f)
+	if err != nil {
+		a.internal(w, r, err)
+		return
+	}
+	counts, err := a.st.CountRequestsByStatus(r.Context())
+	if err != nil {
+		a.internal(w, r, err)
+		return
+	}
+	out := make([]protocol.RequestSummary, 0, len(rs))
+	for _, x := range rs {
+		out = append(out, summary(x))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"requests": out, "counts": counts})
+}
+
+func (a *API) getRequest(w http.ResponseWriter, r *http.Request, _ *actor) {
+	id := r.PathValue("id")
+	req, err := a.st.Request(r.Context(), id)
+	if err != nil {
+		a.storeErr(w, r, err, "request")
+		return
+	}
+	ms, err := a.st.Messages(r.Context(), id)
+	if err != nil {
+		a.internal(w, r, err)
+		return
+	}
+	notes, err := a.st.Notes(r.Context(), id)
+	if err != nil {
+		a.internal(w, r, err)
+		return
+	}
+	msgs := make([]protocol.Message, 0, len(ms))
+	for _, m := range ms {
+		msgs = append(msgs, wireMessage(m))
+	}
+	snap := req.Snapshot
+	if len(snap) == 0 {
+		snap = json.RawMessage("null")
+	}
+	var assignee any
+	if req.Assignee != "" {
+		if t, err := a.st.Technician(r.Context(), req.Assignee); err == nil {
+			assignee = map[string]string{"id": t.ID, "name": t.Name}
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"request": summary(req), "snapshot": snap, "messages": msgs, "notes": notes,
+		"screenshot": req.ScreenshotType != "", "assignee": assignee, "rating_comment": req.RatingComment})
+}
+
+func (a *API) screenshot(w http.ResponseWriter, r *http.Request, _ *actor) {
+	data, ct, err := a.st.Screenshot(r.Context(), r.PathValue("id"))
+	if err != nil {
+		a.storeErr(w, r, err, "screenshot")
+		return
+	}
+	w.Header().Set("Content-Type", ct)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'")
+	w.Header().Set("Cache-Control", "private, max-age=3600")
+	_, _ = w.Write(data)
+}
+
+// statusText is the friendly sentence the user sees when a request moves.
+func statusText(status protocol.Status, actorName, assigneeName string) string {
+	if assigneeName == "" {
+		assigneeName = actorName
+	}
+	switch status {
+	case protocol.StatusInProgress:
+		return assigneeName + " picked up your request"
+	case protocol.StatusWaitingOnUser:
+		return actorName + " has a question for you — have a look and reply when you can."
+	case protocol.StatusResolved:
+		return actorName + " marked this as solved — if it's not, just reply."
+	case protocol.StatusReopened:
+		return "Your request is open again — " + actorName + " is on it."
+	default:
+		return "Your request is back in the queue; someone will pick it up soon."
+	}
+}
+
+func (a *API) patchRequest(w http.ResponseWriter, r *http.Request, ac *actor) {
+	var in struct {
+		Status   *protocol.Status `json:"status"`
+		Assignee *string          `json:"assignee"`
+	}
+	if !decode(w, r, &in) {
+		return
+	}
+	if in.Status != nil && !in.Status.Valid() {
+		writeErr(w, http.StatusBadRequest, "bad_body", "Status must be new, in_progress, waiting_on_user, resolved or reopened.")
+		return
+	}
+	var assignee *store.Technician
+	if in.Assignee != nil && *in.Assignee != "" {
+		id := *in.Assignee
+		if id == "me" {
+			id = ac.ID
+		}
+		t, err := a.st.Technician(r.Context(), id)
+		if err != nil || t.Disabled {
+			writeErr(w, http.StatusBadRequest, "bad_body", "There is no such technician to assign.")
+			return
+		}
+		assignee = &t
+	}
+	id := r.PathValue("id")
+	old, err := a.st.Request(r.Context(), id)
+	if err != nil {
+		a.storeErr(w, r, err, "request")
+		return
+	}
+	unlock := a.hub.Lock(old.DeviceID)
+	defer unlock()
+	var detail string
+	req, d, err := a.st.UpdateRequest(r.Context(), id, func(q *store.Request) (*store.Outgoing, error) {
+		before := *q
+		if in.Assignee != nil {
+			q.Assignee = ""
+			if assignee != nil {
+				q.Assignee = assignee.ID
+				if q.Status == string(protocol.StatusNew) && in.Status == nil {
+					q.Status = string(protocol.StatusInProgress)
+				}
+			}
+		}
+		if in.Status != nil {
+			q.Status = string(*in.Status)
+		}
+		if q.Status == before.Status && q.Assignee == before.Assignee {
+			return nil, nil
+		}
+		detail = before.Status + "→" + q.Status + " assignee=" + q.Assignee
+		st := protocol.RequestStatus{RequestID: q.ID, Status: protocol.Status(q.Status), ChangedAt: time.Now().UTC()}
+		name := ""
+		if assignee != nil {
+			name = assignee.Name
+			st.Assignee = &protocol.Person{Name: assignee.Name, Greeting: assignee.Greeting}
+		} else if q.Assignee != "" && q.Assignee == ac.ID {
+			st.Assignee = &protocol.Person{Name: ac.Name, Greeting: ac.Greeting}
+		}
+		status := protocol.Status(q.Status)
+		if q.Status == before.Status && q.Assignee == "" {
+			status = protocol.StatusNew // unassigned: back in the queue
+		}
+		st.Text = statusText(status, ac.Name, name)
+		return &store.Outgoing{Kind: protocol.KindRequestStatus, ID: protocol.NewID(), Body: st}, nil
+	})
+	if err != nil {
+		a.storeErr(w, r, err, "request")
+		return
+	}
+	if d != nil {
+		a.hub.Deliver(*d)
+		a.audit(r.Context(), ac.Email, "request.update", id, detail)
+		a.hub.Broadcast(protocol.KindRequestUpdated, summary(req))
+	}
+	writeJSON(w, http.StatusOK, summary(req))
+}
+
+func (a *API) techMessage(w http.ResponseWriter, r *http.Request, ac *actor) {
+	req, err := a.st.Request(r.Context(), r.PathValue("id"))
+	if err != nil {
+		a.storeErr(w, r, err, "request")
+		return
+	}
+	a.sendMessage(w, r, ac, req.DeviceID, req.ID)
+}
+
+// sendMessage stores a technician's message with its outbox frame and
+// delivers it now if the device is online (else on reconnect).
+func (a *API) sendMessage(w http.ResponseWriter, r *http.Request, ac *actor, deviceID, requestID string) {
+	var in struct {
+		Text string `json:"text"`
+	}
+	if !decode(w, r, &in) {
+		return
+	}
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	wire := protocol.Message{RequestID: requestID, MessageID: "msg_" + uuid.NewString(),
+		Author: protocol.Person{Name: ac.Name, Greeting: ac.Greeting}, Text: trimmed(in.Text), CreatedAt: now}
+	if err := (&protocol.RequestReply{RequestID: "x", MessageID: "x", Text: wire.Text}).Validate(); err != nil {
+		writeErr(w, http.StatusBadRequest, "bad_body", "The message "+err.Error()+".")
+		return
+	}
+	m := store.Message{ID: wire.MessageID, RequestID: requestID, DeviceID: deviceID, TechnicianID: ac.ID,
+		AuthorName: ac.Name, Text: wire.Text, CreatedAt: now}
+	unlock := a.hub.Lock(deviceID)
+	d, err := a.st.AddTechMessage(r.Context(), m, store.Outgoing{Kind: protocol.KindMessage, ID: protocol.NewID(), Body: wire})
+	if err == nil {
+		a.hub.Deliver(d)
+	}
+	unlock()
+	if err != nil {
+		a.storeErr(w, r, err, "request")
+		return
+	}
+	a.metrics.techMessages.Inc()
+	a.audit(r.Context(), ac.Email, "message.send", firstNonEmpty(requestID, deviceID), "")
+	if requestID != "" {
+		if req, err := a.st.Request(r.Context(), requestID); err == nil {
+			a.hub.Broadcast(protocol.KindRequestUpdated, summary(req))
+		}
+	}
+	wire.DeviceID = deviceID
+	writeJSON(w, http.StatusCreated, wire)
+}
+
+func (a *API) addNote(w http.ResponseWriter, r *http.Request, ac *actor) {
+	var in struct {
+		Text string `json:"text"`
+	}
+	if !decode(w, r, &in) {
+		return
+	}
+	id := r.PathValue("id")
+	if _, err := a.st.Request(r.Context(), id); err != nil {
+		a.storeErr(w, r, err, "request")
+		return
+	}
+	if trimmed(in.Text) == "" {
+		writeErr(w, http.StatusBadRequest, "bad_body", "The note is empty.")
+		return
+	}
+	n := store.Note{ID: "note_" + uuid.NewString(), RequestID: id, TechnicianID: ac.ID, Author: ac.Name, Text: trimmed(in.Text),
+		CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}
+	if err := a.st.AddNote(r.Context(), n); err != nil {
+		a.internal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, n)
+}
+
+func (a *API) listAnnouncements(w http.ResponseWriter, r *http.Request, _ *actor) {
+	as, err := a.st.ListAnnouncements(r.Context())
+	if err != nil {
+		a.internal(w, r, err)
+		return
+	}
+	type view struct {
+		store.Announcement
+		Target target `json:"target"`
+	}
+	out := make([]view, 0, len(as))
+	for _, x := range as {
+		out = append(out, view{x, target{x.TargetKind, x.TargetValue}})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"announcements": out})
+}
+
+type target struct {
+	Kind  string `json:"kind"`
+	Value string `json:"value"`
+}
+
+func (a *API) announce(w http.ResponseWriter, r *http.Request, ac *actor) {
+	var in struct {
+		Title     string    `json:"title"`
+		Text      string    `json:"text"`
+		Severity  string    `json:"severity"`
+		Target    target    `json:"target"`
+		ExpiresAt time.Time `json:"expires_at"`
+	}
+	if !decode(w, r, &in) {
+		return
+	}
+	if in.Severity == "" {
+		in.Severity = "info"
+	}
+	if in.Target.Kind == "" {
+		in.Target.Kind = "all"
+	}
+	switch {
+	case trimmed(in.Title) == "" || trimmed(in.Text) == "":
+		writeErr(w, http.StatusBadRequest, "bad_body", "An announcement needs a title and a text.")
+		return
+	case in.Severity != "info" && in.Severity != "warning" && in.Severity != "outage":
+		writeErr(w, http.StatusBadRequest, "bad_body", "Severity must be info, warning or outage.")
+		return
+	case in.Target.Kind != "all" && in.Target.Kind != "group" && in.Target.Kind != "os":
+		writeErr(w, http.StatusBadRequest, "bad_body", "Target kind must be all, group or os.")
+		return
+	}
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	an := store.Announcement{ID: "ann_" + uuid.NewString(), Title: trimmed(in.Title), Text: trimmed(in.Text), Severity: in.Severity,
+		TargetKind: in.Target.Kind, TargetValue: in.Target.Value, AuthorID: ac.ID, AuthorName: ac.Name, CreatedAt: now, ExpiresAt: in.ExpiresAt}
+	wire := protocol.Announcement{AnnouncementID: an.ID, Title: an.Title, Text: an.Text, Severity: an.Severity,
+		Author: protocol.Person{Name: ac.Name, Greeting: ac.Greeting}, CreatedAt: now, ExpiresAt: in.ExpiresAt}
+	envID := protocol.NewID() // one id for all devices: it names the announcement
+	unlock := a.hub.LockAll()
+	an, ds, err := a.st.Announce(r.Context(), an, func(string) store.Outgoing {
+		return store.Outgoing{Kind: protocol.KindAnnouncement, ID: envID, Body: wire}
+	})
+	live := 0
+	if err == nil {
+		live = a.hub.Deliver(ds...)
+	}
+	unlock()
+	if err != nil {
+		a.internal(w, r, err)
+		return
+	}
+	a.audit(r.Context(), ac.Email, "announcement.create", an.ID, in.Target.Kind+":"+in.Target.Value+" recipients="+strconv.Itoa(an.Recipients))
+	writeJSON(w, http.StatusCreated, map[string]any{"id": an.ID, "title": an.Title, "text": an.Text, "severity": an.Severity,
+		"target": in.Target, "recipients": an.Recipients, "sent_live": live, "delivered": 0, "created_at": an.CreatedAt})
+}
+
+func (a *API) listAudit(w http.ResponseWriter, r *http.Request, _ *actor) {
+	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+	es, err := a.st.ListAudit(r.Context(), limit)
+	if err != nil {
+		a.internal(w, r, err)
+		return
+	}
+	if es == nil {
+		es = []store.AuditEntry{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"entries": es})
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, x := range s {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
+}

@@ -1,0 +1,161 @@
+// Package app wires the server together from its configuration: the data
+// directory, the store, the hub, the HTTP API and console, TLS, and the
+// first-start bootstrap (setup token, first enrolment token). Both
+// server/main.go and server/servertest build the server through it, so
+// tests run exactly what production runs.
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/time/rate"
+
+	"github.com/deskside/deskside/server/internal/api"
+	"github.com/deskside/deskside/server/internal/auth"
+	"github.com/deskside/deskside/server/internal/console"
+	"github.com/deskside/deskside/server/internal/hub"
+	"github.com/deskside/deskside/server/internal/store"
+)
+
+// Config is everything the server can be told. Zero values are defaults.
+type Config struct {
+	DataDir        string // default ./data
+	TLSCert        string // PEM certificate file
+	TLSKey         string // PEM key file
+	TLSSelfSigned  bool   // generate (once) and use a self-signed certificate
+	AllowedOrigins []string
+	ServerName     string
+	PingInterval   time.Duration // default 120 s
+	DeviceRate     float64       // frames per second per device link; default 20
+	DeviceBurst    int           // default 50
+	QueueLen       int           // frames queued per link before "slow consumer"; default 256
+	Log            *slog.Logger
+}
+
+// App is a wired server. Handler serves everything; Close releases it.
+type App struct {
+	Config  Config
+	Store   store.Store
+	Hub     *hub.Hub
+	Handler http.Handler
+	// TLS is non-nil when the server serves HTTPS.
+	TLS *tls.Config
+	// Pin is the SHA-256 of the self-signed certificate (nil otherwise).
+	Pin []byte
+}
+
+// New opens the data directory and builds the server.
+func New(ctx context.Context, cfg Config) (*App, error) {
+	if cfg.DataDir == "" {
+		cfg.DataDir = "data"
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	a := &App{Config: cfg}
+	var err error
+	switch {
+	case cfg.TLSCert != "" || cfg.TLSKey != "":
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("load TLS certificate: %w", err)
+		}
+		a.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	case cfg.TLSSelfSigned:
+		cert, pin, err := SelfSigned(filepath.Join(cfg.DataDir, "tls"))
+		if err != nil {
+			return nil, err
+		}
+		a.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		a.Pin = pin
+	}
+	a.Store, err = store.Open(ctx, cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	a.Hub = hub.New(hub.Config{PingInterval: cfg.PingInterval, QueueLen: cfg.QueueLen}, cfg.Log)
+	reg := prometheus.NewRegistry()
+	a.Handler = api.New(api.Options{
+		Store: a.Store, Hub: a.Hub, Log: cfg.Log, Console: console.Handler(), ServerName: cfg.ServerName,
+		AllowedOrigins: cfg.AllowedOrigins, Pin: a.Pin, SecureCookies: a.TLS != nil,
+		DeviceRate: rate.Limit(cfg.DeviceRate), DeviceBurst: cfg.DeviceBurst,
+	}, reg)
+	return a, nil
+}
+
+// Close drops every link and closes the store. Safe to call twice.
+func (a *App) Close() error {
+	if a.Hub != nil {
+		a.Hub.Close()
+	}
+	if a.Store != nil {
+		return a.Store.Close()
+	}
+	return nil
+}
+
+// Bootstrap is what a first start hands the person running the server.
+type Bootstrap struct {
+	// SetupToken is the one-time token for POST /api/v1/setup; "" once an
+	// account exists.
+	SetupToken string
+	// EnrollToken is the first enrolment token; "" unless made just now.
+	EnrollToken string
+}
+
+// File names in the data directory that scripts read (see docs/api.md).
+const (
+	SetupTokenFile  = "setup-token"
+	EnrollTokenFile = "enroll-token"
+)
+
+// Bootstrap prepares a fresh server: while no technician exists it makes a
+// new one-time setup token (only its hash is stored); when no enrolment
+// token exists it makes one for the "default" group with no expiry. Both
+// are written to files in the data directory (0600) for scripts.
+func (a *App) Bootstrap(ctx context.Context) (Bootstrap, error) {
+	var b Bootstrap
+	n, err := a.Store.CountTechnicians(ctx)
+	if err != nil {
+		return b, err
+	}
+	setupFile := filepath.Join(a.Config.DataDir, SetupTokenFile)
+	if n == 0 {
+		b.SetupToken = auth.RandomToken(24)
+		if err := a.Store.SetMeta(ctx, api.MetaSetupTokenHash, hashHex(b.SetupToken)); err != nil {
+			return b, err
+		}
+		if err := os.WriteFile(setupFile, []byte(b.SetupToken+"\n"), 0o600); err != nil {
+			return b, fmt.Errorf("write setup token file: %w", err)
+		}
+	} else if err := os.Remove(setupFile); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return b, fmt.Errorf("remove used setup token file: %w", err)
+	}
+	toks, err := a.Store.ListTokens(ctx)
+	if err != nil {
+		return b, err
+	}
+	if len(toks) == 0 {
+		_, tok, err := api.CreateToken(ctx, a.Store, "default", 0, 0, a.Pin)
+		if err != nil {
+			return b, err
+		}
+		b.EnrollToken = tok
+		if err := os.WriteFile(filepath.Join(a.Config.DataDir, EnrollTokenFile), []byte(tok+"\n"), 0o600); err != nil {
+			return b, fmt.Errorf("write enrolment token file: %w", err)
+		}
+	}
+	return b, nil
+}

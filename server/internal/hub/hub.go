@@ -1,0 +1,295 @@
+// Package hub knows who is connected and moves frames between them: one
+// live link per device, any number of technician consoles. It delivers
+// stored server → device frames in seq order (replay first, then live),
+// broadcasts console events as one prepared message, pings every link from
+// one ticker, and closes a slow consumer instead of ever blocking on it.
+//
+// The hub does no storage; callers store first and then hand the hub what
+// to deliver, holding Lock(deviceID) across both so frames stay in order.
+package hub
+
+import (
+	"encoding/json"
+	"hash/fnv"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/deskside/deskside/server/internal/store"
+	"github.com/deskside/deskside/shared/protocol"
+)
+
+// Close codes the hub uses (mirrors of protocol's, named here for readers).
+const (
+	CloseSlowConsumer = protocol.CloseSlowConsumer
+	CloseReplaced     = protocol.CloseReplaced
+)
+
+// Config tunes the hub. Zero values take the defaults.
+type Config struct {
+	PingInterval time.Duration // default 120 s
+	WriteTimeout time.Duration // default 10 s
+	QueueLen     int           // frames queued per link before it is closed; default 256
+}
+
+// Hub is the connection map. Its zero value is not usable; call New.
+type Hub struct {
+	cfg  Config
+	log  *slog.Logger
+	slow atomic.Int64
+
+	mu       sync.RWMutex
+	devices  map[string]*Peer
+	consoles map[*Peer]struct{}
+
+	stripes [64]sync.Mutex
+	stop    chan struct{}
+	stopped sync.Once
+}
+
+// New starts a hub and its ping ticker; Close stops it.
+func New(cfg Config, log *slog.Logger) *Hub {
+	if cfg.PingInterval <= 0 {
+		cfg.PingInterval = 120 * time.Second
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = 10 * time.Second
+	}
+	if cfg.QueueLen <= 0 {
+		cfg.QueueLen = 256
+	}
+	h := &Hub{cfg: cfg, log: log, devices: map[string]*Peer{}, consoles: map[*Peer]struct{}{}, stop: make(chan struct{})}
+	go h.pingLoop()
+	return h
+}
+
+// Config returns the hub's settings with defaults filled in.
+func (h *Hub) Config() Config { return h.cfg }
+
+// Close stops the ticker and closes every link with "going away".
+func (h *Hub) Close() {
+	h.stopped.Do(func() { close(h.stop) })
+	h.mu.Lock()
+	var all []*Peer
+	for _, p := range h.devices {
+		all = append(all, p)
+	}
+	for p := range h.consoles {
+		all = append(all, p)
+	}
+	h.mu.Unlock()
+	for _, p := range all {
+		p.CloseNow(websocket.CloseGoingAway, "the server is restarting; reconnect shortly")
+	}
+}
+
+// SlowConsumerCloses counts links closed because their queue overflowed.
+func (h *Hub) SlowConsumerCloses() int64 { return h.slow.Load() }
+
+// Lock serialises storing and delivering frames for one device so they go
+// out in seq order. Call the returned function to unlock.
+func (h *Hub) Lock(deviceID string) func() {
+	f := fnv.New32a()
+	_, _ = f.Write([]byte(deviceID))
+	m := &h.stripes[f.Sum32()%uint32(len(h.stripes))]
+	m.Lock()
+	return m.Unlock
+}
+
+// LockAll takes every device lock (in a fixed order, so it cannot deadlock
+// with Lock), for a store call that writes to many devices' outboxes.
+func (h *Hub) LockAll() func() {
+	for i := range h.stripes {
+		h.stripes[i].Lock()
+	}
+	return func() {
+		for i := range h.stripes {
+			h.stripes[i].Unlock()
+		}
+	}
+}
+
+// AddDevice registers a device link (not yet ready for live deliveries; see
+// Resume). An older link of the same device is closed with CloseReplaced.
+func (h *Hub) AddDevice(ws *websocket.Conn, deviceID string) *Peer {
+	p := h.newPeer(ws, deviceID)
+	h.mu.Lock()
+	old := h.devices[deviceID]
+	h.devices[deviceID] = p
+	h.mu.Unlock()
+	if old != nil {
+		old.CloseNow(CloseReplaced, "this device connected again from elsewhere")
+	}
+	return p
+}
+
+// RemoveDevice forgets p if it is still the device's current link and
+// reports whether it was (so presence "offline" is sent once).
+func (h *Hub) RemoveDevice(p *Peer) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.devices[p.ID] != p {
+		return false
+	}
+	delete(h.devices, p.ID)
+	return true
+}
+
+// Online reports whether the device has a live link.
+func (h *Hub) Online(deviceID string) bool {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	_, ok := h.devices[deviceID]
+	return ok
+}
+
+// Counts returns the number of live device and console links.
+func (h *Hub) Counts() (devices, consoles int) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return len(h.devices), len(h.consoles)
+}
+
+func (h *Hub) device(id string) *Peer {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.devices[id]
+}
+
+// Resume queues first (welcome), then every stored frame replay returns,
+// then opens p to live deliveries. Holding p's lock while replay reads the
+// store means a frame committed meanwhile is either in the replay or
+// delivered live after it — never neither.
+func (h *Hub) Resume(p *Peer, first func(replay []store.Delivery) []byte, replay func() ([]store.Delivery, error)) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ds, err := replay()
+	if err != nil {
+		return err
+	}
+	if ok, _ := p.enqueueLocked(item{data: first(ds)}, true); !ok {
+		return nil
+	}
+	for _, d := range ds {
+		p.enqueueLocked(item{data: d.Frame}, true)
+	}
+	if n := len(ds); n > 0 {
+		p.lastSent = ds[n-1].Seq
+	}
+	p.ready = true
+	return nil
+}
+
+// Deliver sends stored frames to their devices if online; offline devices
+// get them by replay. Call with Lock(deviceID) held since the store call.
+func (h *Hub) Deliver(ds ...store.Delivery) (live int) {
+	for _, d := range ds {
+		p := h.device(d.DeviceID)
+		if p == nil {
+			continue
+		}
+		p.mu.Lock()
+		var ok, overflow bool
+		if p.ready && d.Seq > p.lastSent {
+			p.lastSent = d.Seq
+			ok, overflow = p.enqueueLocked(item{data: d.Frame}, false)
+		}
+		p.mu.Unlock()
+		if overflow {
+			p.overflow()
+		}
+		if ok {
+			live++
+		}
+	}
+	return live
+}
+
+// SendLive sends a frame that is not stored (snapshot.want, telemetry.*);
+// false when the device is offline.
+func (h *Hub) SendLive(deviceID string, frame []byte) bool {
+	p := h.device(deviceID)
+	return p != nil && p.Send(frame)
+}
+
+// Kick closes a device's live link at once (revocation).
+func (h *Hub) Kick(deviceID string, code int, reason string) {
+	if p := h.device(deviceID); p != nil {
+		p.CloseNow(code, reason)
+	}
+}
+
+// AddConsole registers a console link.
+func (h *Hub) AddConsole(ws *websocket.Conn, technicianID string) *Peer {
+	p := h.newPeer(ws, technicianID)
+	p.ready = true
+	h.mu.Lock()
+	h.consoles[p] = struct{}{}
+	h.mu.Unlock()
+	return p
+}
+
+// RemoveConsole forgets a console link.
+func (h *Hub) RemoveConsole(p *Peer) {
+	h.mu.Lock()
+	delete(h.consoles, p)
+	h.mu.Unlock()
+}
+
+// Broadcast sends one event to every console, encoded and framed once.
+func (h *Hub) Broadcast(kind protocol.Kind, body any) {
+	env, err := protocol.New(kind, body)
+	if err != nil {
+		h.log.Error("encode console event", "kind", kind, "err", err)
+		return
+	}
+	data, err := json.Marshal(env)
+	if err != nil {
+		h.log.Error("encode console event", "kind", kind, "err", err)
+		return
+	}
+	h.mu.RLock()
+	peers := make([]*Peer, 0, len(h.consoles))
+	for p := range h.consoles {
+		peers = append(peers, p)
+	}
+	h.mu.RUnlock()
+	if len(peers) == 0 {
+		return
+	}
+	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, data)
+	if err != nil {
+		h.log.Error("prepare console event", "kind", kind, "err", err)
+		return
+	}
+	for _, p := range peers {
+		p.sendPrepared(pm)
+	}
+}
+
+func (h *Hub) pingLoop() {
+	t := time.NewTicker(h.cfg.PingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.stop:
+			return
+		case <-t.C:
+		}
+		h.mu.RLock()
+		peers := make([]*Peer, 0, len(h.devices)+len(h.consoles))
+		for _, p := range h.devices {
+			peers = append(peers, p)
+		}
+		for p := range h.consoles {
+			peers = append(peers, p)
+		}
+		h.mu.RUnlock()
+		for _, p := range peers {
+			p.enqueue(item{ping: true})
+		}
+	}
+}

@@ -1,0 +1,260 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/deskside/deskside/shared/protocol"
+)
+
+const devCols = "id, secret_hash, hostname, usr, os, platform, arch, grp, agent_version, revoked, enrolled_at, last_seen"
+
+func scanDevice(row interface{ Scan(...any) error }) (Device, error) {
+	var d Device
+	var enrolled, seen int64
+	err := row.Scan(&d.ID, &d.SecretHash, &d.Hostname, &d.User, &d.OS, &d.Platform, &d.Arch, &d.Group, &d.AgentVersion,
+		&d.Revoked, &enrolled, &seen)
+	d.EnrolledAt, d.LastSeen = fromMS(enrolled), fromMS(seen)
+	return d, err
+}
+
+// Device returns one device by id, revoked or not.
+func (s *SQLite) Device(ctx context.Context, id string) (Device, error) {
+	d, err := scanDevice(s.r.QueryRowContext(ctx, "SELECT "+devCols+" FROM devices WHERE id = ?", id))
+	if err != nil {
+		return d, notFound(err, "device "+id)
+	}
+	return d, nil
+}
+
+// ListDevices returns devices whose hostname, user or OS contains q.
+func (s *SQLite) ListDevices(ctx context.Context, q string) ([]Device, error) {
+	like := "%" + strings.NewReplacer("%", `\%`, "_", `\_`).Replace(q) + "%"
+	rows, err := s.r.QueryContext(ctx, "SELECT "+devCols+` FROM devices
+		WHERE hostname LIKE ?1 ESCAPE '\' OR usr LIKE ?1 ESCAPE '\' OR os LIKE ?1 ESCAPE '\' OR platform LIKE ?1 ESCAPE '\'
+		ORDER BY hostname`, like)
+	if err != nil {
+		return nil, fmt.Errorf("list devices: %w", err)
+	}
+	defer rows.Close()
+	out := []Device{}
+	for rows.Next() {
+		d, err := scanDevice(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list devices: %w", err)
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// RevokeDevice refuses the device from now on.
+func (s *SQLite) RevokeDevice(ctx context.Context, id string) error {
+	res, err := s.w.ExecContext(ctx, "UPDATE devices SET revoked = 1 WHERE id = ?", id)
+	if err != nil {
+		return fmt.Errorf("revoke device %s: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("revoke device %s: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
+// DeviceSeen records the facts a device states in hello.
+func (s *SQLite) DeviceSeen(ctx context.Context, id, agentVersion, os, arch string, at time.Time) error {
+	_, err := s.w.ExecContext(ctx, `UPDATE devices SET last_seen = ?,
+		agent_version = CASE WHEN ? = '' THEN agent_version ELSE ? END,
+		os = CASE WHEN ? = '' THEN os ELSE ? END, arch = CASE WHEN ? = '' THEN arch ELSE ? END WHERE id = ?`,
+		ms(at), agentVersion, agentVersion, os, os, arch, arch, id)
+	if err != nil {
+		return fmt.Errorf("record device %s seen: %w", id, err)
+	}
+	return nil
+}
+
+// DeviceSnapshot returns the latest snapshot (nil when none yet).
+func (s *SQLite) DeviceSnapshot(ctx context.Context, id string) (json.RawMessage, error) {
+	var snap []byte
+	err := s.r.QueryRowContext(ctx, "SELECT snapshot FROM devices WHERE id = ?", id).Scan(&snap)
+	if err != nil {
+		return nil, notFound(err, "device "+id)
+	}
+	return snap, nil
+}
+
+// deviceOp runs fn once per (device, frame id): a repeated frame id returns
+// the first answer with Duplicate set and changes nothing.
+func (s *SQLite) deviceOp(ctx context.Context, deviceID, frameID string, fn func(tx *sql.Tx) (string, error)) (Result, error) {
+	var res Result
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var ref string
+		err := tx.QueryRowContext(ctx, "SELECT ref FROM seen_frames WHERE device_id = ? AND frame_id = ?", deviceID, frameID).Scan(&ref)
+		if err == nil {
+			res = Result{Ref: ref, Duplicate: true}
+			return nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if ref, err = fn(tx); err != nil {
+			return err
+		}
+		res.Ref = ref
+		_, err = tx.ExecContext(ctx, "INSERT INTO seen_frames(device_id, frame_id, ref, at) VALUES(?,?,?,?)",
+			deviceID, frameID, ref, ms(time.Now()))
+		return err
+	})
+	return res, err
+}
+
+// SaveSnapshot keeps the device's latest snapshot.
+func (s *SQLite) SaveSnapshot(ctx context.Context, frameID, deviceID string, snap json.RawMessage) (Result, error) {
+	res, err := s.deviceOp(ctx, deviceID, frameID, func(tx *sql.Tx) (string, error) {
+		_, err := tx.ExecContext(ctx, "UPDATE devices SET snapshot = ? WHERE id = ?", []byte(snap), deviceID)
+		return "", err
+	})
+	if err != nil {
+		return res, fmt.Errorf("save snapshot of %s: %w", deviceID, err)
+	}
+	return res, nil
+}
+
+// appendOutbox gives the frame the device's next seq and stores it.
+func appendOutbox(ctx context.Context, tx *sql.Tx, deviceID string, out Outgoing, annID string) (Delivery, error) {
+	var seq uint64
+	err := tx.QueryRowContext(ctx, "UPDATE devices SET next_seq = next_seq + 1 WHERE id = ? RETURNING next_seq", deviceID).Scan(&seq)
+	if err != nil {
+		return Delivery{}, notFound(err, "device "+deviceID)
+	}
+	env, err := protocol.NewWithID(out.Kind, out.ID, out.Body)
+	if err != nil {
+		return Delivery{}, err
+	}
+	env.Seq = seq
+	frame, err := env.Marshal()
+	if err != nil {
+		return Delivery{}, fmt.Errorf("encode %s: %w", out.Kind, err)
+	}
+	var ann any
+	if annID != "" {
+		ann = annID
+	}
+	_, err = tx.ExecContext(ctx, "INSERT INTO outbox(device_id, seq, frame, announcement_id, created_at) VALUES(?,?,?,?,?)",
+		deviceID, seq, frame, ann, ms(time.Now()))
+	if err != nil {
+		return Delivery{}, fmt.Errorf("store frame for %s: %w", deviceID, err)
+	}
+	return Delivery{DeviceID: deviceID, Seq: seq, Frame: frame}, nil
+}
+
+// Prune drops frames the device has stored and counts announcements delivered.
+func (s *SQLite) Prune(ctx context.Context, frameID, deviceID string, seq uint64) (Result, error) {
+	res, err := s.deviceOp(ctx, deviceID, frameID, func(tx *sql.Tx) (string, error) {
+		_, err := tx.ExecContext(ctx, `UPDATE announcements SET delivered = delivered + 1 WHERE id IN
+			(SELECT announcement_id FROM outbox WHERE device_id = ? AND seq <= ? AND announcement_id IS NOT NULL)`, deviceID, seq)
+		if err != nil {
+			return "", err
+		}
+		_, err = tx.ExecContext(ctx, "DELETE FROM outbox WHERE device_id = ? AND seq <= ?", deviceID, seq)
+		return "", err
+	})
+	if err != nil {
+		return res, fmt.Errorf("prune outbox of %s: %w", deviceID, err)
+	}
+	return res, nil
+}
+
+// Replay returns the frames after seq, oldest first.
+func (s *SQLite) Replay(ctx context.Context, deviceID string, after uint64) ([]Delivery, error) {
+	rows, err := s.r.QueryContext(ctx, "SELECT seq, frame FROM outbox WHERE device_id = ? AND seq > ? ORDER BY seq", deviceID, after)
+	if err != nil {
+		return nil, fmt.Errorf("replay for %s: %w", deviceID, err)
+	}
+	defer rows.Close()
+	var out []Delivery
+	for rows.Next() {
+		d := Delivery{DeviceID: deviceID}
+		if err := rows.Scan(&d.Seq, &d.Frame); err != nil {
+			return nil, fmt.Errorf("replay for %s: %w", deviceID, err)
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// Announce stores the announcement and a frame for every device it targets.
+func (s *SQLite) Announce(ctx context.Context, a Announcement, out func(deviceID string) Outgoing) (Announcement, []Delivery, error) {
+	var ds []Delivery
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		q := "SELECT id FROM devices WHERE revoked = 0"
+		var args []any
+		switch a.TargetKind {
+		case "group":
+			q += " AND grp = ?"
+			args = append(args, a.TargetValue)
+		case "os":
+			q += " AND os = ?"
+			args = append(args, a.TargetValue)
+		}
+		rows, err := tx.QueryContext(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		var ids []string
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		a.Recipients = len(ids)
+		_, err = tx.ExecContext(ctx, `INSERT INTO announcements(id, title, text, severity, target_kind, target_value, author_id,
+			author_name, created_at, expires_at, recipients) VALUES(?,?,?,?,?,?,?,?,?,?,?)`, a.ID, a.Title, a.Text, a.Severity,
+			a.TargetKind, a.TargetValue, a.AuthorID, a.AuthorName, ms(a.CreatedAt), ms(a.ExpiresAt), a.Recipients)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			d, err := appendOutbox(ctx, tx, id, out(id), a.ID)
+			if err != nil {
+				return err
+			}
+			ds = append(ds, d)
+		}
+		return nil
+	})
+	if err != nil {
+		return a, nil, fmt.Errorf("announce %s: %w", a.ID, err)
+	}
+	return a, ds, nil
+}
+
+// ListAnnouncements returns the newest first.
+func (s *SQLite) ListAnnouncements(ctx context.Context) ([]Announcement, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, title, text, severity, target_kind, target_value, author_id, author_name,
+		created_at, expires_at, recipients, delivered FROM announcements ORDER BY created_at DESC LIMIT 200`)
+	if err != nil {
+		return nil, fmt.Errorf("list announcements: %w", err)
+	}
+	defer rows.Close()
+	out := []Announcement{}
+	for rows.Next() {
+		var a Announcement
+		var created, expires int64
+		if err := rows.Scan(&a.ID, &a.Title, &a.Text, &a.Severity, &a.TargetKind, &a.TargetValue, &a.AuthorID, &a.AuthorName,
+			&created, &expires, &a.Recipients, &a.Delivered); err != nil {
+			return nil, fmt.Errorf("list announcements: %w", err)
+		}
+		a.CreatedAt, a.ExpiresAt = fromMS(created), fromMS(expires)
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,210 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+const techCols = "id, email, name, greeting, role, disabled, password_hash, created_at"
+
+func scanTech(row interface{ Scan(...any) error }) (Technician, error) {
+	var t Technician
+	var created int64
+	err := row.Scan(&t.ID, &t.Email, &t.Name, &t.Greeting, &t.Role, &t.Disabled, &t.PasswordHash, &created)
+	t.CreatedAt = fromMS(created)
+	return t, err
+}
+
+// CreateTechnician stores a new technician; ErrConflict when the email is taken.
+func (s *SQLite) CreateTechnician(ctx context.Context, t Technician) error {
+	_, err := s.w.ExecContext(ctx, "INSERT INTO technicians("+techCols+") VALUES(?,?,?,?,?,?,?,?)",
+		t.ID, t.Email, t.Name, t.Greeting, t.Role, t.Disabled, t.PasswordHash, ms(t.CreatedAt))
+	if isUnique(err) {
+		return fmt.Errorf("create technician %s: %w", t.Email, ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("create technician %s: %w", t.Email, err)
+	}
+	return nil
+}
+
+// UpdateTechnician rewrites name, greeting, role, disabled and password hash.
+func (s *SQLite) UpdateTechnician(ctx context.Context, t Technician) error {
+	res, err := s.w.ExecContext(ctx, "UPDATE technicians SET name=?, greeting=?, role=?, disabled=?, password_hash=? WHERE id=?",
+		t.Name, t.Greeting, t.Role, t.Disabled, t.PasswordHash, t.ID)
+	if err != nil {
+		return fmt.Errorf("update technician %s: %w", t.ID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("update technician %s: %w", t.ID, ErrNotFound)
+	}
+	return nil
+}
+
+// Technician returns one technician by id.
+func (s *SQLite) Technician(ctx context.Context, id string) (Technician, error) {
+	t, err := scanTech(s.r.QueryRowContext(ctx, "SELECT "+techCols+" FROM technicians WHERE id = ?", id))
+	if err != nil {
+		return t, notFound(err, "technician "+id)
+	}
+	return t, nil
+}
+
+// TechnicianByEmail returns one technician by email (case-insensitive).
+func (s *SQLite) TechnicianByEmail(ctx context.Context, email string) (Technician, error) {
+	t, err := scanTech(s.r.QueryRowContext(ctx, "SELECT "+techCols+" FROM technicians WHERE email = ?", email))
+	if err != nil {
+		return t, notFound(err, "technician "+email)
+	}
+	return t, nil
+}
+
+// ListTechnicians returns every technician by name.
+func (s *SQLite) ListTechnicians(ctx context.Context) ([]Technician, error) {
+	rows, err := s.r.QueryContext(ctx, "SELECT "+techCols+" FROM technicians ORDER BY name")
+	if err != nil {
+		return nil, fmt.Errorf("list technicians: %w", err)
+	}
+	defer rows.Close()
+	out := []Technician{}
+	for rows.Next() {
+		t, err := scanTech(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list technicians: %w", err)
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// CountTechnicians counts accounts (zero means setup has not happened).
+func (s *SQLite) CountTechnicians(ctx context.Context) (int, error) {
+	var n int
+	if err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM technicians").Scan(&n); err != nil {
+		return 0, fmt.Errorf("count technicians: %w", err)
+	}
+	return n, nil
+}
+
+// CreateSession stores a session under the hash of its cookie value.
+func (s *SQLite) CreateSession(ctx context.Context, hash []byte, se Session) error {
+	_, err := s.w.ExecContext(ctx, "INSERT INTO sessions(hash, technician_id, csrf, expires_at) VALUES(?,?,?,?)",
+		hash, se.TechnicianID, se.CSRF, ms(se.ExpiresAt))
+	if err != nil {
+		return fmt.Errorf("create session: %w", err)
+	}
+	// Drop expired sessions while we are here; cheap with few technicians.
+	_, _ = s.w.ExecContext(ctx, "DELETE FROM sessions WHERE expires_at < ?", ms(time.Now()))
+	return nil
+}
+
+// Session returns a session by the hash of its cookie value.
+func (s *SQLite) Session(ctx context.Context, hash []byte) (Session, error) {
+	var se Session
+	var exp int64
+	err := s.r.QueryRowContext(ctx, "SELECT technician_id, csrf, expires_at FROM sessions WHERE hash = ?", hash).
+		Scan(&se.TechnicianID, &se.CSRF, &exp)
+	if err != nil {
+		return se, notFound(err, "session")
+	}
+	se.ExpiresAt = fromMS(exp)
+	return se, nil
+}
+
+// DeleteSession signs a session out.
+func (s *SQLite) DeleteSession(ctx context.Context, hash []byte) error {
+	if _, err := s.w.ExecContext(ctx, "DELETE FROM sessions WHERE hash = ?", hash); err != nil {
+		return fmt.Errorf("delete session: %w", err)
+	}
+	return nil
+}
+
+// CreateToken stores an enrolment token by the hash of its secret.
+func (s *SQLite) CreateToken(ctx context.Context, t EnrollToken, secretHash []byte) error {
+	var exp any
+	if t.ExpiresAt != nil {
+		exp = ms(*t.ExpiresAt)
+	}
+	_, err := s.w.ExecContext(ctx, "INSERT INTO enroll_tokens(id, secret_hash, grp, expires_at, max_uses, created_at) VALUES(?,?,?,?,?,?)",
+		t.ID, secretHash, t.Group, exp, t.MaxUses, ms(t.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("create enrolment token: %w", err)
+	}
+	return nil
+}
+
+// ListTokens returns every token, newest first.
+func (s *SQLite) ListTokens(ctx context.Context) ([]EnrollToken, error) {
+	rows, err := s.r.QueryContext(ctx, "SELECT id, grp, expires_at, max_uses, uses, revoked, created_at FROM enroll_tokens ORDER BY created_at DESC")
+	if err != nil {
+		return nil, fmt.Errorf("list enrolment tokens: %w", err)
+	}
+	defer rows.Close()
+	out := []EnrollToken{}
+	for rows.Next() {
+		var t EnrollToken
+		var exp sql.NullInt64
+		var created int64
+		if err := rows.Scan(&t.ID, &t.Group, &exp, &t.MaxUses, &t.Uses, &t.Revoked, &created); err != nil {
+			return nil, fmt.Errorf("list enrolment tokens: %w", err)
+		}
+		if exp.Valid {
+			e := fromMS(exp.Int64)
+			t.ExpiresAt = &e
+		}
+		t.CreatedAt = fromMS(created)
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// RevokeToken stops a token from enrolling more devices.
+func (s *SQLite) RevokeToken(ctx context.Context, id string) error {
+	res, err := s.w.ExecContext(ctx, "UPDATE enroll_tokens SET revoked = 1 WHERE id = ?", id)
+	if err != nil {
+		return fmt.Errorf("revoke enrolment token %s: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("revoke enrolment token %s: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
+// Enroll checks the token, spends one use and stores the device, in one
+// transaction, so a single-use token cannot enrol two devices.
+func (s *SQLite) Enroll(ctx context.Context, tokenHash []byte, d Device, now time.Time) (Device, error) {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var id string
+		var exp sql.NullInt64
+		var maxUses, uses int
+		var revoked bool
+		err := tx.QueryRowContext(ctx, "SELECT id, grp, expires_at, max_uses, uses, revoked FROM enroll_tokens WHERE secret_hash = ?", tokenHash).
+			Scan(&id, &d.Group, &exp, &maxUses, &uses, &revoked)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return ErrTokenUnknown
+		case err != nil:
+			return err
+		case revoked:
+			return ErrTokenRevoked
+		case exp.Valid && now.UnixMilli() >= exp.Int64:
+			return ErrTokenExpired
+		case maxUses > 0 && uses >= maxUses:
+			return ErrTokenUsedUp
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE enroll_tokens SET uses = uses + 1 WHERE id = ?", id); err != nil {
+			return err
+		}
+		d.EnrolledAt = now
+		_, err = tx.ExecContext(ctx, `INSERT INTO devices(id, secret_hash, hostname, usr, os, platform, arch, grp, agent_version, enrolled_at)
+			VALUES(?,?,?,?,?,?,?,?,?,?)`, d.ID, d.SecretHash, d.Hostname, d.User, d.OS, d.Platform, d.Arch, d.Group, d.AgentVersion, ms(now))
+		return err
+	})
+	if err != nil {
+		return Device{}, fmt.Errorf("enrol device: %w", err)
+	}
+	return d, nil
+}

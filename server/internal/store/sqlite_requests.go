@@ -1,0 +1,351 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+const reqCols = `r.id, r.device_id, d.hostname, d.usr, r.category, r.urgency, r.status, r.text, r.assignee, r.rating,
+	r.rating_comment, r.snapshot, r.screenshot_type, r.created_at, r.updated_at`
+
+func scanRequest(row interface{ Scan(...any) error }) (Request, error) {
+	var r Request
+	var snap []byte
+	var created, updated int64
+	err := row.Scan(&r.ID, &r.DeviceID, &r.Hostname, &r.User, &r.Category, &r.Urgency, &r.Status, &r.Text, &r.Assignee,
+		&r.Rating, &r.RatingComment, &snap, &r.ScreenshotType, &created, &updated)
+	r.Snapshot = snap
+	r.CreatedAt, r.UpdatedAt = fromMS(created), fromMS(updated)
+	return r, err
+}
+
+// ownRequest returns the request's status when it belongs to deviceID.
+func ownRequest(ctx context.Context, tx *sql.Tx, deviceID, requestID string) (string, error) {
+	var owner, status string
+	err := tx.QueryRowContext(ctx, "SELECT device_id, status FROM requests WHERE id = ?", requestID).Scan(&owner, &status)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("request %s: %w", requestID, ErrNotFound)
+	}
+	if err != nil {
+		return "", err
+	}
+	if owner != deviceID {
+		return "", fmt.Errorf("request %s: %w", requestID, ErrForbidden)
+	}
+	return status, nil
+}
+
+// CreateRequest stores a new request with its snapshot and screenshot. The
+// same request id sent again by the same device is a duplicate; by another
+// device it is ErrForbidden.
+func (s *SQLite) CreateRequest(ctx context.Context, frameID string, r Request, screenshot []byte) (Result, error) {
+	res, err := s.deviceOp(ctx, r.DeviceID, frameID, func(tx *sql.Tx) (string, error) {
+		if _, err := ownRequest(ctx, tx, r.DeviceID, r.ID); err == nil {
+			return r.ID, errDuplicate
+		} else if !errors.Is(err, ErrNotFound) {
+			return "", err
+		}
+		var snap any
+		if len(r.Snapshot) > 0 {
+			snap = []byte(r.Snapshot)
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO requests(id, device_id, category, urgency, status, text, snapshot, screenshot,
+			screenshot_type, created_at, updated_at) VALUES(?,?,?,?,?,?,?,?,?,?,?)`, r.ID, r.DeviceID, r.Category, r.Urgency,
+			r.Status, r.Text, snap, screenshot, r.ScreenshotType, ms(r.CreatedAt), ms(r.UpdatedAt))
+		if err != nil {
+			return "", err
+		}
+		if snap != nil {
+			_, err = tx.ExecContext(ctx, "UPDATE devices SET snapshot = ? WHERE id = ?", snap, r.DeviceID)
+		}
+		return r.ID, err
+	})
+	if errors.Is(err, errDuplicate) {
+		return Result{Ref: r.ID, Duplicate: true}, nil
+	}
+	if err != nil {
+		return res, fmt.Errorf("create request %s: %w", r.ID, err)
+	}
+	return res, nil
+}
+
+// errDuplicate rolls back a device operation that would repeat one already stored.
+var errDuplicate = errors.New("duplicate")
+
+// AddUserMessage stores what the user wrote in a thread. A reply to a
+// resolved request reopens it ("if it's not solved, just reply"); a reply
+// while waiting on the user puts it back in progress.
+func (s *SQLite) AddUserMessage(ctx context.Context, frameID string, m Message) (Result, error) {
+	res, err := s.deviceOp(ctx, m.DeviceID, frameID, func(tx *sql.Tx) (string, error) {
+		status, err := ownRequest(ctx, tx, m.DeviceID, m.RequestID)
+		if err != nil {
+			return "", err
+		}
+		var exists int
+		_ = tx.QueryRowContext(ctx, "SELECT 1 FROM messages WHERE id = ?", m.ID).Scan(&exists)
+		if exists == 1 {
+			return m.RequestID, errDuplicate
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO messages(id, request_id, device_id, author_name, from_user, text, created_at)
+			VALUES(?,?,?,?,1,?,?)`, m.ID, m.RequestID, m.DeviceID, m.AuthorName, m.Text, ms(m.CreatedAt))
+		if err != nil {
+			return "", err
+		}
+		next := status
+		switch status {
+		case "resolved":
+			next = "reopened"
+		case "waiting_on_user":
+			next = "in_progress"
+		}
+		_, err = tx.ExecContext(ctx, "UPDATE requests SET status = ?, updated_at = ? WHERE id = ?", next, ms(time.Now()), m.RequestID)
+		return m.RequestID, err
+	})
+	if errors.Is(err, errDuplicate) {
+		return Result{Ref: m.RequestID, Duplicate: true}, nil
+	}
+	if err != nil {
+		return res, fmt.Errorf("add message to %s: %w", m.RequestID, err)
+	}
+	return res, nil
+}
+
+// ErrNotResolved refuses a rating before the request is resolved.
+var ErrNotResolved = errors.New("request is not resolved yet")
+
+// RateRequest stores the user's satisfaction with a resolved request.
+func (s *SQLite) RateRequest(ctx context.Context, frameID, deviceID, requestID string, rating int, comment string) (Result, error) {
+	res, err := s.deviceOp(ctx, deviceID, frameID, func(tx *sql.Tx) (string, error) {
+		status, err := ownRequest(ctx, tx, deviceID, requestID)
+		if err != nil {
+			return "", err
+		}
+		if status != "resolved" {
+			return "", ErrNotResolved
+		}
+		_, err = tx.ExecContext(ctx, "UPDATE requests SET rating = ?, rating_comment = ?, updated_at = ? WHERE id = ?",
+			rating, comment, ms(time.Now()), requestID)
+		return requestID, err
+	})
+	if err != nil {
+		return res, fmt.Errorf("rate request %s: %w", requestID, err)
+	}
+	return res, nil
+}
+
+// ReopenRequest reopens a request, keeping the user's word why in the thread.
+func (s *SQLite) ReopenRequest(ctx context.Context, frameID, deviceID, requestID, text string, at time.Time) (Result, error) {
+	res, err := s.deviceOp(ctx, deviceID, frameID, func(tx *sql.Tx) (string, error) {
+		if _, err := ownRequest(ctx, tx, deviceID, requestID); err != nil {
+			return "", err
+		}
+		if text != "" {
+			_, err := tx.ExecContext(ctx, `INSERT INTO messages(id, request_id, device_id, author_name, from_user, text, created_at)
+				SELECT ?, ?, ?, usr, 1, ?, ? FROM devices WHERE id = ?`, "msg_"+frameID, requestID, deviceID, text, ms(at), deviceID)
+			if err != nil {
+				return "", err
+			}
+		}
+		_, err := tx.ExecContext(ctx, "UPDATE requests SET status = 'reopened', updated_at = ? WHERE id = ?", ms(at), requestID)
+		return requestID, err
+	})
+	if err != nil {
+		return res, fmt.Errorf("reopen request %s: %w", requestID, err)
+	}
+	return res, nil
+}
+
+// Request returns one request.
+func (s *SQLite) Request(ctx context.Context, id string) (Request, error) {
+	r, err := scanRequest(s.r.QueryRowContext(ctx, "SELECT "+reqCols+" FROM requests r JOIN devices d ON d.id = r.device_id WHERE r.id = ?", id))
+	if err != nil {
+		return r, notFound(err, "request "+id)
+	}
+	return r, nil
+}
+
+// ListRequests returns matching requests, newest first, without snapshots.
+func (s *SQLite) ListRequests(ctx context.Context, f RequestFilter) ([]Request, error) {
+	q := "SELECT " + reqCols + " FROM requests r JOIN devices d ON d.id = r.device_id WHERE 1=1"
+	var args []any
+	add := func(cond, v string) {
+		if v != "" {
+			q += " AND " + cond
+			args = append(args, v)
+		}
+	}
+	add("r.status = ?", f.Status)
+	add("r.category = ?", f.Category)
+	add("r.urgency = ?", f.Urgency)
+	add("r.device_id = ?", f.DeviceID)
+	if f.Assignee == "none" {
+		q += " AND r.assignee = ''"
+	} else {
+		add("r.assignee = ?", f.Assignee)
+	}
+	if f.Limit <= 0 || f.Limit > 1000 {
+		f.Limit = 500
+	}
+	q += " ORDER BY r.created_at DESC LIMIT ?"
+	args = append(args, f.Limit)
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list requests: %w", err)
+	}
+	defer rows.Close()
+	out := []Request{}
+	for rows.Next() {
+		r, err := scanRequest(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list requests: %w", err)
+		}
+		r.Snapshot = nil
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// CountRequestsByStatus counts requests per status.
+func (s *SQLite) CountRequestsByStatus(ctx context.Context) (map[string]int, error) {
+	rows, err := s.r.QueryContext(ctx, "SELECT status, count(*) FROM requests GROUP BY status")
+	if err != nil {
+		return nil, fmt.Errorf("count requests: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var st string
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, fmt.Errorf("count requests: %w", err)
+		}
+		out[st] = n
+	}
+	return out, rows.Err()
+}
+
+// Screenshot returns a request's screenshot; ErrNotFound when it has none.
+func (s *SQLite) Screenshot(ctx context.Context, requestID string) ([]byte, string, error) {
+	var data []byte
+	var ct string
+	err := s.r.QueryRowContext(ctx, "SELECT screenshot, screenshot_type FROM requests WHERE id = ?", requestID).Scan(&data, &ct)
+	if err != nil {
+		return nil, "", notFound(err, "screenshot of "+requestID)
+	}
+	if len(data) == 0 {
+		return nil, "", fmt.Errorf("screenshot of %s: %w", requestID, ErrNotFound)
+	}
+	return data, ct, nil
+}
+
+// Messages returns a thread, oldest first.
+func (s *SQLite) Messages(ctx context.Context, requestID string) ([]Message, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, request_id, device_id, technician_id, author_name, from_user, text, created_at
+		FROM messages WHERE request_id = ? ORDER BY created_at, rowid`, requestID)
+	if err != nil {
+		return nil, fmt.Errorf("list messages of %s: %w", requestID, err)
+	}
+	defer rows.Close()
+	out := []Message{}
+	for rows.Next() {
+		var m Message
+		var at int64
+		if err := rows.Scan(&m.ID, &m.RequestID, &m.DeviceID, &m.TechnicianID, &m.AuthorName, &m.FromUser, &m.Text, &at); err != nil {
+			return nil, fmt.Errorf("list messages of %s: %w", requestID, err)
+		}
+		m.CreatedAt = fromMS(at)
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// UpdateRequest changes a request and stores the frame that tells the device.
+func (s *SQLite) UpdateRequest(ctx context.Context, id string, change func(r *Request) (*Outgoing, error)) (Request, *Delivery, error) {
+	var r Request
+	var d *Delivery
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		r, err = scanRequest(tx.QueryRowContext(ctx, "SELECT "+reqCols+" FROM requests r JOIN devices d ON d.id = r.device_id WHERE r.id = ?", id))
+		if err != nil {
+			return notFound(err, "request "+id)
+		}
+		out, err := change(&r)
+		if err != nil {
+			return err
+		}
+		r.UpdatedAt = time.Now().UTC()
+		_, err = tx.ExecContext(ctx, "UPDATE requests SET status = ?, assignee = ?, updated_at = ? WHERE id = ?",
+			r.Status, r.Assignee, ms(r.UpdatedAt), id)
+		if err != nil || out == nil {
+			return err
+		}
+		del, err := appendOutbox(ctx, tx, r.DeviceID, *out, "")
+		d = &del
+		return err
+	})
+	if err != nil {
+		return r, nil, fmt.Errorf("update request %s: %w", id, err)
+	}
+	r.Snapshot = nil
+	return r, d, nil
+}
+
+// AddTechMessage stores a technician's message and the frame that carries it.
+func (s *SQLite) AddTechMessage(ctx context.Context, m Message, out Outgoing) (Delivery, error) {
+	var d Delivery
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if m.RequestID != "" {
+			var status string
+			if err := tx.QueryRowContext(ctx, "SELECT status FROM requests WHERE id = ? AND device_id = ?", m.RequestID, m.DeviceID).Scan(&status); err != nil {
+				return notFound(err, "request "+m.RequestID)
+			}
+			if _, err := tx.ExecContext(ctx, "UPDATE requests SET updated_at = ? WHERE id = ?", ms(m.CreatedAt), m.RequestID); err != nil {
+				return err
+			}
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO messages(id, request_id, device_id, technician_id, author_name, from_user, text, created_at)
+			VALUES(?,?,?,?,?,0,?,?)`, m.ID, m.RequestID, m.DeviceID, m.TechnicianID, m.AuthorName, m.Text, ms(m.CreatedAt))
+		if err != nil {
+			return err
+		}
+		d, err = appendOutbox(ctx, tx, m.DeviceID, out, "")
+		return err
+	})
+	if err != nil {
+		return d, fmt.Errorf("add technician message: %w", err)
+	}
+	return d, nil
+}
+
+// AddNote stores an internal note.
+func (s *SQLite) AddNote(ctx context.Context, n Note) error {
+	_, err := s.w.ExecContext(ctx, "INSERT INTO notes(id, request_id, technician_id, author_name, text, created_at) VALUES(?,?,?,?,?,?)",
+		n.ID, n.RequestID, n.TechnicianID, n.Author, n.Text, ms(n.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("add note to %s: %w", n.RequestID, err)
+	}
+	return nil
+}
+
+// Notes returns a request's internal notes, oldest first.
+func (s *SQLite) Notes(ctx context.Context, requestID string) ([]Note, error) {
+	rows, err := s.r.QueryContext(ctx, "SELECT id, technician_id, author_name, text, created_at FROM notes WHERE request_id = ? ORDER BY created_at, rowid", requestID)
+	if err != nil {
+		return nil, fmt.Errorf("list notes of %s: %w", requestID, err)
+	}
+	defer rows.Close()
+	out := []Note{}
+	for rows.Next() {
+		n := Note{RequestID: requestID}
+		var at int64
+		if err := rows.Scan(&n.ID, &n.TechnicianID, &n.Author, &n.Text, &at); err != nil {
+			return nil, fmt.Errorf("list notes of %s: %w", requestID, err)
+		}
+		n.CreatedAt = fromMS(at)
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}

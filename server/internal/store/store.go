@@ -1,0 +1,236 @@
+// Package store keeps everything the server must not forget: technicians,
+// sessions, enrolment tokens, devices, requests and their threads, the
+// per-device outbox of server → device frames, announcements and the audit
+// log. Store is the interface; Open returns the SQLite implementation. A
+// PostgreSQL implementation can sit behind the same interface later.
+//
+// Every method that changes state commits durably before it returns, so a
+// caller may acknowledge to a device as soon as the method returns nil.
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/deskside/deskside/shared/protocol"
+)
+
+// Errors callers match with errors.Is.
+var (
+	ErrNotFound     = errors.New("not found")
+	ErrForbidden    = errors.New("belongs to another device")
+	ErrConflict     = errors.New("already exists")
+	ErrTokenUnknown = errors.New("enrolment token unknown")
+	ErrTokenExpired = errors.New("enrolment token expired")
+	ErrTokenUsedUp  = errors.New("enrolment token used up")
+	ErrTokenRevoked = errors.New("enrolment token revoked")
+)
+
+// Technician is a person on the help desk.
+type Technician struct {
+	ID           string    `json:"id"`
+	Email        string    `json:"email"`
+	Name         string    `json:"name"`
+	Greeting     string    `json:"greeting,omitempty"`
+	Role         string    `json:"role"` // technician or admin
+	Disabled     bool      `json:"disabled"`
+	CreatedAt    time.Time `json:"created_at"`
+	PasswordHash string    `json:"-"`
+}
+
+// Session is a signed-in technician. The cookie value is never stored, only
+// its hash.
+type Session struct {
+	TechnicianID string
+	CSRF         string
+	ExpiresAt    time.Time
+}
+
+// EnrollToken is an enrolment token without its secret (only a hash is kept).
+type EnrollToken struct {
+	ID        string     `json:"id"`
+	Group     string     `json:"group"`
+	ExpiresAt *time.Time `json:"expires_at"`
+	MaxUses   int        `json:"max_uses"` // 0: unlimited
+	Uses      int        `json:"uses"`
+	Revoked   bool       `json:"revoked"`
+	CreatedAt time.Time  `json:"created_at"`
+}
+
+// Device is an enrolled desk.
+type Device struct {
+	ID           string    `json:"id"`
+	Hostname     string    `json:"hostname"`
+	User         string    `json:"user"`
+	OS           string    `json:"os"`
+	Platform     string    `json:"platform"`
+	Arch         string    `json:"arch"`
+	Group        string    `json:"group"`
+	AgentVersion string    `json:"agent_version"`
+	Revoked      bool      `json:"revoked"`
+	EnrolledAt   time.Time `json:"enrolled_at"`
+	LastSeen     time.Time `json:"last_seen"`
+	SecretHash   []byte    `json:"-"`
+}
+
+// Request is a help request.
+type Request struct {
+	ID             string
+	DeviceID       string
+	Hostname       string // joined from the device
+	User           string // joined from the device
+	Category       string
+	Urgency        string
+	Status         string
+	Text           string
+	Assignee       string // technician id or ""
+	Rating         int
+	RatingComment  string
+	Snapshot       json.RawMessage // the device as it was when the user pressed Send
+	ScreenshotType string          // "" when there is none
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// Message is one entry in a request's thread (or a direct message when
+// RequestID is empty).
+type Message struct {
+	ID           string
+	RequestID    string
+	DeviceID     string
+	TechnicianID string // "" when the user wrote it
+	AuthorName   string
+	FromUser     bool
+	Text         string
+	CreatedAt    time.Time
+}
+
+// Note is an internal note technicians see and users never do.
+type Note struct {
+	ID           string    `json:"id"`
+	RequestID    string    `json:"-"`
+	TechnicianID string    `json:"technician_id"`
+	Author       string    `json:"author"`
+	Text         string    `json:"text"`
+	CreatedAt    time.Time `json:"created_at"`
+}
+
+// Announcement is IT speaking to many desks.
+type Announcement struct {
+	ID          string    `json:"id"`
+	Title       string    `json:"title"`
+	Text        string    `json:"text"`
+	Severity    string    `json:"severity"`
+	TargetKind  string    `json:"-"` // all, group, os
+	TargetValue string    `json:"-"`
+	AuthorID    string    `json:"author_id"`
+	AuthorName  string    `json:"author"`
+	CreatedAt   time.Time `json:"created_at"`
+	ExpiresAt   time.Time `json:"expires_at,omitzero"`
+	Recipients  int       `json:"recipients"`
+	Delivered   int       `json:"delivered"`
+}
+
+// AuditEntry records one admin or technician action.
+type AuditEntry struct {
+	At     time.Time `json:"at"`
+	Actor  string    `json:"actor"`
+	Action string    `json:"action"`
+	Target string    `json:"target"`
+	Detail string    `json:"detail,omitempty"`
+}
+
+// Outgoing is a server → device frame to store in the device's outbox. The
+// store assigns its seq inside the same transaction as the change it reports.
+type Outgoing struct {
+	Kind protocol.Kind
+	ID   string // envelope id (idempotency key on the device)
+	Body any
+}
+
+// Delivery is a stored server → device frame, ready to send.
+type Delivery struct {
+	DeviceID string
+	Seq      uint64
+	Frame    []byte // the whole envelope, seq included
+}
+
+// Result reports what a device frame did.
+type Result struct {
+	Ref       string // what the frame created or touched, e.g. the request id
+	Duplicate bool   // the envelope id was seen before; nothing changed
+}
+
+// RequestFilter narrows ListRequests. Empty fields match everything;
+// Assignee "none" matches unassigned requests.
+type RequestFilter struct {
+	Status, Category, Urgency, Assignee, DeviceID string
+	Limit                                         int
+}
+
+// Store is the server's durable state.
+type Store interface {
+	Close() error
+	Ping(ctx context.Context) error
+
+	GetMeta(ctx context.Context, key string) (string, error)
+	SetMeta(ctx context.Context, key, value string) error
+
+	CreateTechnician(ctx context.Context, t Technician) error
+	UpdateTechnician(ctx context.Context, t Technician) error
+	Technician(ctx context.Context, id string) (Technician, error)
+	TechnicianByEmail(ctx context.Context, email string) (Technician, error)
+	ListTechnicians(ctx context.Context) ([]Technician, error)
+	CountTechnicians(ctx context.Context) (int, error)
+
+	CreateSession(ctx context.Context, hash []byte, s Session) error
+	Session(ctx context.Context, hash []byte) (Session, error)
+	DeleteSession(ctx context.Context, hash []byte) error
+
+	CreateToken(ctx context.Context, t EnrollToken, secretHash []byte) error
+	ListTokens(ctx context.Context) ([]EnrollToken, error)
+	RevokeToken(ctx context.Context, id string) error
+	// Enroll spends one use of the token and stores the device, atomically.
+	Enroll(ctx context.Context, tokenHash []byte, d Device, now time.Time) (Device, error)
+
+	Device(ctx context.Context, id string) (Device, error)
+	ListDevices(ctx context.Context, q string) ([]Device, error)
+	RevokeDevice(ctx context.Context, id string) error
+	// DeviceSeen records what the device said in hello.
+	DeviceSeen(ctx context.Context, id, agentVersion, os, arch string, at time.Time) error
+	DeviceSnapshot(ctx context.Context, id string) (json.RawMessage, error)
+
+	// Device frames: each is idempotent by (device, frame id) and refuses a
+	// request that belongs to another device with ErrForbidden.
+	CreateRequest(ctx context.Context, frameID string, r Request, screenshot []byte) (Result, error)
+	AddUserMessage(ctx context.Context, frameID string, m Message) (Result, error)
+	RateRequest(ctx context.Context, frameID, deviceID, requestID string, rating int, comment string) (Result, error)
+	ReopenRequest(ctx context.Context, frameID, deviceID, requestID, text string, at time.Time) (Result, error)
+	SaveSnapshot(ctx context.Context, frameID, deviceID string, snap json.RawMessage) (Result, error)
+	// Prune drops outbox frames up to seq and counts announcement deliveries.
+	Prune(ctx context.Context, frameID, deviceID string, seq uint64) (Result, error)
+	// Replay returns stored frames with seq > after, oldest first.
+	Replay(ctx context.Context, deviceID string, after uint64) ([]Delivery, error)
+
+	Request(ctx context.Context, id string) (Request, error)
+	ListRequests(ctx context.Context, f RequestFilter) ([]Request, error)
+	CountRequestsByStatus(ctx context.Context) (map[string]int, error)
+	Screenshot(ctx context.Context, requestID string) (data []byte, contentType string, err error)
+	Messages(ctx context.Context, requestID string) ([]Message, error)
+	// UpdateRequest runs change on the request inside a transaction; the
+	// frame it returns (if any) is stored in the device's outbox.
+	UpdateRequest(ctx context.Context, id string, change func(r *Request) (*Outgoing, error)) (Request, *Delivery, error)
+	// AddTechMessage stores a technician's message and its outbox frame.
+	AddTechMessage(ctx context.Context, m Message, out Outgoing) (Delivery, error)
+	AddNote(ctx context.Context, n Note) error
+	Notes(ctx context.Context, requestID string) ([]Note, error)
+
+	// Announce stores the announcement and one outbox frame per target device.
+	Announce(ctx context.Context, a Announcement, out func(deviceID string) Outgoing) (Announcement, []Delivery, error)
+	ListAnnouncements(ctx context.Context) ([]Announcement, error)
+
+	Audit(ctx context.Context, e AuditEntry) error
+	ListAudit(ctx context.Context, limit int) ([]AuditEntry, error)
+}
