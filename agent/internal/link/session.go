@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -95,7 +96,12 @@ func (l *Link) session(ctx context.Context) (welcomed bool, err error) {
 	}
 	// Hearing nothing (no frame, no ping) for two intervals means the link is dead.
 	deadline := 2*ping + 10*time.Second
-	extend := func() { _ = conn.SetReadDeadline(time.Now().Add(deadline)) }
+	var heard atomic.Int64 // unix nanos of the last frame or ping heard
+	extend := func() {
+		now := time.Now()
+		heard.Store(now.UnixNano())
+		_ = conn.SetReadDeadline(now.Add(deadline))
+	}
 	extend()
 	conn.SetPingHandler(func(data string) error {
 		extend()
@@ -127,7 +133,7 @@ func (l *Link) session(ctx context.Context) (welcomed bool, err error) {
 	cursor := make(chan uint64, 1)
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go func() { defer wg.Done(); l.writeLoop(sctx, conn, s, ping, cursor) }()
+	go func() { defer wg.Done(); l.writeLoop(sctx, conn, s, ping, &heard, cursor) }()
 	go func() { defer wg.Done(); l.watch(sctx, conn) }()
 	err = l.readLoop(sctx, conn, extend, cursor)
 	stop()
@@ -251,8 +257,9 @@ func (l *Link) readLoop(ctx context.Context, conn *websocket.Conn, extend func()
 
 // writeLoop is the connection's only writer of data frames: it resends the
 // outbox (each frame once per connection), sends volatile frames, a
-// delivery cursor after a quiet CursorDelay, and a ping when idle.
-func (l *Link) writeLoop(ctx context.Context, conn *websocket.Conn, s *session, ping time.Duration, cursor chan uint64) {
+// delivery cursor after a quiet CursorDelay, and a ping when the server
+// has been silent for a whole interval.
+func (l *Link) writeLoop(ctx context.Context, conn *websocket.Conn, s *session, ping time.Duration, heard *atomic.Int64, cursor chan uint64) {
 	sent := map[string]bool{}
 	write := func(b []byte) bool {
 		_ = conn.SetWriteDeadline(time.Now().Add(30 * time.Second))
@@ -314,6 +321,11 @@ func (l *Link) writeLoop(ctx context.Context, conn *websocket.Conn, s *session, 
 				return
 			}
 		case <-pingT.C:
+			// The server pings every interval; only when it has been quiet
+			// does the agent ask, so an idle link costs one ping per interval.
+			if time.Since(time.Unix(0, heard.Load())) < ping {
+				continue
+			}
 			if err := conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(10*time.Second)); err != nil {
 				conn.Close()
 				return
