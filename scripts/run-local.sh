@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# `make run`: Deskside on this machine on its embedded default — the server on
+# SQLite and a local agent enrolled to it. Ctrl-C stops both; state is kept in
+# .deskside/ (delete it to start over).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+state=${DESKSIDE_HOME:-$PWD/.deskside}
+addr=${DESKSIDE_ADDR:-127.0.0.1:8080}
+mkdir -p "$state/server" "$state/agent" bin
+
+echo "== building the server and the agent"
+go build -o bin/deskside-server ./server
+go build -o bin/deskside-agent ./agent
+
+# This demo agent keeps its credentials, history and socket apart from a real
+# installation for the same user.
+export DESKSIDE_CONFIG_DIR="$state/agent"
+export DESKSIDE_SOCKET="$state/agent/agent.sock"
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT INT TERM
+
+bin/deskside-server serve --data "$state/server" --addr "$addr" &
+pids+=($!)
+for _ in $(seq 1 100); do
+  curl -fsS "http://$addr/healthz" >/dev/null 2>&1 && break
+  kill -0 "${pids[0]}" 2>/dev/null || { echo "The server did not start (is $addr in use? set DESKSIDE_ADDR)."; exit 1; }
+  sleep 0.1
+done
+
+if [ ! -s "$state/agent/credentials.json" ]; then
+  token=$(bin/deskside-server token create --data "$state/server" --group local)
+  bin/deskside-agent enrol --server "http://$addr" --token "$token"
+fi
+
+run_flags=()
+[ -n "${DISPLAY:-}" ] || run_flags+=(--headless)
+bin/deskside-agent run "${run_flags[@]}" &
+pids+=($!)
+
+sleep 1
+cat <<MSG
+== Deskside is running
+  Console:        http://$addr/
+MSG
+if [ -s "$state/server/setup-token" ]; then
+  echo "  First admin:    http://$addr/#/setup?token=$(cat "$state/server/setup-token")"
+fi
+cat <<MSG
+  Ask IT from this desk (another terminal):
+    DESKSIDE_SOCKET=$DESKSIDE_SOCKET bin/deskside-agent ask "My printer jams"
+  Ctrl-C stops both.
+MSG
+wait -n "${pids[@]}"
