@@ -22,7 +22,7 @@ func hashHex(s string) string { return hex.EncodeToString(auth.Hash(s)) }
 func CreateToken(ctx context.Context, st store.Store, group string, maxUses int, expiresIn time.Duration, pin []byte) (store.EnrollToken, string, error) {
 	secret := auth.RandomToken(24)
 	t := store.EnrollToken{ID: "tok_" + uuid.NewString()[:8], Group: group, MaxUses: maxUses, CreatedAt: time.Now().UTC()}
-	if expiresIn > 0 {
+	if expiresIn != 0 {
 		e := t.CreatedAt.Add(expiresIn)
 		t.ExpiresAt = &e
 	}
