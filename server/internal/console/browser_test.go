@@ -19,10 +19,10 @@ import (
 // chromiumPath is Debian's Chromium, which CI installs.
 const chromiumPath = "/usr/bin/chromium"
 
-// browser is one headless Chromium tab with a fresh profile. JavaScript
+// Browser is one headless Chromium tab with a fresh profile. JavaScript
 // exceptions in the page fail the test: a console that throws is broken
 // even when the assertion at hand passes.
-type browser struct {
+type Browser struct {
 	t   *testing.T
 	ctx context.Context
 
@@ -30,7 +30,8 @@ type browser struct {
 	exceptions []string
 }
 
-func newBrowser(t *testing.T) *browser {
+// NewBrowser starts headless Chromium (skipping when it is absent outside CI).
+func NewBrowser(t *testing.T) *Browser {
 	t.Helper()
 	exe := chromiumPath
 	if _, err := os.Stat(exe); err != nil {
@@ -60,7 +61,7 @@ func newBrowser(t *testing.T) *browser {
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
 	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
-	b := &browser{t: t, ctx: ctx}
+	b := &Browser{t: t, ctx: ctx}
 	t.Cleanup(func() {
 		cancelTimeout()
 		cancelCtx()
@@ -98,17 +99,17 @@ func newBrowser(t *testing.T) *browser {
 	return b
 }
 
-// do runs steps and fails the test with what was being done.
-func (b *browser) do(what string, steps ...chromedp.Action[chromedp.Void]) {
+// Do runs steps and fails the test with what was being done.
+func (b *Browser) Do(what string, steps ...chromedp.Action[chromedp.Void]) {
 	b.t.Helper()
 	if err := chromedp.Do(b.ctx, steps...); err != nil {
 		b.t.Fatalf("%s: %v", what, err)
 	}
 }
 
-// text returns the visible text of the first element matching a CSS selector,
+// Text returns the visible text of the first element matching a CSS selector,
 // waiting for it to be visible.
-func (b *browser) text(sel string) string {
+func (b *Browser) Text(sel string) string {
 	b.t.Helper()
 	s, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS(sel), chromedp.NodeVisible))
 	if err != nil {
@@ -117,8 +118,8 @@ func (b *browser) text(sel string) string {
 	return s
 }
 
-// waitText waits until the element's text contains want.
-func (b *browser) waitText(sel, want string) {
+// WaitText waits until the element's text contains want.
+func (b *Browser) WaitText(sel, want string) {
 	b.t.Helper()
 	js := fmt.Sprintf(`(() => { const el = document.querySelector(%q); return !!el && el.innerText.includes(%q); })()`, sel, want)
 	if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
@@ -127,8 +128,8 @@ func (b *browser) waitText(sel, want string) {
 	}
 }
 
-// eval evaluates JavaScript in the page.
-func eval[T any](b *browser, js string) T {
+// Eval evaluates JavaScript in the page.
+func Eval[T any](b *Browser, js string) T {
 	b.t.Helper()
 	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[T](js, chromedp.EvalAwaitPromise))
 	if err != nil {
@@ -137,10 +138,10 @@ func eval[T any](b *browser, js string) T {
 	return v
 }
 
-// screenshot saves the viewport as docs/screenshots/console-<name>.png when
+// Screenshot saves the viewport as docs/screenshots/console-<name>.png when
 // DESKSIDE_SCREENSHOTS is set (make screenshots), else into the test's
 // temp dir so the path is exercised anyway.
-func (b *browser) screenshot(name string) {
+func (b *Browser) Screenshot(name string) {
 	b.t.Helper()
 	dir := b.t.TempDir()
 	if os.Getenv("DESKSIDE_SCREENSHOTS") != "" {
@@ -150,7 +151,7 @@ func (b *browser) screenshot(name string) {
 		}
 	}
 	// Let animations (the "fresh row" highlight) settle first.
-	b.do("settle", chromedp.Evaluate[chromedp.Void](`document.getElementById('toasts').replaceChildren()`), chromedp.Sleep(300*time.Millisecond))
+	b.Do("settle", chromedp.Evaluate[chromedp.Void](`document.getElementById('toasts').replaceChildren()`), chromedp.Sleep(300*time.Millisecond))
 	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		b.t.Fatalf("screenshot %s: %v", name, err)
@@ -162,8 +163,8 @@ func (b *browser) screenshot(name string) {
 	b.t.Logf("screenshot %s", p)
 }
 
-// darkMode makes the page see prefers-color-scheme: dark (or light again).
-func (b *browser) darkMode(on bool) {
+// DarkMode makes the page see prefers-color-scheme: dark (or light again).
+func (b *Browser) DarkMode(on bool) {
 	b.t.Helper()
 	v := "light"
 	if on {

@@ -38,7 +38,8 @@ const fakeCSRF = "csrf-fake-token"
 
 var fakeT0 = time.Now().UTC().Add(-3 * time.Hour).Truncate(time.Second)
 
-func snap(host, user, osName, platform string, cpu, mem, disk float64, uptime uint64) protocol.Snapshot {
+// Snap is a sample device snapshot with the given load.
+func Snap(host, user, osName, platform string, cpu, mem, disk float64, uptime uint64) protocol.Snapshot {
 	return protocol.Snapshot{
 		TakenAt: time.Now().UTC().Add(-20 * time.Minute), AgentVersion: "1.0.0",
 		Host:    protocol.Host{Hostname: host, OS: osName, Platform: platform, PlatformVersion: "12.7", Arch: "amd64", UptimeSeconds: uptime, User: user, Model: "ThinkPad X1 Carbon"},
@@ -63,10 +64,10 @@ func newFakeAPI(t *testing.T) *fakeAPI {
 		{RequestID: "req_3", DeviceID: "dev_3", Hostname: "chloe-mac", User: "chloe", Category: protocol.CategoryQuestion, Urgency: protocol.UrgencyWhenYouCan, Status: protocol.StatusWaitingOnUser, Assignee: "tech_2", Text: "How do I share my calendar with the team?", CreatedAt: ago(2 * time.Hour), UpdatedAt: ago(time.Hour)},
 		{RequestID: "req_4", DeviceID: "dev_1", Hostname: "ana-laptop", User: "ana", Category: protocol.CategoryIdea, Urgency: protocol.UrgencyWhenYouCan, Status: protocol.StatusResolved, Assignee: "tech_1", Rating: 5, Text: "Could the printer on floor 2 be added for everyone?", CreatedAt: ago(26 * time.Hour), UpdatedAt: ago(20 * time.Hour)},
 	}
-	f.snapshots["req_1"] = snap("ana-laptop", "ana", "linux", "debian", 22, 48, 71, 7200)
-	f.now["dev_1"] = snap("ana-laptop", "ana", "linux", "debian", 91, 83, 72, 7500)
-	f.now["dev_2"] = snap("ben-desktop", "ben", "windows", "Microsoft Windows 11 Pro", 12, 40, 55, 90000)
-	f.now["dev_3"] = snap("chloe-mac", "chloe", "darwin", "darwin", 8, 61, 44, 300000)
+	f.snapshots["req_1"] = Snap("ana-laptop", "ana", "linux", "debian", 22, 48, 71, 7200)
+	f.now["dev_1"] = Snap("ana-laptop", "ana", "linux", "debian", 91, 83, 72, 7500)
+	f.now["dev_2"] = Snap("ben-desktop", "ben", "windows", "Microsoft Windows 11 Pro", 12, 40, 55, 90000)
+	f.now["dev_3"] = Snap("chloe-mac", "chloe", "darwin", "darwin", 8, 61, 44, 300000)
 	f.messages["req_2"] = []protocol.Message{{RequestID: "req_2", MessageID: "m1", Author: protocol.Person{Name: "Rob"}, Text: "Hi Ben, happy to help — I'll set up the licence this afternoon.", CreatedAt: ago(20 * time.Minute)}}
 	f.devices = []map[string]any{
 		{"id": "dev_1", "hostname": "ana-laptop", "user": "ana", "os": "linux", "platform": "debian", "arch": "amd64", "group": "design", "agent_version": "1.0.0", "online": true, "last_seen": ago(0), "enrolled_at": ago(200 * time.Hour)},

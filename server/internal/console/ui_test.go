@@ -10,98 +10,98 @@ import (
 	"github.com/deskside/deskside/shared/protocol"
 )
 
-// signIn signs in through the form and waits for the live link.
-func (b *browser) signIn(url, email, password string) {
+// SignIn signs in through the form and waits for the live link.
+func (b *Browser) SignIn(url, email, password string) {
 	b.t.Helper()
-	b.do("open sign-in", chromedp.Navigate(url+"/"), chromedp.WaitVisible(chromedp.CSS("#signin")))
-	b.do("sign in",
+	b.Do("open sign-in", chromedp.Navigate(url+"/"), chromedp.WaitVisible(chromedp.CSS("#signin")))
+	b.Do("sign in",
 		chromedp.SendKeys(chromedp.CSS("input[name=email]"), email),
 		chromedp.SendKeys(chromedp.CSS("input[name=password]"), password),
 		chromedp.Click(chromedp.CSS("#signin button[type=submit]")),
 		chromedp.WaitVisible(chromedp.CSS("#queue-body")))
-	b.waitText("#live", "Live")
+	b.WaitText("#live", "Live")
 }
 
 // TestConsolePages walks every page against the contract fake, checks what
 // a technician relies on, and takes the screenshots for docs/.
 func TestConsolePages(t *testing.T) {
 	f := newFakeAPI(t)
-	b := newBrowser(t)
+	b := NewBrowser(t)
 
-	b.do("open", chromedp.Navigate(f.srv.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#signin")))
-	b.screenshot("signin")
-	b.signIn(f.srv.URL, "rob@example.com", "correct horse")
-	b.waitText("#queue-body", "Wi-Fi keeps dropping")
-	if got := b.text("#queue-body"); !contains(got, "Software they use or need") {
+	b.Do("open", chromedp.Navigate(f.srv.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#signin")))
+	b.Screenshot("signin")
+	b.SignIn(f.srv.URL, "rob@example.com", "correct horse")
+	b.WaitText("#queue-body", "Wi-Fi keeps dropping")
+	if got := b.Text("#queue-body"); !contains(got, "Software they use or need") {
 		t.Errorf("software category label missing from the queue: %q", got)
 	}
 	// The resolved request is hidden under "All open".
-	if got := b.text("#queue-body"); contains(got, "printer on floor 2") {
+	if got := b.Text("#queue-body"); contains(got, "printer on floor 2") {
 		t.Errorf("resolved request shown under All open")
 	}
-	b.waitText("#counts", "Resolved 1")
+	b.WaitText("#counts", "Resolved 1")
 
 	// A new "blocking my work" request arrives live and alerts.
-	eval[any](b, `document.body.dispatchEvent(new PointerEvent('pointerdown', {bubbles: true}))`)
+	Eval[any](b, `document.body.dispatchEvent(new PointerEvent('pointerdown', {bubbles: true}))`)
 	f.send(protocol.KindRequestCreated, protocol.RequestSummary{RequestID: "req_9", DeviceID: "dev_2", Hostname: "ben-desktop", User: "ben",
 		Category: protocol.CategoryProblem, Urgency: protocol.UrgencyBlocking, Status: protocol.StatusNew, Text: "The shared drive is gone and I need the contract now",
 		CreatedAt: time.Now().UTC(), UpdatedAt: time.Now().UTC()})
-	b.waitText("#queue-body", "The shared drive is gone")
-	b.waitText("#nav-open", "4")
-	if id := eval[string](b, `import('/js/store.js').then(m => m.lastAlert && m.lastAlert.id)`); id != "req_9" {
+	b.WaitText("#queue-body", "The shared drive is gone")
+	b.WaitText("#nav-open", "4")
+	if id := Eval[string](b, `import('/js/store.js').then(m => m.lastAlert && m.lastAlert.id)`); id != "req_9" {
 		t.Errorf("no alert for the new blocking request (lastAlert id %q)", id)
 	}
 	// Filters: assigned to me narrows to req_2.
-	b.do("filter mine", chromedp.Click(chromedp.CSS("#f-mine")))
-	b.waitText("#queue-shown", "Showing 1 of 5")
-	b.do("unfilter", chromedp.Click(chromedp.CSS("#f-mine")))
-	b.waitText("#queue-shown", "Showing 4 of 5")
-	b.screenshot("queue")
+	b.Do("filter mine", chromedp.Click(chromedp.CSS("#f-mine")))
+	b.WaitText("#queue-shown", "Showing 1 of 5")
+	b.Do("unfilter", chromedp.Click(chromedp.CSS("#f-mine")))
+	b.WaitText("#queue-shown", "Showing 4 of 5")
+	b.Screenshot("queue")
 
 	// Request view: then/now with changes highlighted, note, reply.
-	b.do("open request", chromedp.Navigate(f.srv.URL+"/#/requests/req_1"), chromedp.WaitVisible(chromedp.CSS("#compare")))
-	if n := eval[int](b, `document.querySelectorAll('#compare td.changed').length`); n < 2 {
+	b.Do("open request", chromedp.Navigate(f.srv.URL+"/#/requests/req_1"), chromedp.WaitVisible(chromedp.CSS("#compare")))
+	if n := Eval[int](b, `document.querySelectorAll('#compare td.changed').length`); n < 2 {
 		t.Errorf("expected CPU and memory highlighted as changed, got %d cells", n)
 	}
-	b.waitText("#thread", "Only technicians see this")
-	b.do("canned reply", chromedp.Click(chromedp.Search(`//button[text()="Looking into it"]`)))
-	if v := eval[string](b, `document.getElementById('reply-text').value`); !contains(v, "Hi Ana") {
+	b.WaitText("#thread", "Only technicians see this")
+	b.Do("canned reply", chromedp.Click(chromedp.Search(`//button[text()="Looking into it"]`)))
+	if v := Eval[string](b, `document.getElementById('reply-text').value`); !contains(v, "Hi Ana") {
 		t.Errorf("canned reply not inserted for editing: %q", v)
 	}
-	b.do("send", chromedp.Click(chromedp.CSS("#send")))
-	b.waitText("#thread", "I'm looking into it now")
+	b.Do("send", chromedp.Click(chromedp.CSS("#send")))
+	b.WaitText("#thread", "I'm looking into it now")
 	f.send(protocol.KindDeviceTelem, protocol.Telemetry{DeviceID: "dev_1", At: time.Now().UTC(), CPUPct: 93, MemPct: 84, DiskPct: 72})
-	b.waitText("#device-panel", "live figures")
-	b.do("write a draft", chromedp.SendKeys(chromedp.CSS("#reply-text"), "Checking the access point logs now."))
-	b.screenshot("request")
-	b.darkMode(true)
-	b.screenshot("request-dark")
-	b.darkMode(false)
+	b.WaitText("#device-panel", "live figures")
+	b.Do("write a draft", chromedp.SendKeys(chromedp.CSS("#reply-text"), "Checking the access point logs now."))
+	b.Screenshot("request")
+	b.DarkMode(true)
+	b.Screenshot("request-dark")
+	b.DarkMode(false)
 
-	b.do("devices", chromedp.Navigate(f.srv.URL+"/#/devices"), chromedp.WaitVisible(chromedp.CSS("#devices-body a")))
-	b.waitText("#devices-body", "chloe-mac")
-	b.screenshot("devices")
-	b.do("device", chromedp.Navigate(f.srv.URL+"/#/devices/dev_1"), chromedp.WaitVisible(chromedp.CSS("#dm-form")))
+	b.Do("devices", chromedp.Navigate(f.srv.URL+"/#/devices"), chromedp.WaitVisible(chromedp.CSS("#devices-body a")))
+	b.WaitText("#devices-body", "chloe-mac")
+	b.Screenshot("devices")
+	b.Do("device", chromedp.Navigate(f.srv.URL+"/#/devices/dev_1"), chromedp.WaitVisible(chromedp.CSS("#dm-form")))
 	for i, v := range []float64{40, 55, 62, 80, 91} {
 		f.send(protocol.KindDeviceTelem, protocol.Telemetry{DeviceID: "dev_1", At: time.Now().UTC(), CPUPct: v, MemPct: 80 + float64(i), DiskPct: 72})
 	}
-	b.waitText("#live-cpu", "91")
-	b.screenshot("device")
+	b.WaitText("#live-cpu", "91")
+	b.Screenshot("device")
 
-	b.do("announcements", chromedp.Navigate(f.srv.URL+"/#/announcements"), chromedp.WaitVisible(chromedp.CSS("#ann-form")))
-	b.waitText("#ann-body", "39 of 42")
-	b.do("compose",
+	b.Do("announcements", chromedp.Navigate(f.srv.URL+"/#/announcements"), chromedp.WaitVisible(chromedp.CSS("#ann-form")))
+	b.WaitText("#ann-body", "39 of 42")
+	b.Do("compose",
 		chromedp.SendKeys(chromedp.CSS("#ann-title"), "Printer on floor 2 is back"),
 		chromedp.SendKeys(chromedp.CSS("#ann-text"), "Thanks for your patience!"))
-	b.screenshot("announcements")
-	b.do("send announcement", chromedp.Click(chromedp.CSS("#ann-form button[type=submit]")))
-	b.waitText("#ann-body", "Printer on floor 2 is back")
+	b.Screenshot("announcements")
+	b.Do("send announcement", chromedp.Click(chromedp.CSS("#ann-form button[type=submit]")))
+	b.WaitText("#ann-body", "Printer on floor 2 is back")
 }
 
-// assertLabelled fails for any form control a screen reader could not name.
-func (b *browser) assertLabelled(page string) {
+// AssertLabelled fails for any form control a screen reader could not name.
+func (b *Browser) AssertLabelled(page string) {
 	b.t.Helper()
-	bad := eval[[]string](b, `[...document.querySelectorAll('input, select, textarea')]
+	bad := Eval[[]string](b, `[...document.querySelectorAll('input, select, textarea')]
 		.filter(el => el.type !== 'hidden' && !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
 		.map(el => el.outerHTML.slice(0, 80))`)
 	for _, el := range bad {
@@ -113,28 +113,28 @@ func (b *browser) assertLabelled(page string) {
 // greeting users see is previewed and saved; every control is labelled.
 func TestAdminAndProfilePages(t *testing.T) {
 	f := newFakeAPI(t)
-	b := newBrowser(t)
-	b.signIn(f.srv.URL, "rob@example.com", "correct horse")
-	b.assertLabelled("queue")
+	b := NewBrowser(t)
+	b.SignIn(f.srv.URL, "rob@example.com", "correct horse")
+	b.AssertLabelled("queue")
 
-	b.do("tokens", chromedp.Navigate(f.srv.URL+"/#/admin/tokens"), chromedp.WaitVisible(chromedp.CSS("#token-form")))
-	b.assertLabelled("tokens")
-	b.do("make token", chromedp.Click(chromedp.CSS("#token-form button[type=submit]")))
-	b.waitText("#token-shown", "dsk1_abcdefghijklmnopqrstuvwx")
-	b.waitText("#token-shown", "shown only once")
+	b.Do("tokens", chromedp.Navigate(f.srv.URL+"/#/admin/tokens"), chromedp.WaitVisible(chromedp.CSS("#token-form")))
+	b.AssertLabelled("tokens")
+	b.Do("make token", chromedp.Click(chromedp.CSS("#token-form button[type=submit]")))
+	b.WaitText("#token-shown", "dsk1_abcdefghijklmnopqrstuvwx")
+	b.WaitText("#token-shown", "shown only once")
 
-	b.do("technicians", chromedp.Navigate(f.srv.URL+"/#/admin/technicians"), chromedp.WaitVisible(chromedp.CSS("#tech-form")))
-	b.waitText("main", "Sam")
-	b.assertLabelled("technicians")
+	b.Do("technicians", chromedp.Navigate(f.srv.URL+"/#/admin/technicians"), chromedp.WaitVisible(chromedp.CSS("#tech-form")))
+	b.WaitText("main", "Sam")
+	b.AssertLabelled("technicians")
 
-	b.do("profile", chromedp.Navigate(f.srv.URL+"/#/profile"), chromedp.WaitVisible(chromedp.CSS("#profile-form")))
-	b.assertLabelled("profile")
-	eval[any](b, `document.getElementById('p-greeting').value = ''`)
-	b.do("greeting",
+	b.Do("profile", chromedp.Navigate(f.srv.URL+"/#/profile"), chromedp.WaitVisible(chromedp.CSS("#profile-form")))
+	b.AssertLabelled("profile")
+	Eval[any](b, `document.getElementById('p-greeting').value = ''`)
+	b.Do("greeting",
 		chromedp.SendKeys(chromedp.CSS("#p-greeting"), "Hi, I'm Robert — I'll sort this out"))
-	b.waitText("#greeting-preview", "Hi, I'm Robert — I'll sort this out")
-	b.do("save", chromedp.Click(chromedp.CSS("#profile-form button[type=submit]")))
-	b.waitText("#toasts", "Saved")
+	b.WaitText("#greeting-preview", "Hi, I'm Robert — I'll sort this out")
+	b.Do("save", chromedp.Click(chromedp.CSS("#profile-form button[type=submit]")))
+	b.WaitText("#toasts", "Saved")
 	f.mu.Lock()
 	got := f.tech["greeting"]
 	f.mu.Unlock()
@@ -142,19 +142,19 @@ func TestAdminAndProfilePages(t *testing.T) {
 		t.Errorf("greeting saved as %q", got)
 	}
 
-	b.do("devices", chromedp.Navigate(f.srv.URL+"/#/devices"), chromedp.WaitVisible(chromedp.CSS("#devices-body a")))
-	b.assertLabelled("devices")
-	b.do("device", chromedp.Navigate(f.srv.URL+"/#/devices/dev_1"), chromedp.WaitVisible(chromedp.CSS("#dm-form")))
-	b.assertLabelled("device")
-	b.do("announcements", chromedp.Navigate(f.srv.URL+"/#/announcements"), chromedp.WaitVisible(chromedp.CSS("#ann-form")))
-	b.assertLabelled("announcements")
-	b.do("request", chromedp.Navigate(f.srv.URL+"/#/requests/req_1"), chromedp.WaitVisible(chromedp.CSS("#composer")))
-	b.assertLabelled("request")
+	b.Do("devices", chromedp.Navigate(f.srv.URL+"/#/devices"), chromedp.WaitVisible(chromedp.CSS("#devices-body a")))
+	b.AssertLabelled("devices")
+	b.Do("device", chromedp.Navigate(f.srv.URL+"/#/devices/dev_1"), chromedp.WaitVisible(chromedp.CSS("#dm-form")))
+	b.AssertLabelled("device")
+	b.Do("announcements", chromedp.Navigate(f.srv.URL+"/#/announcements"), chromedp.WaitVisible(chromedp.CSS("#ann-form")))
+	b.AssertLabelled("announcements")
+	b.Do("request", chromedp.Navigate(f.srv.URL+"/#/requests/req_1"), chromedp.WaitVisible(chromedp.CSS("#composer")))
+	b.AssertLabelled("request")
 
 	// Keyboard: the first Tab from the top reaches the skip link.
-	b.do("reload", chromedp.Navigate(f.srv.URL+"/#/queue"), chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#queue-body")))
-	b.do("tab", chromedp.KeyEvent("\t"))
-	if cls := eval[string](b, `document.activeElement.className`); cls != "skip" {
+	b.Do("reload", chromedp.Navigate(f.srv.URL+"/#/queue"), chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#queue-body")))
+	b.Do("tab", chromedp.KeyEvent("\t"))
+	if cls := Eval[string](b, `document.activeElement.className`); cls != "skip" {
 		t.Errorf("first Tab focused %q, want the skip link", cls)
 	}
 }
@@ -163,13 +163,13 @@ func TestAdminAndProfilePages(t *testing.T) {
 // returns the technician to sign-in with a friendly word.
 func TestSessionEndedReturnsToSignIn(t *testing.T) {
 	f := newFakeAPI(t)
-	b := newBrowser(t)
-	b.signIn(f.srv.URL, "rob@example.com", "correct horse")
+	b := NewBrowser(t)
+	b.SignIn(f.srv.URL, "rob@example.com", "correct horse")
 	f.mu.Lock()
 	f.signedIn = false
 	f.mu.Unlock()
-	b.do("navigate", chromedp.Navigate(f.srv.URL+"/#/devices"))
-	b.waitText("#signin-message", "Your session ended — please sign in again.")
+	b.Do("navigate", chromedp.Navigate(f.srv.URL+"/#/devices"))
+	b.WaitText("#signin-message", "Your session ended — please sign in again.")
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
