@@ -74,6 +74,7 @@ func TestFlowWithRealServer(t *testing.T) {
 	// The user answers; the console shows it live.
 	dev.Send(t, protocol.KindRequestReply, protocol.RequestReply{RequestID: m.RequestID, MessageID: protocol.NewID(), Text: "Thank you!", CreatedAt: time.Now().UTC()})
 	b.WaitText("#thread", "Thank you!")
+	b.Screenshot("flow-request") // into the test's temp dir unless DESKSIDE_SCREENSHOTS is set
 
 	// The session ends on the server (as on expiry): the next call returns
 	// the technician to sign-in with a friendly sentence.

@@ -77,7 +77,7 @@ export function renderRequest(main, id) {
       h('div', { class: 'meta' }, categoryTag(r.category), urgencyTag(r.urgency), statusTag(r.status),
         h('span', {}, 'from ', h('b', { text: r.user || 'someone' }), ' on ',
           h('a', { href: '#/devices/' + enc(r.device_id), text: r.hostname }), ', raised ', timeEl(r.created_at)),
-        r.rating ? h('span', { text: `· rated ${r.rating}/5` }) : null),
+        r.rating ? h('span', { text: `· rated ${r.rating}/5${state.ratingComment ? ' — “' + state.ratingComment + '”' : ''}` }) : null),
       h('div', { class: 'controls' }, field('Status', statusSel), field('Who’s on it', assignSel), mineBtn));
   }
 
@@ -210,6 +210,7 @@ export function renderRequest(main, id) {
     state.req = data.request;
     state.then = data.snapshot || null;
     state.hasShot = !!data.screenshot;
+    state.ratingComment = data.rating_comment || '';
     if (data.assignee?.id) store.techNames.set(data.assignee.id, data.assignee.name);
     for (const m of data.messages || []) state.items.set('msg:' + m.message_id, { kind: 'msg', ...m });
     for (const n of data.notes || []) state.items.set('note:' + n.id, { kind: 'note', ...n });
