@@ -7,6 +7,7 @@
 //	deskside-setup remove-config (--system | --user | --file PATH)
 //	deskside-setup user-install  [--bin PATH] [--server URL --token T [--pin HEX]]
 //	deskside-setup user-uninstall [--purge]
+//	deskside-setup stop-agents    (Windows; the MSI runs it before removing files)
 //
 // Every flag can also be given as an environment variable: DESKSIDE_SERVER,
 // DESKSIDE_TOKEN, DESKSIDE_PIN.
@@ -18,6 +19,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 
@@ -129,6 +131,8 @@ func run(args []string) error {
 			}
 		}
 		return userInstall(*bin, cfg)
+	case "stop-agents":
+		return stopAgents()
 	case "user-uninstall":
 		purge := fs.Bool("purge", false, "also remove ~/.config/deskside: the device identity and local state")
 		if err := fs.Parse(args); err != nil {
@@ -161,6 +165,23 @@ func userInstall(bin string, cfg *enrollconf.Config) error {
 	fmt.Printf("Deskside installed for this user: %s\nIt starts at your next login; to start it now: %s run &\n", l.Bin, l.Bin)
 	if cfg == nil {
 		fmt.Println("No enrolment config given: enrol with", l.Bin, "enrol --server URL --token T")
+	}
+	return nil
+}
+
+// stopAgents ends every user's running agent (Windows only: the MSI needs
+// deskside-agent.exe closed to remove or replace it without a reboot).
+func stopAgents() error {
+	if runtime.GOOS != "windows" {
+		return errors.New("stop-agents is for the Windows installer")
+	}
+	out, err := exec.Command("taskkill", "/F", "/T", "/IM", "deskside-agent.exe").CombinedOutput()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) && ee.ExitCode() == 128 { // no such process
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("stop agents: %w: %s", err, out)
 	}
 	return nil
 }
