@@ -227,10 +227,12 @@ func checkVersion(bin, ver string) error {
 	if err != nil {
 		return fmt.Errorf("run %s version: %w", bin, err)
 	}
-	if strings.TrimSpace(string(out)) != ver && !strings.Contains(string(out), " "+ver) {
-		return fmt.Errorf("%s version printed %q, not %s", bin, strings.TrimSpace(string(out)), ver)
+	for _, f := range strings.Fields(string(out)) {
+		if strings.TrimPrefix(f, "v") == ver {
+			return nil
+		}
 	}
-	return nil
+	return fmt.Errorf("%s version printed %q, not %s", bin, strings.TrimSpace(string(out)), ver)
 }
 
 func loadSecretKey(path string, stderr io.Writer) (minisign.PrivateKey, error) {
