@@ -18,11 +18,11 @@ import (
 )
 
 // Idle links dominate a fleet, so the device upgrader keeps per-link memory
-// small: a 1 KB read buffer, write buffers borrowed from a pool only while a
+// small: a 512-byte read buffer, write buffers borrowed from a pool only while a
 // frame is being written, and the HTTP handler returns right after the
 // upgrade (one read goroutine per link; writers exist only while writing).
 var deviceUpgrader = websocket.Upgrader{
-	ReadBufferSize:  1024,
+	ReadBufferSize:  512,
 	WriteBufferSize: 4096,
 	WriteBufferPool: &sync.Pool{},
 	// Browsers cannot set the Authorization header on a WebSocket, so a
@@ -61,7 +61,13 @@ func (a *API) deviceWS(w http.ResponseWriter, r *http.Request) {
 		return // the upgrader has answered
 	}
 	ws.SetReadLimit(protocol.MaxFrameBytes)
-	go a.deviceLoop(ws, d)
+	// Hello, replay and presence run here, on the handler's goroutine,
+	// whose deep stack then goes away; the long-lived read loop starts on a
+	// fresh goroutine with a small stack. An idle link costs ~1 KB of stack
+	// instead of the 8 KB the setup needed.
+	if l := a.deviceSetup(ws, d); l != nil {
+		go l.readLoop()
+	}
 }
 
 // deviceLink is the state of one device link, owned by its read goroutine.
@@ -80,20 +86,23 @@ func (a *API) readTimeout() time.Duration {
 	return ping + ping/2 + 5*time.Second
 }
 
-func (a *API) deviceLoop(ws *websocket.Conn, dev store.Device) {
+// deviceSetup reads hello, registers the link, queues welcome and the
+// replay, and tells the consoles; nil when the link was refused or closed.
+func (a *API) deviceSetup(ws *websocket.Conn, dev store.Device) *deviceLink {
 	_ = ws.SetReadDeadline(time.Now().Add(a.opt.HelloTimeout))
 	hello, ok := a.readHello(ws, dev.ID)
 	if !ok {
 		_ = ws.Close()
-		return
+		return nil
 	}
+	dev.SecretHash = nil
 	p := a.hub.AddDevice(ws, dev.ID)
 	l := &deviceLink{a: a, p: p, dev: dev, lim: rate.NewLimiter(a.opt.DeviceRate, a.opt.DeviceBurst)}
-	defer l.gone()
 	// Revoked between the check at upgrade and now? Then go at once.
 	if d, err := a.st.Device(ctxBG(), dev.ID); err != nil || d.Revoked {
 		p.CloseNow(protocol.CloseRevoked, "this device was removed from the help desk by IT")
-		return
+		l.gone()
+		return nil
 	}
 	now := time.Now().UTC()
 	if err := a.st.DeviceSeen(ctxBG(), dev.ID, hello.AgentVersion, hello.OS, hello.Arch, now); err != nil {
@@ -110,21 +119,29 @@ func (a *API) deviceLoop(ws *websocket.Conn, dev store.Device) {
 	if err != nil {
 		a.log.Error("replay", "device", dev.ID, "err", err)
 		p.CloseNow(websocket.CloseInternalServerErr, "the server could not read your messages; it will retry")
-		return
+		l.gone()
+		return nil
 	}
 	a.hub.Broadcast(protocol.KindPresence, protocol.Presence{DeviceID: dev.ID, Hostname: dev.Hostname, User: dev.User,
 		OS: firstNonEmpty(hello.OS, dev.OS), Online: true, At: now})
 	a.log.Debug("device online", "device", dev.ID, "last_seq", hello.LastSeq)
-
 	timeout := a.readTimeout()
 	ws.SetPongHandler(func(string) error { return ws.SetReadDeadline(time.Now().Add(timeout)) })
+	return l
+}
+
+// readLoop reads frames until the link ends. It is the only long-lived
+// goroutine of a device link; keep its frame small.
+func (l *deviceLink) readLoop() {
+	defer l.gone()
+	ws, timeout := l.p.WS, l.a.readTimeout()
 	for {
 		_ = ws.SetReadDeadline(time.Now().Add(timeout))
 		_, data, err := ws.ReadMessage()
 		if err != nil {
 			if errors.Is(err, websocket.ErrReadLimit) {
-				a.metrics.badFrames.WithLabelValues("too_large").Inc()
-				a.log.Warn("device frame over the size limit; closed 1009", "device", dev.ID)
+				l.a.metrics.badFrames.WithLabelValues("too_large").Inc()
+				l.a.log.Warn("device frame over the size limit; closed 1009", "device", l.dev.ID)
 			}
 			return
 		}
