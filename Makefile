@@ -3,7 +3,7 @@ GO        ?= go
 PKGS      := ./...
 # The agent's core must build without cgo and without a display on every OS.
 CORE_PKGS := ./shared/... ./agent/internal/...
-STATICCHECK := honnef.co/go/tools/cmd/staticcheck@2025.1.1
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 .PHONY: help run test lint vet crossvet unit bench screenshots deps
 help: ## list the targets
