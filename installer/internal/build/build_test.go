@@ -92,13 +92,29 @@ func testEnroll(t *testing.T) *enrollconf.Config {
 	return &c
 }
 
+var (
+	linuxMu    sync.Mutex
+	linuxBuilt = map[bool]string{} // with enrolment? -> output dir, shared by tests
+)
+
+// buildLinux builds the Linux packages once per variant for all tests;
+// tests only read the output.
 func buildLinux(t *testing.T, enroll *enrollconf.Config) string {
 	t.Helper()
-	out := t.TempDir()
-	_, err := Run(Options{Version: testVersion, Out: out, Root: root(t), Enroll: enroll, AgentBin: agentBinary(t), Linux: true})
+	agent := agentBinary(t)
+	linuxMu.Lock()
+	defer linuxMu.Unlock()
+	if out, ok := linuxBuilt[enroll != nil]; ok {
+		return out
+	}
+	out, err := os.MkdirTemp(agentDir, "dist-")
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := Run(Options{Version: testVersion, Out: out, Root: root(t), Enroll: enroll, AgentBin: agent, Linux: true}); err != nil {
+		t.Fatal(err)
+	}
+	linuxBuilt[enroll != nil] = out
 	return out
 }
 
@@ -174,6 +190,45 @@ func TestLinuxPackages(t *testing.T) {
 	if err != nil || !strings.Contains(string(sums), debName) {
 		t.Errorf("SHA256SUMS: %q %v", sums, err)
 	}
+}
+
+// TestTarballUserInstall unpacks the per-user tarball and installs from it
+// as a user would, with no flags: the enroll.json inside is used.
+func TestTarballUserInstall(t *testing.T) {
+	out := buildLinux(t, testEnroll(t))
+	dir := t.TempDir()
+	run(t, "tar", "-xzf", filepath.Join(out, "deskside-agent_"+testVersion+"_linux_amd64.tar.gz"), "-C", dir)
+	setup := filepath.Join(dir, "deskside-agent_"+testVersion+"_linux_amd64", "deskside-setup")
+	home := t.TempDir()
+	env := append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME=", "XDG_DATA_HOME=")
+	cmd := exec.Command(setup, "user-install")
+	cmd.Env = env
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("user-install: %v\n%s", err, b)
+	}
+	bin := filepath.Join(home, ".local/bin/deskside-agent")
+	auto, err := os.ReadFile(filepath.Join(home, ".config/autostart/deskside-agent.desktop"))
+	if err != nil || string(auto) != string(gen.AutostartEntry(bin)) {
+		t.Errorf("autostart entry: %v\n%s", err, auto)
+	}
+	st, err := os.Stat(filepath.Join(home, ".config/deskside/enroll.json"))
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("user enrolment config: %v", err)
+	}
+	if c, err := enrollconf.Load(filepath.Join(home, ".config/deskside/enroll.json")); err != nil || c != *testEnroll(t) {
+		t.Errorf("user enrolment config: %+v %v", c, err)
+	}
+	cmd = exec.Command(setup, "user-uninstall", "--purge")
+	cmd.Env = env
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("user-uninstall: %v\n%s", err, b)
+	}
+	filepath.WalkDir(home, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			t.Errorf("left after user-uninstall: %s", p)
+		}
+		return nil
+	})
 }
 
 func TestLinuxWithoutEnrolment(t *testing.T) {

@@ -1,9 +1,14 @@
 package gen
 
 import (
+	"encoding/xml"
+	"errors"
 	"flag"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -66,5 +71,43 @@ func TestNumericVersion(t *testing.T) {
 		if got := NumericVersion(in); got != want {
 			t.Errorf("NumericVersion(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestWellFormed parses the XML outputs, and checks the unit with
+// systemd-analyze when it is installed.
+func TestWellFormed(t *testing.T) {
+	for name, b := range map[string][]byte{
+		"launchd": LaunchdPlist("/A & B/x"), "Info.plist": InfoPlist("1.0.0"),
+		"wxs": WXS{Version: "1.0.0", AgentExe: "a&b.exe", SetupExe: "s.exe", Server: `https://x/"q"`, Token: "dsk1_<x>"}.Render(),
+	} {
+		d := xml.NewDecoder(strings.NewReader(string(b)))
+		d.Strict = true
+		for {
+			_, err := d.Token()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				t.Errorf("%s is not well-formed XML: %v", name, err)
+				break
+			}
+		}
+	}
+	if _, err := exec.LookPath("systemd-analyze"); err != nil {
+		return
+	}
+	dir := t.TempDir()
+	unit := filepath.Join(dir, "deskside-agent.service")
+	if err := os.WriteFile(unit, SystemdUserUnit("/bin/true"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("systemd-analyze", "verify", "--user", unit)
+	cmd.Env = append(os.Environ(), "XDG_RUNTIME_DIR="+dir) // none in CI
+	out, err := cmd.CombinedOutput()
+	if err != nil && strings.Contains(string(out), "deskside-agent.service") {
+		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
+	} else if err != nil {
+		t.Logf("systemd-analyze could not run here: %s", out)
 	}
 }
