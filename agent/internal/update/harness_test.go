@@ -140,7 +140,7 @@ func (h *harness) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if cut {
-		// Announce nothing, send part, hang up: a dropped connection.
+		// Send only part of it, with no length announced: a cut download.
 		w.Write(b[:n])
 		return
 	}

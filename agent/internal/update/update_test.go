@@ -101,6 +101,10 @@ func TestRefusedUpdatesLeaveTheBinaryAlone(t *testing.T) {
 		{"another platform", func(h *harness) protocol.UpdateAvailable {
 			return h.publish("rel_p", fakeAgent(t, "1.1.0"), pub{ver: "1.1.0", goos: "plan9", goarch: "arm"})
 		}, "release is for plan9/arm", true},
+		{"another platform's binary labelled as ours", func(h *harness) protocol.UpdateAvailable {
+			pe := append([]byte("MZ\x90\x00\x03\x00\x00\x00PE\x00\x00d\x86"), make([]byte, 4096)...)
+			return h.publish("rel_pe", pe, pub{ver: "1.1.0"})
+		}, "smoke run", true},
 		{"binary that lies about its version", func(h *harness) protocol.UpdateAvailable {
 			return h.publish("rel_lie", fakeAgent(t, "1.1.0"), pub{ver: "1.2.0"})
 		}, "smoke run", true},
