@@ -82,7 +82,6 @@ func TestOfflineDeviceGetsRepliesExactlyOnce(t *testing.T) {
 // there exactly once afterwards, and a re-sent frame is not stored twice.
 func TestNothingLostAcrossRestart(t *testing.T) {
 	s := servertest.New(t)
-	tech := s.Tech(t)
 	d := s.Enroll(t, "ana-laptop")
 	d.Connect(t, 0)
 	var ids []string
@@ -96,7 +95,7 @@ func TestNothingLostAcrossRestart(t *testing.T) {
 	d.WaitFor(t, protocol.KindAck)
 
 	s.Restart(t)
-	tech = s.Tech(t)
+	tech := s.Tech(t)
 	reply(t, tech, ids[0], "Reinstalling the VPN client fixes it")
 
 	w := d.Connect(t, 0)
