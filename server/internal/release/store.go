@@ -31,20 +31,29 @@ func (s *Service) Upload(ctx context.Context, manifest, signature []byte, binary
 	if _, err := s.Get(ctx, id); err == nil {
 		return Release{}, fmt.Errorf("upload %s: %w", id, ErrExists)
 	}
-	if err := s.writeBlob(id, m, binary); err != nil {
+	tmp, err := s.writeBlob(id, m, binary)
+	if err != nil {
 		return Release{}, fmt.Errorf("upload: %w", err)
 	}
+	defer os.Remove(tmp) // a no-op once renamed into place
 	now := s.now()
 	_, err = s.db.ExecContext(ctx, `INSERT INTO releases (id, version, os, arch, channel, rollback, sha256, size,
 		manifest, signature, created_at, uploaded_at, uploaded_by) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		id, m.Version, m.OS, m.Arch, string(m.Channel), b2i(m.Rollback), m.SHA256, m.Size,
 		string(manifest), string(signature), m.Created.UnixMilli(), now, actor)
 	if err != nil {
-		os.Remove(s.blobPath(id))
 		if strings.Contains(strings.ToLower(err.Error()), "unique") {
 			return Release{}, fmt.Errorf("upload %s %s: %w (one build per version, platform and rollback flag)", m.Version, m.Platform(), ErrExists)
 		}
 		return Release{}, fmt.Errorf("upload: store: %w", err)
+	}
+	// The row goes in first, then the file: a losing concurrent upload of
+	// the same release never touches the winner's file.
+	if err := os.Rename(tmp, s.blobPath(id)); err != nil {
+		if _, derr := s.db.ExecContext(ctx, `DELETE FROM releases WHERE id = ?`, id); derr != nil {
+			s.log.Error("forget release whose binary could not be stored", "release", id, "err", derr)
+		}
+		return Release{}, fmt.Errorf("upload: store binary: %w", err)
 	}
 	s.cfg.Audit(ctx, actor, "release.upload", id, fmt.Sprintf("%s %s %s rollback=%t", m.Version, m.Platform(), m.Channel, m.Rollback))
 	return s.Get(ctx, id)
@@ -52,30 +61,36 @@ func (s *Service) Upload(ctx context.Context, manifest, signature []byte, binary
 
 func (s *Service) blobPath(id string) string { return filepath.Join(s.cfg.Dir, id+".bin") }
 
-// writeBlob stores the binary through a temp file, renamed into place only
-// when size and checksum match the signed manifest.
-func (s *Service) writeBlob(id string, m *srel.Manifest, r io.Reader) error {
+// writeBlob streams the binary into a temp file and returns its path when
+// size and checksum match the signed manifest; otherwise nothing is left.
+func (s *Service) writeBlob(id string, m *srel.Manifest, r io.Reader) (string, error) {
 	tmp, err := os.CreateTemp(s.cfg.Dir, id+"-*.tmp")
 	if err != nil {
-		return err
+		return "", err
 	}
-	defer os.Remove(tmp.Name())
-	defer tmp.Close()
+	ok := false
+	defer func() {
+		tmp.Close()
+		if !ok {
+			os.Remove(tmp.Name())
+		}
+	}()
 	h := sha256.New()
 	n, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(r, m.Size+1))
 	if err != nil {
-		return fmt.Errorf("read binary: %w", err)
+		return "", fmt.Errorf("read binary: %w", err)
 	}
 	if err := m.CheckBinary(n, h.Sum(nil)); err != nil {
-		return err
+		return "", err
 	}
 	if err := tmp.Sync(); err != nil {
-		return err
+		return "", err
 	}
 	if err := tmp.Close(); err != nil {
-		return err
+		return "", err
 	}
-	return os.Rename(tmp.Name(), s.blobPath(id))
+	ok = true
+	return tmp.Name(), nil
 }
 
 const releaseCols = `id, version, os, arch, channel, rollback, sha256, size, created_at, uploaded_at, uploaded_by,
