@@ -138,6 +138,37 @@ func (a *API) routes(reg *prometheus.Registry) {
 	}
 }
 
+// Mount adds a handler owned by another package (e.g. "/api/v1/releases/"
+// for updates); it authenticates callers with DeviceAuth and StaffAuth.
+func (a *API) Mount(pattern string, h http.Handler) { a.mux.Handle(pattern, h) }
+
+// DeviceAuth authenticates a device's plain HTTP request by the same
+// Authorization header as its WebSocket; revoked devices are refused.
+func (a *API) DeviceAuth(r *http.Request) (deviceID string, ok bool) {
+	id, secret, err := protocol.ParseDeviceAuth(r.Header.Get("Authorization"))
+	if err != nil {
+		return "", false
+	}
+	d, err := a.st.Device(r.Context(), id)
+	if err != nil || d.Revoked || !auth.Equal(d.SecretHash, auth.Hash(secret)) {
+		return "", false
+	}
+	return id, true
+}
+
+// StaffAuth authenticates a technician by session cookie and, for methods
+// other than GET and HEAD, the X-CSRF-Token header. actor is the email.
+func (a *API) StaffAuth(r *http.Request) (actor string, admin, ok bool) {
+	ac, ok := a.authenticate(r)
+	if !ok {
+		return "", false, false
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead && !auth.Equal([]byte(r.Header.Get("X-CSRF-Token")), []byte(ac.csrf)) {
+		return "", false, false
+	}
+	return ac.Email, ac.Role == "admin", true
+}
+
 func (a *API) healthz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()

@@ -115,6 +115,10 @@ func (s *SQLite) migrate(ctx context.Context) error {
 	return nil
 }
 
+// DB is the write pool, for packages that keep their own tables in the same
+// database file (one writer connection: keep transactions short).
+func (s *SQLite) DB() *sql.DB { return s.w }
+
 // Close closes both pools; safe to call twice.
 func (s *SQLite) Close() error {
 	err := s.w.Close()
