@@ -46,6 +46,7 @@ type App struct {
 	Config  Config
 	Store   store.Store
 	Hub     *hub.Hub
+	API     *api.API // Mount, DeviceAuth and StaffAuth for other services
 	Handler http.Handler
 	// TLS is non-nil when the server serves HTTPS.
 	TLS *tls.Config
@@ -87,11 +88,12 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	}
 	a.Hub = hub.New(hub.Config{PingInterval: cfg.PingInterval, QueueLen: cfg.QueueLen}, cfg.Log)
 	reg := prometheus.NewRegistry()
-	a.Handler = api.New(api.Options{
+	a.API = api.New(api.Options{
 		Store: a.Store, Hub: a.Hub, Log: cfg.Log, Console: console.Handler(), ServerName: cfg.ServerName,
 		AllowedOrigins: cfg.AllowedOrigins, Pin: a.Pin, SecureCookies: a.TLS != nil,
 		DeviceRate: rate.Limit(cfg.DeviceRate), DeviceBurst: cfg.DeviceBurst,
 	}, reg)
+	a.Handler = a.API
 	return a, nil
 }
 
