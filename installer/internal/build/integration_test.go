@@ -39,6 +39,22 @@ func TestDebInstallPurge(t *testing.T) {
 	deb := filepath.Join(buildLinux(t, cfg), debName)
 	t.Cleanup(func() { dpkg(t, "-P", PackageName) }) // no-op after a successful purge
 
+	// Every path the package holds, and whether it existed before: after the
+	// purge, what did not exist must be gone again (directories included).
+	existed := map[string]bool{}
+	for _, line := range strings.Split(run(t, "dpkg-deb", "-c", deb), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 6 {
+			continue
+		}
+		p := strings.TrimSuffix(strings.TrimPrefix(f[5], "."), "/")
+		if p == "" {
+			continue
+		}
+		_, err := os.Lstat(p)
+		existed[p] = err == nil
+	}
+
 	dpkg(t, "-i", deb)
 	for p, mode := range map[string]fs.FileMode{
 		LinuxBin: 0o755, LinuxDesktop: 0o644, LinuxAutostart: 0o644, LinuxUnit: 0o644, LinuxIcon: 0o644,
@@ -69,6 +85,14 @@ func TestDebInstallPurge(t *testing.T) {
 		if _, err := os.Stat(p); !errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("%s left after dpkg -P (%v)", p, err)
 		}
+	}
+	for p, was := range existed {
+		if _, err := os.Lstat(p); !was && err == nil {
+			t.Errorf("%s did not exist before the install and is left after dpkg -P", p)
+		}
+	}
+	if len(existed) < 6 {
+		t.Errorf("could not read the package's paths: %v", existed)
 	}
 	if out, _ := exec.Command("dpkg-query", "-W", "-f=${Status}", PackageName).CombinedOutput(); strings.Contains(string(out), "installed") {
 		t.Errorf("dpkg still knows the package: %s", out)
