@@ -123,9 +123,11 @@ func (g *getHelp) content() fyne.CanvasObject {
 		g.errLabel,
 	)
 	g.root = container.NewBorder(nil, container.NewPadded(buttons), nil, nil, container.NewVScroll(container.NewPadded(form)))
-	g.w.Canvas().Focus(g.text)
 	return g.root
 }
+
+// focus puts the cursor in the text box, once the content is on the canvas.
+func (g *getHelp) focus() { g.w.Canvas().Focus(g.text) }
 
 func (g *getHelp) deskName() string {
 	if g.helpDesk != "" {
@@ -206,7 +208,7 @@ func (g *getHelp) toggleShot(on bool) {
 		if err == nil {
 			data, err = encodeScreenshot(img)
 		}
-		fyne.Do(func() {
+		do(func() {
 			g.w.Show()
 			if err != nil {
 				g.shot.SetChecked(false)

@@ -160,7 +160,7 @@ func (r *requests) follow() {
 			if ev.Type == model.EventState {
 				continue
 			}
-			fyne.Do(func() {
+			do(func() {
 				r.load()
 				if r.selected != "" {
 					r.show(r.selected)

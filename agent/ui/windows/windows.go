@@ -37,6 +37,10 @@ type Options struct {
 	HelpDesk string
 }
 
+// do runs f on the UI goroutine. Tests replace it to own that goroutine,
+// since fyne's test driver runs fyne.Do at once on the caller's.
+var do = fyne.Do
+
 // callTimeout bounds one local API call; the agent answers from its store.
 const callTimeout = 10 * time.Second
 
@@ -81,6 +85,9 @@ func Open(a fyne.App, view string, b backend.Backend, o Options) (fyne.Window, e
 		return nil, fmt.Errorf("no window called %q; try one of %v", view, Views)
 	}
 	w.SetContent(ui.content())
+	if f, ok := ui.(interface{ focus() }); ok {
+		f.focus()
+	}
 	closeOnEscape(w)
 	w.CenterOnScreen()
 	return w, nil
@@ -101,7 +108,7 @@ func call[T any](f func(ctx context.Context) (T, error), done func(T, error)) {
 		ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 		defer cancel()
 		v, err := f(ctx)
-		fyne.Do(func() { done(v, err) })
+		do(func() { done(v, err) })
 	}()
 }
 

@@ -18,14 +18,31 @@ import (
 	"github.com/deskside/deskside/shared/protocol"
 )
 
-// eventually waits for cond, checking it on the UI goroutine.
+// The test goroutine is the UI goroutine: closures the windows hand to do
+// wait in uiQueue until eventually runs them, so widgets are touched from
+// one goroutine only, as under the real driver.
+var uiQueue = make(chan func(), 256)
+
+func init() { do = func(f func()) { uiQueue <- f } }
+
+func pump() {
+	for {
+		select {
+		case f := <-uiQueue:
+			f()
+		default:
+			return
+		}
+	}
+}
+
+// eventually runs pending UI work until cond holds.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		var ok bool
-		fyne.DoAndWait(func() { ok = cond() })
-		if ok {
+		pump()
+		if cond() {
 			return
 		}
 		if time.Now().After(deadline) {
@@ -50,6 +67,7 @@ func newHelp(t *testing.T, f *backend.Fake) (*getHelp, fyne.Window) {
 	w := a.NewWindow("")
 	g := newGetHelp(w, f, func() (image.Image, error) { return grey(64, 40), nil }, "Acme IT")
 	w.SetContent(g.content())
+	g.focus()
 	w.Resize(fyne.NewSize(620, 640))
 	return g, w
 }
