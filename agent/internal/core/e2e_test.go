@@ -39,7 +39,9 @@ func startAgent(t *testing.T, db string, creds *enrol.Credentials, opt store.Opt
 		t.Fatal(err)
 	}
 	c, err := core.New(core.Config{Store: st, Collector: sys, Creds: creds,
-		Link: func(lc *link.Config) { lc.BackoffBase, lc.BackoffCap, lc.CursorDelay = 20*time.Millisecond, 200*time.Millisecond, 20*time.Millisecond }})
+		Link: func(lc *link.Config) {
+			lc.BackoffBase, lc.BackoffCap, lc.CursorDelay = 20*time.Millisecond, 200*time.Millisecond, 20*time.Millisecond
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
