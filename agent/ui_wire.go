@@ -1,0 +1,82 @@
+package main
+
+// Wiring of the tray (in the agent process) and of the window process
+// (`agent ui <view>`). The UI lives in agent/ui; this file only plugs it in.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/deskside/deskside/agent/internal/localapi"
+	"github.com/deskside/deskside/agent/ui/tray"
+	"github.com/deskside/deskside/agent/ui/windows"
+)
+
+func init() {
+	startTray = runTray
+	commands["ui"] = command{
+		summary: "open a window: ui " + strings.Join(windows.Views, "|") + " [--request ID]",
+		run:     cmdUI,
+	}
+}
+
+// runTray runs the tray until ctx ends. Quit in the menu stops the whole
+// agent for this session, as the user asked.
+func runTray(ctx context.Context, c *localapi.Client) error {
+	err := tray.Run(ctx, c, tray.Options{Brand: branding(), Log: slog.Default()})
+	if errors.Is(err, tray.ErrQuit) {
+		stopAgent()
+		return nil
+	}
+	return err
+}
+
+// stopAgent asks this process to stop as Ctrl+C would, so the agent closes
+// its store cleanly; where a process cannot signal itself, it just exits.
+func stopAgent() {
+	p, err := os.FindProcess(os.Getpid())
+	if err == nil {
+		err = p.Signal(os.Interrupt)
+	}
+	if err != nil {
+		os.Exit(0)
+	}
+}
+
+// branding reads the optional company look: DESKSIDE_COMPANY_NAME,
+// DESKSIDE_HELP_URL and DESKSIDE_ICON (a PNG file).
+func branding() tray.Branding {
+	b := tray.Branding{
+		CompanyName: strings.TrimSpace(os.Getenv("DESKSIDE_COMPANY_NAME")),
+		HelpURL:     strings.TrimSpace(os.Getenv("DESKSIDE_HELP_URL")),
+	}
+	if p := os.Getenv("DESKSIDE_ICON"); p != "" {
+		if data, err := os.ReadFile(p); err == nil {
+			b.Icon = data
+		}
+	}
+	return b
+}
+
+// cmdUI is the short-lived window process: it draws one window, talks to
+// the agent process over the local API and exits when the window closes.
+func cmdUI(_ context.Context, args []string) error {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return fmt.Errorf("which window? agent ui %s", strings.Join(windows.Views, "|"))
+	}
+	view := args[0]
+	fs := newFlags("ui")
+	request := fs.String("request", "", "in `requests`, show this request")
+	socket := fs.String("socket", "", "local API socket or pipe (default: the user's runtime dir)")
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	return windows.Run(view, localapi.NewClient(*socket), windows.Options{
+		Request:  *request,
+		HelpDesk: branding().CompanyName,
+	})
+}
