@@ -193,6 +193,10 @@ func (c *Core) Snapshot(ctx context.Context, fresh bool) (*protocol.Snapshot, er
 // queueSnapshot collects a snapshot and puts it in the outbox (replacing
 // an older unsent one).
 func (c *Core) queueSnapshot(ctx context.Context) (string, error) {
+	// One at a time, so the snapshot queued last is the one collected last
+	// (AddSnapshot replaces whatever is still waiting).
+	c.snapMu.Lock()
+	defer c.snapMu.Unlock()
 	snap := c.sys.Snapshot(ctx)
 	env, err := protocol.New(protocol.KindSnapshot, snap)
 	if err != nil {

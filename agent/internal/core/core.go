@@ -52,6 +52,8 @@ type Core struct {
 	log  *slog.Logger
 	kick chan struct{}
 
+	snapMu sync.Mutex // serialises snapshot collection and queueing
+
 	mu       sync.Mutex
 	status   model.Status
 	creds    *enrol.Credentials

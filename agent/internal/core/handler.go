@@ -77,18 +77,34 @@ func (h *handler) Ack(ctx context.Context, a protocol.Ack) {
 		c.log.Error("store ack", "id", a.ID, "err", err)
 		return
 	}
-	c.mu.Lock()
-	if ch, ok := c.ackWait[a.ID]; ok {
-		close(ch)
-		delete(c.ackWait, a.ID)
-	}
-	c.mu.Unlock()
+	c.releaseWaiters(ctx, a.ID, res.Kind)
 	if !res.Found {
 		return
 	}
 	c.log.Debug("acked", "id", a.ID, "kind", res.Kind, "duplicate", a.Duplicate)
 	if res.RequestID != "" {
 		c.publishRequest(ctx, res.RequestID)
+	}
+}
+
+// releaseWaiters wakes Snapshot(fresh) callers: the acked frame's own
+// waiter, and — on a snapshot ack — every waiter whose snapshot is no
+// longer pending because a newer one replaced it and was just acked.
+func (c *Core) releaseWaiters(ctx context.Context, id string, kind protocol.Kind) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ch, ok := c.ackWait[id]; ok {
+		close(ch)
+		delete(c.ackWait, id)
+	}
+	if kind != protocol.KindSnapshot {
+		return
+	}
+	for wid, ch := range c.ackWait {
+		if pending, err := c.st.IsPending(ctx, wid); err == nil && !pending {
+			close(ch)
+			delete(c.ackWait, wid)
+		}
 	}
 }
 

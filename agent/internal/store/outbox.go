@@ -142,6 +142,16 @@ func (s *Store) Pending(ctx context.Context) ([]Item, error) {
 	return out, wrap("read outbox", rows.Err())
 }
 
+// IsPending reports whether the frame id is still in the outbox.
+func (s *Store) IsPending(ctx context.Context, id string) (bool, error) {
+	var one int
+	err := s.db.QueryRowContext(ctx, `SELECT 1 FROM outbox WHERE id=?`, id).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, wrap("read outbox", err)
+}
+
 // PendingCount is the number of frames awaiting an ack.
 func (s *Store) PendingCount(ctx context.Context) (int, error) {
 	var n int

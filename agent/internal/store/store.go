@@ -93,6 +93,9 @@ func Open(path string, opt Options) (*Store, error) {
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "busy_timeout(5000)")
 	q.Add("_pragma", "foreign_keys(ON)")
+	// The agent's data is small: a 512 KiB page cache instead of 2 MiB keeps
+	// the all-day process lean.
+	q.Add("_pragma", "cache_size(-512)")
 	if opt.MaxPages > 0 {
 		q.Add("_pragma", "max_page_count("+strconv.Itoa(opt.MaxPages)+")")
 	}
