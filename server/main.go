@@ -110,7 +110,13 @@ func serve(args []string) error {
 	ping := f.dur("ping-interval", 120*time.Second, "how often links are pinged")
 	rateN := f.num("device-rate", 20, "frames per second a device may send")
 	logLevel := f.str("log-level", "info", "debug, info, warn or error")
+	relKey := f.str("release-public-key", "", "publisher's minisign public key(s) (RWQ…, comma-separated to rotate) for agent updates; without one the releases API answers 503")
+	relKeyFile := f.str("release-public-key-file", "", "file with the publisher's minisign public key(s), e.g. deskside-release.pub")
 	_ = f.Parse(args)
+	pubKeys, err := releaseKeys(*relKey, *relKeyFile)
+	if err != nil {
+		return err
+	}
 
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(*logLevel)); err != nil {
@@ -126,7 +132,8 @@ func serve(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	a, err := app.New(ctx, app.Config{DataDir: *data, TLSCert: *cert, TLSKey: *key, TLSSelfSigned: *selfSigned,
-		AllowedOrigins: allowed, ServerName: *name, PingInterval: *ping, DeviceRate: float64(*rateN), Log: log})
+		AllowedOrigins: allowed, ServerName: *name, PingInterval: *ping, DeviceRate: float64(*rateN), Log: log,
+		ReleasePublicKeys: pubKeys})
 	if err != nil {
 		return err
 	}
@@ -161,6 +168,9 @@ func serve(args []string) error {
 		}
 	}()
 	log.Info("serving", "url", base, "data", *data, "version", version.Version)
+	if a.Releases == nil {
+		log.Warn("agent updates are off: no publisher key (--release-public-key or --release-public-key-file)")
+	}
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
@@ -174,6 +184,20 @@ func serve(args []string) error {
 		return fmt.Errorf("shut down: %w", err)
 	}
 	return nil
+}
+
+// releaseKeys joins the key given inline and the one in a file (both may
+// be set while rotating keys).
+func releaseKeys(inline, file string) (string, error) {
+	keys := strings.TrimSpace(inline)
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("--release-public-key-file: %w", err)
+		}
+		keys = strings.TrimSpace(keys + "\n" + string(b))
+	}
+	return keys, nil
 }
 
 func printWelcome(base, data string, b app.Bootstrap) {

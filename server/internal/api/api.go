@@ -60,6 +60,8 @@ type API struct {
 	mux     *http.ServeMux
 	logins  *auth.Limiter
 	metrics *metrics
+	updates Updates // nil: no release service
+	linked  linked  // connected devices' hello, for rollout nudges
 }
 
 // New builds the API and registers its metrics on reg.

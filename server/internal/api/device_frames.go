@@ -94,13 +94,7 @@ func (l *deviceLink) dispatch(env protocol.Envelope) {
 		if !l.decode(env, &b) {
 			return
 		}
-		detail, _ := json.Marshal(b)
-		if err := l.a.st.Audit(ctx, store.AuditEntry{At: time.Now(), Actor: "device:" + l.dev.ID, Action: "device.update",
-			Target: l.dev.ID, Detail: string(detail)}); err != nil {
-			l.storeFailed(env, err)
-			return
-		}
-		l.ack(env, store.Result{})
+		l.updateReport(ctx, env, b)
 	case protocol.KindHello:
 		l.refuse(protocol.ErrBadBody, "hello was already received on this link", env.ID)
 	default:

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -35,6 +36,14 @@ const maxRateStrikes = 5 // over-limit frames before close 4006
 
 // serverCaps are the capabilities this server offers in welcome.
 var serverCaps = []string{protocol.CapTelemetry, protocol.CapScreenshot, protocol.CapAnnouncement}
+
+// capabilities adds "update" when the release service is wired in.
+func (a *API) capabilities() []string {
+	if a.updates == nil {
+		return serverCaps
+	}
+	return append(append([]string(nil), serverCaps...), protocol.CapUpdate)
+}
 
 func (a *API) deviceWS(w http.ResponseWriter, r *http.Request) {
 	id, secret, err := protocol.ParseDeviceAuth(r.Header.Get("Authorization"))
@@ -109,7 +118,7 @@ func (a *API) deviceSetup(ws *websocket.Conn, dev store.Device) *deviceLink {
 		a.log.Error("record device seen", "device", dev.ID, "err", err)
 	}
 	err := a.hub.Resume(p, func(ds []store.Delivery) []byte {
-		wel := protocol.Welcome{DeviceID: dev.ID, ServerVersion: version.Version, Capabilities: serverCaps,
+		wel := protocol.Welcome{DeviceID: dev.ID, ServerVersion: version.Version, Capabilities: a.capabilities(),
 			PingSeconds: int(a.hub.Config().PingInterval / time.Second), ServerName: a.opt.ServerName}
 		if len(ds) > 0 {
 			wel.ReplayFrom, wel.ReplayTo = ds[0].Seq, ds[len(ds)-1].Seq
@@ -125,6 +134,12 @@ func (a *API) deviceSetup(ws *websocket.Conn, dev store.Device) *deviceLink {
 	a.hub.Broadcast(protocol.KindPresence, protocol.Presence{DeviceID: dev.ID, Hostname: dev.Hostname, User: dev.User,
 		OS: firstNonEmpty(hello.OS, dev.OS), Online: true, At: now})
 	a.log.Debug("device online", "device", dev.ID, "last_seq", hello.LastSeq)
+	ld := LinkedDevice{ID: dev.ID, OS: firstNonEmpty(hello.OS, dev.OS), Arch: firstNonEmpty(hello.Arch, dev.Arch),
+		Version: firstNonEmpty(hello.AgentVersion, dev.AgentVersion)}
+	a.linked.add(p, ld)
+	ctx, cancel := context.WithTimeout(ctxBG(), storeTimeout)
+	l.offerOnHello(ctx, ld) // after welcome and the replay
+	cancel()
 	timeout := a.readTimeout()
 	ws.SetPongHandler(func(string) error { return ws.SetReadDeadline(time.Now().Add(timeout)) })
 	return l
@@ -152,6 +167,7 @@ func (l *deviceLink) readLoop() {
 // gone unregisters the link and tells the consoles.
 func (l *deviceLink) gone() {
 	l.p.CloseNow(websocket.CloseNormalClosure, "")
+	l.a.linked.remove(l.p)
 	if l.a.hub.RemoveDevice(l.p) {
 		l.a.hub.Broadcast(protocol.KindPresence, protocol.Presence{DeviceID: l.dev.ID, Hostname: l.dev.Hostname,
 			User: l.dev.User, OS: l.dev.OS, Online: false, At: time.Now().UTC()})

@@ -23,6 +23,7 @@ import (
 	"github.com/deskside/deskside/server/internal/auth"
 	"github.com/deskside/deskside/server/internal/console"
 	"github.com/deskside/deskside/server/internal/hub"
+	"github.com/deskside/deskside/server/internal/release"
 	"github.com/deskside/deskside/server/internal/store"
 )
 
@@ -38,6 +39,10 @@ type Config struct {
 	DeviceRate     float64       // frames per second per device link; default 20
 	DeviceBurst    int           // default 50
 	QueueLen       int           // frames queued per link before "slow consumer"; default 256
+	// ReleasePublicKeys are the publisher's minisign public key(s) for
+	// agent updates. Empty: the server runs, and the releases API answers
+	// 503 saying how to configure it.
+	ReleasePublicKeys string
 	Log            *slog.Logger
 }
 
@@ -47,6 +52,8 @@ type App struct {
 	Store   store.Store
 	Hub     *hub.Hub
 	API     *api.API // Mount, DeviceAuth and StaffAuth for other services
+	// Releases is the agent update service; nil without a publisher key.
+	Releases *release.Service
 	Handler http.Handler
 	// TLS is non-nil when the server serves HTTPS.
 	TLS *tls.Config
@@ -93,6 +100,10 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		AllowedOrigins: cfg.AllowedOrigins, Pin: a.Pin, SecureCookies: a.TLS != nil,
 		DeviceRate: rate.Limit(cfg.DeviceRate), DeviceBurst: cfg.DeviceBurst,
 	}, reg)
+	if err := a.wireReleases(ctx); err != nil {
+		a.Close()
+		return nil, err
+	}
 	a.Handler = a.API
 	return a, nil
 }

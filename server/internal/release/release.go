@@ -143,6 +143,13 @@ var schema = []string{
 		detail TEXT NOT NULL DEFAULT '',
 		at BIGINT NOT NULL)`,
 	`CREATE INDEX IF NOT EXISTS release_reports_release ON release_reports (release_id, at)`,
+	// Envelope ids of update.report frames already stored, so a device
+	// re-sending a report (no ack seen) changes nothing the second time.
+	`CREATE TABLE IF NOT EXISTS release_report_frames (
+		device_id TEXT NOT NULL,
+		frame_id TEXT NOT NULL,
+		at BIGINT NOT NULL,
+		PRIMARY KEY (device_id, frame_id))`,
 }
 
 // Release is a stored release with its rollout settings and progress.

@@ -169,6 +169,20 @@ func (s *SQLite) Prune(ctx context.Context, frameID, deviceID string, seq uint64
 	return res, nil
 }
 
+// Enqueue stores a frame for the device with its next seq.
+func (s *SQLite) Enqueue(ctx context.Context, deviceID string, out Outgoing) (Delivery, error) {
+	var d Delivery
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		d, err = appendOutbox(ctx, tx, deviceID, out, "")
+		return err
+	})
+	if err != nil {
+		return Delivery{}, fmt.Errorf("queue %s for %s: %w", out.Kind, deviceID, err)
+	}
+	return d, nil
+}
+
 // Replay returns the frames after seq, oldest first.
 func (s *SQLite) Replay(ctx context.Context, deviceID string, after uint64) ([]Delivery, error) {
 	rows, err := s.r.QueryContext(ctx, "SELECT seq, frame FROM outbox WHERE device_id = ? AND seq > ? ORDER BY seq", deviceID, after)

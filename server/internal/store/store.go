@@ -211,6 +211,9 @@ type Store interface {
 	SaveSnapshot(ctx context.Context, frameID, deviceID string, snap json.RawMessage) (Result, error)
 	// Prune drops outbox frames up to seq and counts announcement deliveries.
 	Prune(ctx context.Context, frameID, deviceID string, seq uint64) (Result, error)
+	// Enqueue stores one server → device frame in the device's outbox (e.g.
+	// update.available); deliver it with the hub under its device lock.
+	Enqueue(ctx context.Context, deviceID string, out Outgoing) (Delivery, error)
 	// Replay returns stored frames with seq > after, oldest first.
 	Replay(ctx context.Context, deviceID string, after uint64) ([]Delivery, error)
 
