@@ -43,18 +43,18 @@ type Config struct {
 	// agent updates. Empty: the server runs, and the releases API answers
 	// 503 saying how to configure it.
 	ReleasePublicKeys string
-	Log            *slog.Logger
+	Log               *slog.Logger
 }
 
 // App is a wired server. Handler serves everything; Close releases it.
 type App struct {
-	Config  Config
-	Store   store.Store
-	Hub     *hub.Hub
-	API     *api.API // Mount, DeviceAuth and StaffAuth for other services
+	Config Config
+	Store  store.Store
+	Hub    *hub.Hub
+	API    *api.API // Mount, DeviceAuth and StaffAuth for other services
 	// Releases is the agent update service; nil without a publisher key.
 	Releases *release.Service
-	Handler http.Handler
+	Handler  http.Handler
 	// TLS is non-nil when the server serves HTTPS.
 	TLS *tls.Config
 	// Pin is the SHA-256 of the self-signed certificate (nil otherwise).
