@@ -256,14 +256,21 @@ func (g *getHelp) submit() {
 				g.errLabel.Show()
 				return
 			}
-			g.confirm(r)
+			if r.Sent {
+				g.confirm(true)
+				return
+			}
+			// Saved; the agent sends it within moments when it is online.
+			call(g.b.Status, func(s model.Status, err error) {
+				g.confirm(err == nil && s.State == model.StateOnline)
+			})
 		})
 }
 
 // confirm replaces the form with a warm word.
-func (g *getHelp) confirm(r model.Request) {
+func (g *getHelp) confirm(online bool) {
 	msg, more := sentWarm, "You'll get a notification when someone picks it up, and you can follow it in My requests."
-	if !r.Sent {
+	if !online {
 		msg, more = sentOffline, "It's safe on this computer. You can follow it in My requests."
 	}
 	g.done = heading(msg)
@@ -275,8 +282,12 @@ func (g *getHelp) confirm(r model.Request) {
 	})
 	closeBtn := widget.NewButton("Close", func() { g.w.Close() })
 	closeBtn.Importance = widget.HighImportance
+	g.done.Alignment = fyne.TextAlignCenter
+	g.done.Wrapping = fyne.TextWrapWord
+	moreLabel := wrapped(more)
+	moreLabel.Alignment = fyne.TextAlignCenter
 	page := container.NewVBox(layout.NewSpacer(), container.NewCenter(logo(64)),
-		container.NewCenter(g.done), container.NewCenter(wrapped(more)),
+		g.done, moreLabel,
 		container.NewCenter(container.NewHBox(open, closeBtn)), layout.NewSpacer())
 	g.root.Objects = []fyne.CanvasObject{container.NewPadded(page)}
 	g.root.Layout = layout.NewStackLayout()

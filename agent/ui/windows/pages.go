@@ -86,13 +86,11 @@ func (n *news) show(anns []model.Announcement, err error) {
 		if a.Author.Name != "" {
 			by = a.Author.Name + " · " + by
 		}
-		meta := widget.NewLabel(by)
-		meta.Importance = widget.LowImportance
 		title := widget.NewLabelWithStyle(a.Title, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 		if a.Severity == "outage" || a.Severity == "warning" {
 			title.Importance = widget.WarningImportance
 		}
-		n.list.Add(container.NewVBox(title, meta, wrapped(a.Text), widget.NewSeparator()))
+		n.list.Add(container.NewVBox(title, meta(by), wrapped(a.Text), widget.NewSeparator()))
 		if !a.Read {
 			id := a.ID
 			go func() {

@@ -49,9 +49,8 @@ func newRequests(w fyne.Window, b backend.Backend, selected string) *requests {
 		func() fyne.CanvasObject {
 			t := widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 			t.Truncation = fyne.TextTruncateEllipsis
-			s := widget.NewLabel("")
+			s := meta("")
 			s.Truncation = fyne.TextTruncateEllipsis
-			s.Importance = widget.LowImportance
 			return container.NewVBox(t, s)
 		},
 		func(id widget.ListItemID, o fyne.CanvasObject) {
@@ -183,9 +182,22 @@ func (r *requests) show(id string) {
 		if err != nil || id != r.selected {
 			return
 		}
+		if req.Unread {
+			r.clearDot(id)
+		}
 		r.current = req
 		r.render()
 	})
+}
+
+// clearDot drops the unread mark of id in the list once it has been read.
+func (r *requests) clearDot(id string) {
+	for i := range r.items {
+		if r.items[i].ID == id {
+			r.items[i].Unread = false
+			r.list.RefreshItem(i)
+		}
+	}
 }
 
 func (r *requests) render() {
@@ -226,8 +238,7 @@ func (r *requests) render() {
 }
 
 func bubble(who, text string, at time.Time) fyne.CanvasObject {
-	head := widget.NewLabelWithStyle(who+" · "+When(at, time.Now()), fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	head.Importance = widget.LowImportance
+	head := widget.NewLabelWithStyle(who+" · "+When(at, time.Now()), fyne.TextAlignLeading, fyne.TextStyle{Bold: true, Italic: true})
 	return container.NewVBox(head, wrapped(text))
 }
 

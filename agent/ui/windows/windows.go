@@ -61,6 +61,9 @@ func Open(a fyne.App, view string, b backend.Backend, o Options) (fyne.Window, e
 	if o.Capture == nil {
 		o.Capture = captureScreen
 	}
+	if o.HelpDesk == "" {
+		o.HelpDesk = deskName(b)
+	}
 	w := a.NewWindow("Deskside")
 	var ui interface{ content() fyne.CanvasObject }
 	switch view {
@@ -91,6 +94,23 @@ func Open(a fyne.App, view string, b backend.Backend, o Options) (fyne.Window, e
 	closeOnEscape(w)
 	w.CenterOnScreen()
 	return w, nil
+}
+
+// deskName asks the agent how the help desk calls itself ("Acme IT"); the
+// answer comes from the agent's memory, so waiting for it is short.
+func deskName(b backend.Backend) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	if s, err := b.Status(ctx); err == nil && s.ServerName != "" {
+		return s.ServerName
+	}
+	return ""
+}
+
+// meta is a small line under a heading (who, when): italic, still readable
+// in both themes.
+func meta(s string) *widget.Label {
+	return widget.NewLabelWithStyle(s, fyne.TextAlignLeading, fyne.TextStyle{Italic: true})
 }
 
 // closeOnEscape lets keyboard users leave any window with Esc.
