@@ -1,0 +1,237 @@
+package sim
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
+	}
+}
+
+// idle holds every link open for Hold and reads the server's cost of it.
+func (r *Runner) idle(ctx context.Context) error {
+	n := float64(r.Cfg.Devices)
+	if err := sleepCtx(ctx, 3*time.Second); err != nil {
+		return err
+	}
+	st0, err := r.status(ctx)
+	if err != nil {
+		return err
+	}
+	m0, err := Scrape(ctx, r.Target.URL())
+	if err != nil {
+		return err
+	}
+	if err := sleepCtx(ctx, r.Cfg.Hold); err != nil {
+		return err
+	}
+	m1, err := Scrape(ctx, r.Target.URL())
+	if err != nil {
+		return err
+	}
+	st1, err := r.status(ctx)
+	if err != nil {
+		return err
+	}
+	gc := statsAfterGC(ctx, r.Target)
+	secs := m1.At.Sub(m0.At).Seconds()
+	cpu := (m1.CPUSeconds - m0.CPUSeconds) / secs * 100
+	rssPer := (gc.RSS - r.base.RSS) / n
+	goPer := (gc.HeapInuse + gc.StackInuse - r.base.HeapInuse - r.base.StackInuse) / n
+	unexp := st1.Unexpected - st0.Unexpected
+	note := ""
+	if !gc.AfterGC {
+		note = " (no forced GC: this server has no /debug/gc)"
+	}
+	r.rep.add("idle", "hold", fmt.Sprintf("%d devices for %s", r.Cfg.Devices, r.Cfg.Hold), "", nil)
+	r.rep.add("idle", "links the server counts", fmt.Sprintf("%.0f", gc.Devices), fmt.Sprint(r.Cfg.Devices), ptr(int(gc.Devices) == r.Cfg.Devices))
+	r.rep.add("idle", "unexpected disconnects", fmt.Sprint(unexp), "0", ptr(unexp == 0))
+	r.rep.add("idle", "server RSS per link"+note, kb(rssPer), "≤ 6 KB", ptr(rssPer <= 6*1024))
+	r.rep.add("idle", "Go heap+stack per link", kb(goPer), "", nil)
+	r.rep.add("idle", "server RSS total", fmt.Sprintf("%s (before links %s)", mib(gc.RSS), mib(r.base.RSS)), "", nil)
+	r.rep.add("idle", "goroutines per link", fmt.Sprintf("%.2f (%0.f total)", (gc.Goroutines-r.base.Goroutines)/n, gc.Goroutines), "", nil)
+	r.rep.add("idle", "server CPU", fmt.Sprintf("%.2f %% of a core", cpu), "≤ 1 %", ptr(cpu <= 1))
+	r.rep.Details["idle"] = map[string]any{"before": m0, "after": m1, "after_gc": gc, "cpu_pct": cpu,
+		"rss_per_link": rssPer, "go_per_link": goPer, "unexpected": unexp}
+	if unexp > 0 {
+		r.rep.fail("idle: %d unexpected disconnects", unexp)
+	}
+	return nil
+}
+
+// broadcast sends one announcement to every device and waits for the last.
+func (r *Runner) broadcast(ctx context.Context) error {
+	tech := r.Techs[0]
+	t0 := time.Now()
+	var out struct {
+		ID         string `json:"id"`
+		Recipients int    `json:"recipients"`
+		SentLive   int    `json:"sent_live"`
+	}
+	st, err := tech.Do(ctx, http.MethodPost, "/api/v1/announcements", map[string]any{"title": "Planned outage",
+		"text": "Mail is down from 18:00 to 18:30 tonight.", "severity": "warning", "target": map[string]string{"kind": "all"}}, &out)
+	if err != nil || st != http.StatusCreated {
+		return fmt.Errorf("post announcement: status %d: %v", st, err)
+	}
+	posted := time.Since(t0)
+	var got int
+	var last int64
+	h := NewHist()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		ars, err := each(r, func(s Shard) (AnnouncementResult, error) { return s.Announcement(ctx, out.ID, t0) })
+		if err != nil {
+			return err
+		}
+		got, last = 0, 0
+		h.Reset()
+		for _, a := range ars {
+			got += a.Received
+			last = max(last, a.LastUnixNano)
+			h.Merge(a.Latency)
+		}
+		if got >= r.Cfg.Devices || time.Now().After(deadline) {
+			break
+		}
+		if err := sleepCtx(ctx, 100*time.Millisecond); err != nil {
+			return err
+		}
+	}
+	toLast := time.Duration(last - t0.UnixNano())
+	s := h.Summary()
+	r.rep.add("broadcast", "delivered", fmt.Sprintf("%d of %d (server: %d recipients, %d sent live)", got, r.Cfg.Devices, out.Recipients, out.SentLive),
+		fmt.Sprint(r.Cfg.Devices), ptr(got == r.Cfg.Devices))
+	r.rep.add("broadcast", "time to the last device", ms(float64(toLast.Microseconds())/1000), "≤ 250 ms", ptr(got == r.Cfg.Devices && toLast <= 250*time.Millisecond))
+	r.rep.add("broadcast", "POST answered after", ms(float64(posted.Microseconds())/1000), "", nil)
+	r.rep.add("broadcast", "per-device delivery", s.String(), "", nil)
+	r.rep.Details["broadcast"] = map[string]any{"delivered": got, "to_last_ms": float64(toLast.Microseconds()) / 1000,
+		"post_ms": float64(posted.Microseconds()) / 1000, "latency": s, "recipients": out.Recipients, "sent_live": out.SentLive}
+	if got != r.Cfg.Devices {
+		r.rep.fail("broadcast: %d of %d devices got the announcement", got, r.Cfg.Devices)
+	}
+	return nil
+}
+
+// routeFigures is one load phase measured.
+type routeFigures struct {
+	Telemetry  Summary `json:"telemetry_device_to_console"`
+	DevToTech  Summary `json:"request_device_to_technician"`
+	TechToDev  Summary `json:"reply_technician_to_device"`
+	RoundTrip  Summary `json:"round_trip"`
+	Ack        Summary `json:"request_ack"`
+	TelemRate  float64 `json:"telemetry_per_s"`
+	ProbeRate  float64 `json:"probes_per_s"`
+	SendErrors int     `json:"send_errors"`
+	Unexpected int     `json:"unexpected_disconnects"`
+	Server     ServerStats
+}
+
+// load runs one phase of background traffic and probes on every shard.
+func (r *Runner) load(ctx context.Context) (routeFigures, error) {
+	var f routeFigures
+	for _, t := range r.Techs {
+		t.ResetHists()
+	}
+	r.Techs[0].SetReply(true)
+	defer r.Techs[0].SetReply(false)
+	st0, err := r.status(ctx)
+	if err != nil {
+		return f, err
+	}
+	k := float64(len(r.Shards))
+	req := LoadRequest{Seconds: r.Cfg.LoadFor.Seconds(), TelemetryRate: r.Cfg.TelemetryRate / k, ProbeRate: r.Cfg.ProbeRate / k}
+	lrs, err := each(r, func(s Shard) (LoadResult, error) { return s.Load(ctx, req) })
+	if err != nil {
+		return f, err
+	}
+	ack, t2d, rt := NewHist(), NewHist(), NewHist()
+	var tel, pr int
+	for _, l := range lrs {
+		ack.Merge(l.Ack)
+		t2d.Merge(l.TechToDev)
+		rt.Merge(l.RoundTrip)
+		tel += l.Telemetry
+		pr += l.Probes
+		f.SendErrors += l.SendErrors
+	}
+	st1, err := r.status(ctx)
+	if err != nil {
+		return f, err
+	}
+	f.Server, _ = Scrape(ctx, r.Target.URL())
+	secs := r.Cfg.LoadFor.Seconds()
+	f.Telemetry, f.DevToTech = r.Techs[0].telemH.Summary(), r.Techs[0].devToT.Summary()
+	f.TechToDev, f.RoundTrip, f.Ack = t2d.Summary(), rt.Summary(), ack.Summary()
+	f.TelemRate, f.ProbeRate = float64(tel)/secs, float64(pr)/secs
+	f.Unexpected = st1.Unexpected - st0.Unexpected
+	return f, nil
+}
+
+// route measures latencies at the configured background rate.
+func (r *Runner) route(ctx context.Context) error {
+	f, err := r.load(ctx)
+	if err != nil {
+		return err
+	}
+	bg := fmt.Sprintf("%.0f telemetry/s + %.0f stored requests/s", f.TelemRate, f.ProbeRate)
+	r.rep.add("route", "background", bg, "1,000 msg/s", ptr(f.TelemRate+f.ProbeRate >= 0.95*(r.Cfg.TelemetryRate+r.Cfg.ProbeRate)))
+	r.rep.add("route", "in memory: telemetry device → console", f.Telemetry.String(), "p99 ≤ 2 ms", ptr(f.Telemetry.Count > 0 && f.Telemetry.P99 <= 2))
+	r.rep.add("route", "persisted: request device → technician", f.DevToTech.String(), "p99 ≤ 10 ms", ptr(f.DevToTech.Count > 0 && f.DevToTech.P99 <= 10))
+	r.rep.add("route", "persisted: reply technician → device", f.TechToDev.String(), "p99 ≤ 10 ms", ptr(f.TechToDev.Count > 0 && f.TechToDev.P99 <= 10))
+	r.rep.add("route", "round trip device → technician → device", f.RoundTrip.String(), "", nil)
+	r.rep.add("route", "request stored and acked", f.Ack.String(), "", nil)
+	r.rep.add("route", "unexpected disconnects", fmt.Sprint(f.Unexpected), "0", ptr(f.Unexpected == 0))
+	r.rep.Details["route"] = f
+	if f.RoundTrip.Count == 0 || f.Telemetry.Count == 0 {
+		r.rep.fail("route: no probe came back (round trips %d, telemetry %d)", f.RoundTrip.Count, f.Telemetry.Count)
+	}
+	if f.Unexpected > 0 {
+		r.rep.fail("route: %d unexpected disconnects", f.Unexpected)
+	}
+	return nil
+}
+
+// push sends n messages of size bytes to each device, a few at a time.
+func (r *Runner) push(ctx context.Context, ids []string, n, size int) (sent, failed int) {
+	tech := r.Techs[len(r.Techs)-1]
+	text := strings.Repeat("x", max(size, 1))
+	work := make(chan string)
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for id := range work {
+				st, err := tech.Do(ctx, http.MethodPost, "/api/v1/devices/"+url.PathEscape(id)+"/messages", map[string]string{"text": text}, nil)
+				mu.Lock()
+				if err == nil && st == http.StatusCreated {
+					sent++
+				} else {
+					failed++
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	for range n {
+		for _, id := range ids {
+			if ctx.Err() != nil {
+				break
+			}
+			work <- id
+		}
+	}
+	close(work)
+	wg.Wait()
+	return sent, failed
+}

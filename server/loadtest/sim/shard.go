@@ -1,0 +1,185 @@
+package sim
+
+import (
+	"context"
+	"math/rand/v2"
+	"time"
+
+	"github.com/deskside/deskside/shared/protocol"
+)
+
+// Shard is a group of simulated devices the coordinator drives: a Fleet in
+// this process, or a worker process speaking JSON over its pipes.
+type Shard interface {
+	Enrol(ctx context.Context, token string) (EnrolResult, error)
+	Connect(ctx context.Context) (ConnectResult, error)
+	Status(ctx context.Context) (Status, error)
+	Expect(ctx context.Context, on bool) error
+	Announcement(ctx context.Context, id string, t0 time.Time) (AnnouncementResult, error)
+	Load(ctx context.Context, req LoadRequest) (LoadResult, error)
+	SetSlow(ctx context.Context, fraction float64, on bool) ([]string, error)
+	Close() error
+}
+
+// EnrolResult is one shard's enrolment.
+type EnrolResult struct {
+	Devices  int     `json:"devices"`
+	Failures int     `json:"failures"`
+	Cached   bool    `json:"cached"`
+	Seconds  float64 `json:"seconds"`
+}
+
+// ConnectResult is one shard's first connect.
+type ConnectResult struct {
+	Connected int       `json:"connected"`
+	Failed    int       `json:"failed"`
+	Seconds   float64   `json:"seconds"`
+	Handshake *Snapshot `json:"handshake"`
+}
+
+// Status counts a shard's links.
+type Status struct {
+	Devices             int   `json:"devices"`
+	Online              int   `json:"online"`
+	Welcomes            int   `json:"welcomes"`
+	DialFailures        int   `json:"dial_failures"`
+	Unexpected          int   `json:"unexpected_disconnects"`
+	Expected            int   `json:"expected_disconnects"`
+	SlowCloses          int   `json:"slow_consumer_closes"`
+	GaveUp              int   `json:"gave_up"`
+	LastWelcomeUnixNano int64 `json:"last_welcome_unix_nano"`
+}
+
+// Add sums statuses (the last welcome is the latest).
+func (s Status) Add(o Status) Status {
+	s.Devices += o.Devices
+	s.Online += o.Online
+	s.Welcomes += o.Welcomes
+	s.DialFailures += o.DialFailures
+	s.Unexpected += o.Unexpected
+	s.Expected += o.Expected
+	s.SlowCloses += o.SlowCloses
+	s.GaveUp += o.GaveUp
+	s.LastWelcomeUnixNano = max(s.LastWelcomeUnixNano, o.LastWelcomeUnixNano)
+	return s
+}
+
+// AnnouncementResult is one shard's view of one announcement.
+type AnnouncementResult struct {
+	Received     int       `json:"received"`
+	LastUnixNano int64     `json:"last_unix_nano"`
+	Latency      *Snapshot `json:"latency"`
+}
+
+// LoadRequest asks a shard for background traffic and probes for Seconds.
+type LoadRequest struct {
+	Seconds       float64 `json:"seconds"`
+	TelemetryRate float64 `json:"telemetry_per_s"` // in-memory route: device → console
+	ProbeRate     float64 `json:"probes_per_s"`    // persisted route: request.new → technician → reply
+}
+
+// LoadResult is what the shard's devices measured.
+type LoadResult struct {
+	Telemetry  int       `json:"telemetry_sent"`
+	Probes     int       `json:"probes_sent"`
+	SendErrors int       `json:"send_errors"`
+	Ack        *Snapshot `json:"ack"`         // request.new → ack (stored)
+	TechToDev  *Snapshot `json:"tech_to_dev"` // technician's POST → message at the device
+	RoundTrip  *Snapshot `json:"round_trip"`  // request.new → technician → reply at the device
+}
+
+// LocalShard drives a Fleet in this process.
+type LocalShard struct{ F *Fleet }
+
+// Enrol implements Shard.
+func (s LocalShard) Enrol(ctx context.Context, token string) (EnrolResult, error) {
+	return s.F.Enrol(ctx, token)
+}
+
+// Connect implements Shard.
+func (s LocalShard) Connect(ctx context.Context) (ConnectResult, error) { return s.F.Connect(ctx) }
+
+// Status implements Shard.
+func (s LocalShard) Status(context.Context) (Status, error) { return s.F.Status(), nil }
+
+// Expect implements Shard.
+func (s LocalShard) Expect(_ context.Context, on bool) error { s.F.Expect(on); return nil }
+
+// Announcement implements Shard.
+func (s LocalShard) Announcement(_ context.Context, id string, t0 time.Time) (AnnouncementResult, error) {
+	return s.F.Announcement(id, t0), nil
+}
+
+// Load implements Shard.
+func (s LocalShard) Load(ctx context.Context, req LoadRequest) (LoadResult, error) {
+	return s.F.Load(ctx, req), nil
+}
+
+// SetSlow implements Shard.
+func (s LocalShard) SetSlow(_ context.Context, fraction float64, on bool) ([]string, error) {
+	return s.F.SetSlow(fraction, on), nil
+}
+
+// Close implements Shard.
+func (s LocalShard) Close() error { s.F.Close(); return nil }
+
+// Load sends telemetry and request probes from random reading devices at
+// the given rates for req.Seconds, then waits up to 5 s for the replies.
+func (f *Fleet) Load(ctx context.Context, req LoadRequest) LoadResult {
+	f.ackH.Reset()
+	f.techToD.Reset()
+	f.roundH.Reset()
+	dur := time.Duration(req.Seconds * float64(time.Second))
+	var res LoadResult
+	type counts struct{ sent, errs int }
+	run := func(rate float64, send func(d *device, now int64) error) counts {
+		var c counts
+		if rate <= 0 || len(f.devs) == 0 {
+			return c
+		}
+		every := time.Duration(float64(time.Second) / rate)
+		start := time.Now()
+		for i := 0; ; i++ {
+			at := start.Add(time.Duration(i) * every)
+			if at.Sub(start) >= dur || ctx.Err() != nil {
+				return c
+			}
+			if w := time.Until(at); w > 0 {
+				time.Sleep(w)
+			}
+			d := f.devs[rand.IntN(len(f.devs))]
+			if d.slow.Load() || !d.live.Load() {
+				continue
+			}
+			if err := send(d, time.Now().UnixNano()); err != nil {
+				c.errs++
+				continue
+			}
+			c.sent++
+		}
+	}
+	done := make(chan counts, 1)
+	go func() {
+		done <- run(req.TelemetryRate, func(d *device, now int64) error {
+			return d.sendFrame(protocol.KindTelemetry, "", protocol.Telemetry{At: time.Unix(0, now), CPUPct: 12, MemPct: 40, DiskPct: 55})
+		})
+	}()
+	pc := run(req.ProbeRate, func(d *device, now int64) error {
+		id := protocol.NewID()
+		f.probes.Store(id, now)
+		err := d.sendFrame(protocol.KindRequestNew, id, protocol.RequestNew{RequestID: protocol.NewID(),
+			Category: protocol.CategoryQuestion, Urgency: protocol.UrgencyWhenYouCan, Text: probeText(now, 0), CreatedAt: time.Unix(0, now)})
+		if err != nil {
+			f.probes.Delete(id)
+		}
+		return err
+	})
+	tc := <-done
+	res.Telemetry, res.Probes, res.SendErrors = tc.sent, pc.sent, tc.errs+pc.errs
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) && f.roundH.Summary().Count < int64(pc.sent) && ctx.Err() == nil {
+		time.Sleep(50 * time.Millisecond)
+	}
+	res.Ack, res.TechToDev, res.RoundTrip = f.ackH.Export(), f.techToD.Export(), f.roundH.Export()
+	return res
+}
