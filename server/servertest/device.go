@@ -3,6 +3,7 @@ package servertest
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"net/http"
 	"testing"
 	"time"
@@ -50,8 +51,16 @@ func (d *Device) Dial() (*websocket.Conn, *http.Response, error) {
 	return dl.Dial(d.s.WSURL(protocol.DevicePath), h)
 }
 
-// Connect dials, says hello with lastSeq and returns the welcome.
+// Connect dials, says hello with lastSeq (as agent 1.0.0 on linux/amd64)
+// and returns the welcome.
 func (d *Device) Connect(t testing.TB, lastSeq uint64) protocol.Welcome {
+	t.Helper()
+	return d.ConnectWith(t, protocol.Hello{AgentVersion: "1.0.0", OS: "linux", Arch: "amd64",
+		Capabilities: []string{protocol.CapTelemetry, protocol.CapScreenshot}, LastSeq: lastSeq})
+}
+
+// ConnectWith dials, says hello and returns the welcome.
+func (d *Device) ConnectWith(t testing.TB, hello protocol.Hello) protocol.Welcome {
 	t.Helper()
 	conn, resp, err := d.Dial()
 	if err != nil {
@@ -63,8 +72,7 @@ func (d *Device) Connect(t testing.TB, lastSeq uint64) protocol.Welcome {
 	}
 	d.Conn = conn
 	t.Cleanup(func() { conn.Close() })
-	d.Send(t, protocol.KindHello, protocol.Hello{AgentVersion: "1.0.0", OS: "linux", Arch: "amd64",
-		Capabilities: []string{protocol.CapTelemetry, protocol.CapScreenshot}, LastSeq: lastSeq})
+	d.Send(t, protocol.KindHello, hello)
 	var w protocol.Welcome
 	if err := d.WaitFor(t, protocol.KindWelcome).Decode(&w); err != nil {
 		t.Fatalf("servertest: welcome: %v", err)
@@ -133,6 +141,27 @@ func (d *Device) RaiseRequest(t testing.TB, text string) string {
 			return id
 		}
 	}
+}
+
+// Get fetches path (e.g. a release's manifest) with the device's
+// credentials and returns the status and body.
+func (d *Device) Get(t testing.TB, path string) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, d.s.URL()+path, nil)
+	if err != nil {
+		t.Fatalf("servertest: device GET %s: %v", path, err)
+	}
+	req.Header.Set("Authorization", protocol.DeviceAuthHeader(d.ID, d.Secret))
+	resp, err := d.s.newClient(t).Do(req)
+	if err != nil {
+		t.Fatalf("servertest: device GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("servertest: device GET %s: %v", path, err)
+	}
+	return resp.StatusCode, body
 }
 
 // Close drops the link.

@@ -53,6 +53,10 @@ func WithAllowedOrigin(origin string) Option {
 	return func(c *app.Config) { c.AllowedOrigins = append(c.AllowedOrigins, origin) }
 }
 
+// WithReleaseKey gives the server the publisher's minisign public key
+// ("RWQ…"), which turns on the releases API and update offers.
+func WithReleaseKey(pub string) Option { return func(c *app.Config) { c.ReleasePublicKeys = pub } }
+
 // WithLogger sends the server's logs to l (default: discarded unless -v).
 func WithLogger(l *slog.Logger) Option { return func(c *app.Config) { c.Log = l } }
 

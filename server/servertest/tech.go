@@ -167,3 +167,29 @@ func (c *Console) WaitFor(t testing.TB, kind protocol.Kind) protocol.Envelope {
 		}
 	}
 }
+
+// DoRaw sends body as is with contentType (a multipart upload, say) and the
+// CSRF header, and returns the status and the answer's body.
+func (c *Tech) DoRaw(t testing.TB, method, path, contentType string, body io.Reader) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, c.s.URL()+path, body)
+	if err != nil {
+		t.Fatalf("servertest: %s %s: %v", method, path, err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	if c.CSRF != "" {
+		req.Header.Set("X-CSRF-Token", c.CSRF)
+	}
+	resp, err := c.Client.Do(req)
+	if err != nil {
+		t.Fatalf("servertest: %s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("servertest: %s %s: %v", method, path, err)
+	}
+	return resp.StatusCode, data
+}
