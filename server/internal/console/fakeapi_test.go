@@ -31,6 +31,7 @@ type fakeAPI struct {
 	now       map[string]protocol.Snapshot // device id → latest
 	messages  map[string][]protocol.Message
 	anns      []map[string]any
+	releases  []map[string]any
 	conns     []*websocket.Conn
 }
 
@@ -77,6 +78,17 @@ func newFakeAPI(t *testing.T) *fakeAPI {
 	f.anns = []map[string]any{
 		{"id": "ann_1", "title": "Email is slow this morning", "text": "We know, and we're on it. Next update by 11:00.", "severity": "outage", "target": map[string]string{"kind": "all"}, "recipients": 42, "delivered": 39, "created_at": ago(90 * time.Minute), "expires_at": time.Now().Add(3 * time.Hour)},
 		{"id": "ann_2", "title": "Windows updates tonight", "text": "Please leave your computer on and plugged in.", "severity": "info", "target": map[string]string{"kind": "os", "value": "windows"}, "recipients": 17, "delivered": 17, "created_at": ago(26 * time.Hour)},
+	}
+	f.releases = []map[string]any{
+		{"id": "rel_win140", "version": "1.4.0", "os": "windows", "arch": "amd64", "channel": "stable", "percent": 25, "paused": false,
+			"uploaded": ago(26 * time.Hour), "uploaded_by": "rob@example.com", "devices": 96, "updated": 96, "failed": 0},
+		{"id": "rel_mac140", "version": "1.4.0", "os": "darwin", "arch": "arm64", "channel": "stable", "percent": 10, "paused": true,
+			"halted_reason": "halted: rolled back on device dev_3: 1.4.0 did not report healthy within 5m0s",
+			"uploaded": ago(26 * time.Hour), "uploaded_by": "rob@example.com", "devices": 11, "updated": 11, "failed": 2},
+		{"id": "rel_lin140", "version": "1.4.0", "os": "linux", "arch": "amd64", "channel": "beta", "percent": 100, "paused": false,
+			"uploaded": ago(50 * time.Hour), "uploaded_by": "rob@example.com", "devices": 40, "updated": 39, "failed": 0},
+		{"id": "rel_win132rb", "version": "1.3.2", "os": "windows", "arch": "amd64", "channel": "stable", "rollback": true, "percent": 0, "paused": false,
+			"uploaded": ago(3 * time.Hour), "uploaded_by": "rob@example.com", "devices": 310, "updated": 0, "failed": 0},
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/", Handler())
@@ -196,6 +208,48 @@ func (f *fakeAPI) api(w http.ResponseWriter, r *http.Request) {
 		f.json(w, 200, map[string]any{"tokens": []map[string]any{{"id": "tok_1", "group": "design", "uses": 2, "max_uses": 10, "created_at": time.Now().Add(-time.Hour), "expires_at": time.Now().Add(48 * time.Hour)}}})
 	case p == "tokens":
 		f.json(w, 201, map[string]any{"id": "tok_2", "group": "default", "token": "dsk1_abcdefghijklmnopqrstuvwx"})
+	case p == "releases" && r.Method == "GET":
+		f.json(w, 200, map[string]any{"releases": f.releases, "versions": []map[string]any{
+			{"version": "1.3.2", "os": "windows", "arch": "amd64", "devices": 310},
+			{"version": "1.4.0", "os": "windows", "arch": "amd64", "devices": 96},
+			{"version": "1.3.2", "os": "darwin", "arch": "arm64", "devices": 58},
+			{"version": "1.4.0", "os": "linux", "arch": "amd64", "devices": 40},
+			{"version": "1.4.0", "os": "darwin", "arch": "arm64", "devices": 11},
+			{"version": "1.3.1", "os": "linux", "arch": "amd64", "devices": 6},
+		}})
+	case parts[0] == "releases" && len(parts) == 2:
+		for _, rel := range f.releases {
+			if rel["id"] != parts[1] {
+				continue
+			}
+			if r.Method == "PATCH" {
+				var in map[string]any
+				json.NewDecoder(r.Body).Decode(&in)
+				if v, ok := in["percent"].(float64); ok {
+					rel["percent"] = int(v)
+				}
+				if v, ok := in["paused"].(bool); ok {
+					rel["paused"] = v
+					if !v {
+						delete(rel, "halted_reason")
+					}
+				}
+				f.json(w, 200, rel)
+				return
+			}
+			var fails []map[string]any
+			if rel["id"] == "rel_mac140" {
+				fails = []map[string]any{
+					{"release_id": "rel_mac140", "device_id": "dev_3", "from_version": "1.3.2", "to_version": "1.4.0", "ok": false, "rolled_back": true,
+						"detail": "1.4.0 did not report healthy within 5m0s", "at": time.Now().Add(-40 * time.Minute)},
+					{"release_id": "rel_mac140", "device_id": "dev_9", "from_version": "1.3.2", "to_version": "1.4.0", "ok": false,
+						"detail": "refused: smoke run printed \"1.3.9\", want \"1.4.0\"", "at": time.Now().Add(-55 * time.Minute)},
+				}
+			}
+			f.json(w, 200, map[string]any{"release": rel, "failures": fails})
+			return
+		}
+		f.json(w, 404, protocol.APIError{Error: "not_found", Msg: "There is no such release."})
 	case p == "me":
 		var in map[string]string
 		json.NewDecoder(r.Body).Decode(&in)

@@ -173,3 +173,50 @@ func TestSessionEndedReturnsToSignIn(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// TestUpdatesPage: an admin sees each release's rollout and progress,
+// widens one, opens the failures of a halted one and resumes it.
+func TestUpdatesPage(t *testing.T) {
+	f := newFakeAPI(t)
+	b := NewBrowser(t)
+	b.SignIn(f.srv.URL, "rob@example.com", "correct horse")
+	b.Do("nav", chromedp.Click(chromedp.CSS(`a[data-nav=updates]`)), chromedp.WaitVisible(chromedp.CSS("#releases-body form.rollout")))
+	b.AssertLabelled("updates")
+	b.WaitText("#releases-body", "Halted")
+	b.WaitText("#releases-body", "did not report healthy")
+	b.WaitText("#releases-body", "Rollback")
+	b.WaitText("#versions-body", "310")
+
+	// Widen the Windows release from 25 % to 50 %.
+	Eval[any](b, `document.querySelector('form[data-id=rel_win140] input').value = ''`)
+	b.Do("set percent",
+		chromedp.SendKeys(chromedp.CSS(`form[data-id=rel_win140] input`), "50"),
+		chromedp.Click(chromedp.CSS(`form[data-id=rel_win140] button`)))
+	b.WaitText("#toasts", "50 % of devices")
+	f.mu.Lock()
+	got := f.releases[0]["percent"]
+	f.mu.Unlock()
+	if got != 50 {
+		t.Errorf("percent saved as %v, want 50", got)
+	}
+
+	// Which devices failed, by name, and why.
+	b.Do("show failures", chromedp.Click(chromedp.CSS(`button[aria-controls=fail-rel_mac140]`)))
+	b.WaitText("#fail-rel_mac140", "chloe-mac")
+	b.WaitText("#fail-rel_mac140", "Rolled back")
+	if exp := Eval[string](b, `document.querySelector('button[aria-controls=fail-rel_mac140]').getAttribute('aria-expanded')`); exp != "true" {
+		t.Errorf("failures toggle aria-expanded = %q", exp)
+	}
+	b.Screenshot("updates")
+
+	b.Do("resume", chromedp.Click(chromedp.CSS(`button[aria-label="Resume 1.4.0 macOS arm64"]`)))
+	b.WaitText("#toasts", "rolling out again")
+	f.mu.Lock()
+	paused := f.releases[1]["paused"]
+	f.mu.Unlock()
+	if paused != false {
+		t.Errorf("resume left paused = %v", paused)
+	}
+	b.Do("pause", chromedp.Click(chromedp.CSS(`button[aria-label="Pause 1.4.0 Windows amd64"]`)))
+	b.WaitText("#toasts", "is paused")
+}

@@ -12,6 +12,7 @@ import { renderDevices, renderDevice } from './devices.js';
 import { renderAnnouncements } from './announce.js';
 import { renderProfile } from './profile.js';
 import { renderTechnicians, renderTokens } from './admin.js';
+import { renderUpdates } from './updates.js';
 
 const main = document.getElementById('main');
 const appEl = document.getElementById('app');
@@ -28,6 +29,7 @@ const routes = [
   [/^\/profile$/, 'profile', renderProfile],
   [/^\/admin\/technicians$/, 'technicians', renderTechnicians, true],
   [/^\/admin\/tokens$/, 'tokens', renderTokens, true],
+  [/^\/admin\/updates$/, 'updates', renderUpdates, true],
 ];
 
 function parseHash() {
