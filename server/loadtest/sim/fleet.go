@@ -43,7 +43,7 @@ type FleetConfig struct {
 	// BackoffBase and BackoffCap shape reconnects: full jitter over
 	// min(cap, base·2^attempt), as the agent does (1 s, 60 s).
 	BackoffBase, BackoffCap time.Duration
-	Log                     *slog.Logger
+	Log                     *slog.Logger `json:"-"`
 }
 
 // Fleet is one shard of simulated devices, all in this process.

@@ -180,6 +180,8 @@ func (r *Runner) load(ctx context.Context) (routeFigures, error) {
 
 // route measures latencies at the configured background rate.
 func (r *Runner) route(ctx context.Context) error {
+	took := settle(ctx, r.Target.URL(), 120*time.Second)
+	r.rep.add("route", "waited for the cursor commits to settle", fmt.Sprintf("%.1f s", took.Seconds()), "", nil)
 	f, err := r.load(ctx)
 	if err != nil {
 		return err

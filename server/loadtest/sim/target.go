@@ -34,6 +34,7 @@ type ServerStats struct {
 	OpenFDs     float64   `json:"open_fds"`
 	Devices     float64   `json:"device_connections"`
 	SlowCloses  float64   `json:"slow_consumer_closes"`
+	Cursors     float64   `json:"delivery_cursor_frames"`
 	AfterGC     bool      `json:"after_gc"`
 	ScrapeError string    `json:"scrape_error,omitempty"`
 }
@@ -62,6 +63,7 @@ func Scrape(ctx context.Context, base string) (ServerStats, error) {
 		"process_open_fds":                    &s.OpenFDs,
 		"deskside_device_connections":         &s.Devices,
 		"deskside_slow_consumer_closes_total": &s.SlowCloses,
+		`deskside_device_frames_total{kind="delivery.cursor"}`: &s.Cursors,
 	}
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -81,6 +83,27 @@ func Scrape(ctx context.Context, base string) (ServerStats, error) {
 		return s, fmt.Errorf("read metrics: %w", err)
 	}
 	return s, nil
+}
+
+// settle waits until the server has taken no delivery.cursor frame for 2 s
+// (each is a store commit; after a broadcast every device sends one), at
+// most limit, and returns how long that took.
+func settle(ctx context.Context, base string, limit time.Duration) time.Duration {
+	start := time.Now()
+	last, quiet := -1.0, 0
+	for time.Since(start) < limit && quiet < 4 && ctx.Err() == nil {
+		s, err := Scrape(ctx, base)
+		if err != nil {
+			break
+		}
+		if s.Cursors == last {
+			quiet++
+		} else {
+			quiet, last = 0, s.Cursors
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	return time.Since(start) - 2*time.Second
 }
 
 // statsAfterGC asks the target to collect first, then scrapes.
