@@ -84,7 +84,7 @@ func newFakeAPI(t *testing.T) *fakeAPI {
 			"uploaded": ago(26 * time.Hour), "uploaded_by": "rob@example.com", "devices": 96, "updated": 96, "failed": 0},
 		{"id": "rel_mac140", "version": "1.4.0", "os": "darwin", "arch": "arm64", "channel": "stable", "percent": 10, "paused": true,
 			"halted_reason": "halted: rolled back on device dev_3: 1.4.0 did not report healthy within 5m0s",
-			"uploaded": ago(26 * time.Hour), "uploaded_by": "rob@example.com", "devices": 11, "updated": 11, "failed": 2},
+			"uploaded":      ago(26 * time.Hour), "uploaded_by": "rob@example.com", "devices": 11, "updated": 11, "failed": 2},
 		{"id": "rel_lin140", "version": "1.4.0", "os": "linux", "arch": "amd64", "channel": "beta", "percent": 100, "paused": false,
 			"uploaded": ago(50 * time.Hour), "uploaded_by": "rob@example.com", "devices": 40, "updated": 39, "failed": 0},
 		{"id": "rel_win132rb", "version": "1.3.2", "os": "windows", "arch": "amd64", "channel": "stable", "rollback": true, "percent": 0, "paused": false,

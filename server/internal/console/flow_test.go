@@ -1,17 +1,22 @@
 package console_test
 
 import (
+	"bytes"
+	"crypto/rand"
 	"encoding/json"
+	"mime/multipart"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"aead.dev/minisign"
 	"github.com/chromedp/chromedp"
 
 	"github.com/deskside/deskside/server/internal/console"
 	"github.com/deskside/deskside/server/servertest"
 	"github.com/deskside/deskside/shared/protocol"
+	srel "github.com/deskside/deskside/shared/release"
 )
 
 // TestFlowWithRealServer is the technician's day in one test, against the
@@ -121,4 +126,82 @@ func statusOf(res *http.Response) any {
 		return "none"
 	}
 	return res.StatusCode
+}
+
+// TestUpdatesWithRealServer: an admin rolls a signed release out from the
+// Updates page against the real server; the connected desk is offered it,
+// its failure report halts the release, and the page says so.
+func TestUpdatesWithRealServer(t *testing.T) {
+	pub, priv, err := minisign.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pubText, _ := pub.MarshalText()
+	srv := servertest.New(t, servertest.WithReleaseKey(string(pubText)))
+	admin := srv.Tech(t)
+	dev := srv.Enroll(t, "ana-laptop")
+	dev.ConnectWith(t, protocol.Hello{AgentVersion: "1.0.0", OS: "linux", Arch: "amd64"})
+
+	bin := []byte("deskside agent 1.1.0")
+	m, err := srel.NewManifest(bytes.NewReader(bin), "1.1.0", "linux", "amd64", srel.ChannelStable, false, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	man, sig, err := srel.Sign(priv, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	for _, p := range []struct {
+		name string
+		data []byte
+	}{{"manifest", man}, {"signature", sig}, {"binary", bin}} {
+		w, _ := mw.CreateFormFile(p.name, p.name)
+		w.Write(p.data)
+	}
+	mw.Close()
+	if st, out := admin.DoRaw(t, http.MethodPost, "/api/v1/releases", mw.FormDataContentType(), &body); st != http.StatusCreated {
+		t.Fatalf("upload: %d %s", st, out)
+	}
+
+	b := console.NewBrowser(t)
+	b.SignIn(srv.URL(), servertest.AdminEmail, servertest.AdminPassword)
+	b.Do("updates", chromedp.Navigate(srv.URL()+"/#/admin/updates"), chromedp.WaitVisible(chromedp.CSS("#releases-body form.rollout")))
+	b.WaitText("#releases-body", "Not started")
+	b.WaitText("#versions-body", "1.0.0")
+	console.Eval[any](b, `document.querySelector('#releases-body form.rollout input').value = ''`)
+	b.Do("set 100 %",
+		chromedp.SendKeys(chromedp.CSS("#releases-body form.rollout input"), "100"),
+		chromedp.Click(chromedp.CSS("#releases-body form.rollout button")))
+	b.WaitText("#releases-body", "Everyone")
+
+	var offer protocol.UpdateAvailable
+	if err := dev.WaitFor(t, protocol.KindUpdateAvailable).Decode(&offer); err != nil || offer.Version != "1.1.0" {
+		t.Fatalf("update.available: %+v %v", offer, err)
+	}
+	id := dev.Send(t, protocol.KindUpdateReport, protocol.UpdateReport{FromVersion: "1.0.0", ToVersion: "1.1.0",
+		RolledBack: true, Detail: "1.1.0 did not report healthy within 5m0s"})
+	for {
+		var a protocol.Ack
+		if err := dev.WaitFor(t, protocol.KindAck).Decode(&a); err == nil && a.ID == id {
+			break
+		}
+	}
+	b.Do("reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#releases-body form.rollout")))
+	b.WaitText("#releases-body", "Halted")
+	b.Do("show failures", chromedp.Click(chromedp.CSS("#releases-body button[aria-controls]")))
+	b.WaitText("#releases-body", "ana-laptop")
+	b.WaitText("#releases-body", "did not report healthy")
+}
+
+// TestUpdatesPageWithoutKey: without a publisher key the page says how to
+// turn updates on instead of failing.
+func TestUpdatesPageWithoutKey(t *testing.T) {
+	srv := servertest.New(t)
+	srv.Tech(t)
+	b := console.NewBrowser(t)
+	b.SignIn(srv.URL(), servertest.AdminEmail, servertest.AdminPassword)
+	b.Do("updates", chromedp.Navigate(srv.URL()+"/#/admin/updates"))
+	b.WaitText("#updates-notice", "--release-public-key")
 }
