@@ -54,15 +54,15 @@ func Scrape(ctx context.Context, base string) (ServerStats, error) {
 	}
 	defer resp.Body.Close()
 	fields := map[string]*float64{
-		"process_resident_memory_bytes":       &s.RSS,
-		"go_memstats_heap_inuse_bytes":        &s.HeapInuse,
-		"go_memstats_stack_inuse_bytes":       &s.StackInuse,
-		"go_memstats_sys_bytes":               &s.GoSys,
-		"go_goroutines":                       &s.Goroutines,
-		"process_cpu_seconds_total":           &s.CPUSeconds,
-		"process_open_fds":                    &s.OpenFDs,
-		"deskside_device_connections":         &s.Devices,
-		"deskside_slow_consumer_closes_total": &s.SlowCloses,
+		"process_resident_memory_bytes":                        &s.RSS,
+		"go_memstats_heap_inuse_bytes":                         &s.HeapInuse,
+		"go_memstats_stack_inuse_bytes":                        &s.StackInuse,
+		"go_memstats_sys_bytes":                                &s.GoSys,
+		"go_goroutines":                                        &s.Goroutines,
+		"process_cpu_seconds_total":                            &s.CPUSeconds,
+		"process_open_fds":                                     &s.OpenFDs,
+		"deskside_device_connections":                          &s.Devices,
+		"deskside_slow_consumer_closes_total":                  &s.SlowCloses,
 		`deskside_device_frames_total{kind="delivery.cursor"}`: &s.Cursors,
 	}
 	sc := bufio.NewScanner(resp.Body)
