@@ -141,7 +141,7 @@ func (a *about) show(s model.Status, err error) {
 		{"Connection", ConnectionWords(s)},
 		{"Waiting to send", pendingWords(s.Pending)},
 		{"Device ID", s.DeviceID},
-		{"Last update check", "automatic; see the agent's log"},
+		{"Updates", "Deskside updates itself; nothing to do on your side"},
 	}
 	for _, r := range rows {
 		if r.v != "" {
