@@ -37,8 +37,6 @@ type fakeAPI struct {
 
 const fakeCSRF = "csrf-fake-token"
 
-var fakeT0 = time.Now().UTC().Add(-3 * time.Hour).Truncate(time.Second)
-
 // Snap is a sample device snapshot with the given load.
 func Snap(host, user, osName, platform string, cpu, mem, disk float64, uptime uint64) protocol.Snapshot {
 	return protocol.Snapshot{
@@ -268,7 +266,7 @@ func (f *fakeAPI) api(w http.ResponseWriter, r *http.Request) {
 
 func (f *fakeAPI) ws(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Query().Get("csrf") != fakeCSRF {
-		http.Error(w, "no", 403)
+		http.Error(w, "no", http.StatusForbidden)
 		return
 	}
 	c, err := (&websocket.Upgrader{}).Upgrade(w, r, nil)
