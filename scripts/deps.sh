@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(gcc libc6-dev pkg-config git make
   libgl-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev # fyne
-  xvfb dbus dbus-x11 imagemagick                                                          # real windows + screenshots
+  xvfb dbus dbus-x11 imagemagick xdotool                                                        # real windows + screenshots
   chromium                                                                                # console browser tests
   rpm                                                                                     # inspect .rpm packages
 )
