@@ -16,6 +16,7 @@ import (
 	"github.com/deskside/deskside/agent/internal/model"
 	"github.com/deskside/deskside/agent/internal/store"
 	"github.com/deskside/deskside/agent/internal/sysinfo"
+	"github.com/deskside/deskside/agent/internal/update"
 	"github.com/deskside/deskside/installer/enrollconf"
 	"github.com/deskside/deskside/shared/protocol"
 	"github.com/deskside/deskside/shared/version"
@@ -37,7 +38,12 @@ func cmdEnrol(ctx context.Context, args []string) error {
 	token := fs.String("token", "", "the enrolment code from IT (dsk1_…)")
 	pin := fs.String("pin", "", "SHA-256 of the server certificate (hex), when not inside the code")
 	force := fs.Bool("force", false, "enrol again even if this computer already is")
+	updateKey := fs.String("update-key", "", "publisher public key(s) for self-updates (RWQ…, comma separated), instead of the built-in one")
+	updateChannel := fs.String("update-channel", "", "self-update channel: stable (default) or beta")
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := checkUpdateTrust(*updateKey, *updateChannel); err != nil {
 		return err
 	}
 	p, err := agentPaths()
@@ -62,6 +68,7 @@ func cmdEnrol(ctx context.Context, args []string) error {
 	if err != nil {
 		return &warm{core.Words(err), err}
 	}
+	creds.UpdateKeys, creds.UpdateChannel = *updateKey, *updateChannel
 	if err := enrol.Save(p.creds, creds); err != nil {
 		return &warm{core.Words(err), err}
 	}
@@ -226,8 +233,20 @@ func snapshotOffline(ctx context.Context) (*protocol.Snapshot, error) {
 	return snap, nil
 }
 
+// cmdVersion prints "deskside-agent 1.4.0 (protocol v1, linux/amd64,
+// go1.x)". The self-updater smoke-runs a downloaded binary with `version`
+// and DESKSIDE_SMOKE_TEST=1 and wants the signed version as a word of the
+// output; `deskside-release sign` checks the same. In a smoke run the
+// binary also checks what it would need to update itself again (its built-in
+// publisher key parses) and fails loudly otherwise, so a build that could
+// never be updated again is refused before it is installed.
 func cmdVersion(ctx context.Context, args []string) error {
-	fmt.Printf("deskside agent %s (protocol v%d, %s/%s, %s)\n", version.Version, protocol.Version, runtime.GOOS, runtime.GOARCH, runtime.Version())
+	if os.Getenv("DESKSIDE_SMOKE_TEST") == "1" {
+		if err := checkUpdateTrust(update.TrustedKeys, ""); err != nil {
+			return fmt.Errorf("smoke test: %w", err)
+		}
+	}
+	fmt.Printf("deskside-agent %s (protocol v%d, %s/%s, %s)\n", version.Version, protocol.Version, runtime.GOOS, runtime.GOARCH, runtime.Version())
 	return nil
 }
 

@@ -22,7 +22,11 @@ func cmdRun(ctx context.Context, args []string) error {
 	fs := newFlags("run")
 	headless := fs.Bool("headless", false, "run without the tray icon")
 	socket := fs.String("socket", "", "local API socket or pipe (default: the user's runtime dir)")
+	uf := addUpdateFlags(fs)
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := checkUpdateTrust(*uf.key, *uf.channel); err != nil {
 		return err
 	}
 	log := logger(fs)
@@ -48,11 +52,14 @@ func cmdRun(ctx context.Context, args []string) error {
 			log.Warn("enrolment config unreadable", "err", ferr)
 		}
 	}
+	su := &selfUpdate{flags: uf, dataDir: p.dir, log: log}
+	su.hook(&cfg)
 	c, err := core.New(cfg)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
+	su.core = c
 	sock := *socket
 	if sock == "" {
 		if sock, err = localapi.DefaultSocketPath(); err != nil {

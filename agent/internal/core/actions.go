@@ -37,6 +37,7 @@ func checkText(text string, required bool) error {
 // nil the request is on disk: the UI may say "sent" (Sent tells whether
 // the server already has it).
 func (c *Core) RaiseRequest(ctx context.Context, in model.NewRequest) (model.Request, error) {
+	c.touch()
 	if in.Category == "" {
 		in.Category = protocol.CategoryProblem
 	}
@@ -87,6 +88,7 @@ func (c *Core) RaiseRequest(ctx context.Context, in model.NewRequest) (model.Req
 
 // Reply adds the user's message to a thread (saved, then sent).
 func (c *Core) Reply(ctx context.Context, requestID, text string) (model.Message, error) {
+	c.touch()
 	if err := checkText(text, true); err != nil {
 		return model.Message{}, err
 	}
@@ -105,6 +107,7 @@ func (c *Core) Reply(ctx context.Context, requestID, text string) (model.Message
 
 // Rate records the user's satisfaction, 1..5.
 func (c *Core) Rate(ctx context.Context, requestID string, rating int, comment string) error {
+	c.touch()
 	if rating < 1 || rating > 5 {
 		return badInput("Please pick between 1 and 5 stars.")
 	}
@@ -124,6 +127,7 @@ func (c *Core) Rate(ctx context.Context, requestID string, rating int, comment s
 
 // Reopen reopens a request, with an optional word why.
 func (c *Core) Reopen(ctx context.Context, requestID, text string) error {
+	c.touch()
 	if err := checkText(text, false); err != nil {
 		return err
 	}
@@ -140,6 +144,7 @@ func (c *Core) Reopen(ctx context.Context, requestID, text string) error {
 
 // MarkRead marks a request and its thread read.
 func (c *Core) MarkRead(ctx context.Context, requestID string) error {
+	c.touch()
 	return storeErr(c.st.MarkRead(ctx, requestID))
 }
 
@@ -156,6 +161,7 @@ func (c *Core) Requests(ctx context.Context) ([]model.Request, error) {
 
 // Request returns one request with its thread and history.
 func (c *Core) Request(ctx context.Context, id string) (model.Request, error) {
+	c.touch()
 	r, err := c.st.Request(ctx, id)
 	return r, storeErr(err)
 }
@@ -170,6 +176,7 @@ func (c *Core) Announcements(ctx context.Context) ([]model.Announcement, error) 
 // acknowledged. With fresh, a new one is collected, sent, and returned once
 // the server has it (up to 15 s; longer and the user hears we're offline).
 func (c *Core) Snapshot(ctx context.Context, fresh bool) (*protocol.Snapshot, error) {
+	c.touch()
 	if fresh {
 		id, err := c.queueSnapshot(ctx)
 		if err != nil {

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/deskside/deskside/agent/internal/enrol"
@@ -21,6 +22,7 @@ import (
 	"github.com/deskside/deskside/agent/internal/model"
 	"github.com/deskside/deskside/agent/internal/store"
 	"github.com/deskside/deskside/agent/internal/sysinfo"
+	"github.com/deskside/deskside/shared/protocol"
 	"github.com/deskside/deskside/shared/version"
 )
 
@@ -41,6 +43,23 @@ type Config struct {
 	// SnapshotEvery re-sends the snapshot on connect when the last one the
 	// server has is older than this (default 30 min).
 	SnapshotEvery time.Duration
+
+	// Hooks for the self-updater (agent/internal/update), which the core
+	// does not import. Each is optional.
+
+	// Enrolled is called once Run knows the credentials (at once when
+	// already enrolled, else after enrolment), before the link starts.
+	Enrolled func(ctx context.Context, creds *enrol.Credentials)
+	// Welcomed is called each time the server accepts the link's hello.
+	// It must not block.
+	Welcomed func()
+	// UpdateAvailable receives each update.available the server sends
+	// (once per frame). It must not block. Setting it advertises the
+	// "update" capability in hello.
+	UpdateAvailable func(offer protocol.UpdateAvailable)
+	// BusyQuiet is how long after a window last did something Busy still
+	// says the user is at it (default 2 min).
+	BusyQuiet time.Duration
 }
 
 // Core is the agent. Create with New, start with Run, stop by cancelling
@@ -63,6 +82,8 @@ type Core struct {
 	ackWait  map[string]chan struct{} // envelope id → closed on ack
 	telStop  context.CancelFunc
 	lastSnap time.Time
+
+	lastUser atomic.Int64 // unix nanoseconds of the last window action (see Busy)
 }
 
 // New returns a Core; it does not connect until Run.
@@ -75,6 +96,9 @@ func New(cfg Config) (*Core, error) {
 	}
 	if cfg.SnapshotEvery <= 0 {
 		cfg.SnapshotEvery = 30 * time.Minute
+	}
+	if cfg.BusyQuiet <= 0 {
+		cfg.BusyQuiet = 2 * time.Minute
 	}
 	c := &Core{cfg: cfg, st: cfg.Store, sys: cfg.Collector, log: cfg.Log.With("component", "core"),
 		kick: make(chan struct{}, 1), subs: map[int]chan model.Event{}, ackWait: map[string]chan struct{}{}, creds: cfg.Creds}
@@ -90,8 +114,11 @@ func New(cfg Config) (*Core, error) {
 // Run enrols if needed, then keeps the link up until ctx is done.
 func (c *Core) Run(ctx context.Context) error {
 	creds, err := c.ensureEnrolled(ctx)
-	if err != nil {
-		return err
+	if err != nil || creds == nil {
+		return err // nil creds: ctx ended before enrolment
+	}
+	if c.cfg.Enrolled != nil {
+		c.cfg.Enrolled(ctx, creds)
 	}
 	lc := link.Config{Server: creds.Server, DeviceID: creds.DeviceID, Secret: creds.Secret, Pin: creds.PinBytes(),
 		RootCAs: c.cfg.RootCAs, Handler: (*handler)(c), Log: c.cfg.Log}

@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"runtime"
 	"time"
 
 	"github.com/deskside/deskside/agent/internal/link"
@@ -20,8 +21,12 @@ func (h *handler) Hello(ctx context.Context) (protocol.Hello, error) {
 	if err != nil {
 		return protocol.Hello{}, err
 	}
-	return protocol.Hello{AgentVersion: version.Version, LastSeq: seq,
-		Capabilities: []string{protocol.CapTelemetry, protocol.CapScreenshot, protocol.CapAnnouncement}}, nil
+	caps := []string{protocol.CapTelemetry, protocol.CapScreenshot, protocol.CapAnnouncement}
+	if h.cfg.UpdateAvailable != nil {
+		caps = append(caps, protocol.CapUpdate)
+	}
+	return protocol.Hello{AgentVersion: version.Version, OS: runtime.GOOS, Arch: runtime.GOARCH, LastSeq: seq,
+		Capabilities: caps}, nil
 }
 
 func (h *handler) Pending(ctx context.Context) ([]link.Frame, error) {
@@ -52,6 +57,9 @@ func (h *handler) Welcome(ctx context.Context, w protocol.Welcome) {
 	}
 	stale := time.Since(c.lastSnap) > c.cfg.SnapshotEvery
 	c.mu.Unlock()
+	if c.cfg.Welcomed != nil {
+		c.cfg.Welcomed()
+	}
 	if !stale {
 		return
 	}
@@ -150,6 +158,9 @@ func (h *handler) Store(ctx context.Context, env protocol.Envelope) error {
 	if a.Announcement != nil {
 		c.publish(model.Event{Type: model.EventAnnouncement, Announcement: a.Announcement})
 	}
+	if env.Type == protocol.KindUpdateAvailable {
+		c.updateAvailable(env)
+	}
 	return nil
 }
 
@@ -168,6 +179,8 @@ func (h *handler) Control(ctx context.Context, env protocol.Envelope) {
 		c.startTelemetry(time.Duration(ts.IntervalMS) * time.Millisecond)
 	case protocol.KindTelemetryStop:
 		c.stopTelemetry()
+	case protocol.KindUpdateAvailable:
+		c.updateAvailable(env)
 	default:
 		c.log.Debug("ignored server frame", "type", env.Type)
 	}

@@ -34,7 +34,8 @@ var (
 
 // CredentialsVersion is the credentials file format. History:
 //
-//	1: server, device_id, secret, pin, server_name, group, enrolled_at.
+//	1: server, device_id, secret, pin, server_name, group, enrolled_at;
+//	   later, optional update_keys and update_channel (older agents ignore them).
 const CredentialsVersion = 1
 
 // Credentials identify this device to its server.
@@ -47,6 +48,12 @@ type Credentials struct {
 	ServerName string    `json:"server_name,omitempty"`
 	Group      string    `json:"group,omitempty"`
 	EnrolledAt time.Time `json:"enrolled_at"`
+	// UpdateKeys, when set, are the publisher's minisign public key(s)
+	// (comma separated) this device trusts for self-updates instead of the
+	// ones built in; set at enrolment by IT, never by the server.
+	UpdateKeys string `json:"update_keys,omitempty"`
+	// UpdateChannel is "stable" (default) or "beta".
+	UpdateChannel string `json:"update_channel,omitempty"`
 }
 
 // PinBytes decodes the pin (nil when none).

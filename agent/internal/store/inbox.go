@@ -272,3 +272,22 @@ func (s *Store) Unread(ctx context.Context) (int, error) {
 	err := s.db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM requests WHERE unread=1) + (SELECT count(*) FROM announcements WHERE read=0)`).Scan(&n)
 	return n, wrap("count unread", err)
 }
+
+// AddLocalAnnouncement stores a note from the agent itself (not from IT),
+// such as "Deskside updated itself", so it shows in News like any other;
+// false when an announcement with that id exists already.
+func (s *Store) AddLocalAnnouncement(ctx context.Context, a model.Announcement) (bool, error) {
+	var added bool
+	err := s.tx(ctx, "save local announcement", func(tx *sql.Tx) error {
+		author, _ := json.Marshal(a.Author)
+		res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO announcements(id,title,text,severity,author,created_at,expires_at)
+			VALUES(?,?,?,?,?,?,?)`, a.ID, a.Title, a.Text, a.Severity, string(author), ms(a.CreatedAt), ms(a.ExpiresAt))
+		if err != nil {
+			return err
+		}
+		n, _ := res.RowsAffected()
+		added = n == 1
+		return nil
+	})
+	return added, err
+}

@@ -220,3 +220,27 @@ func (s *Store) LastSnapshot(ctx context.Context) (*protocol.Snapshot, error) {
 	}
 	return &snap, nil
 }
+
+// AddUpdateReport queues an update.report frame (the self-updater's word
+// on an update it tried); it is on disk when this returns.
+func (s *Store) AddUpdateReport(ctx context.Context, env protocol.Envelope) error {
+	if env.Type != protocol.KindUpdateReport {
+		return fmt.Errorf("queue update report: frame is %s", env.Type)
+	}
+	return s.tx(ctx, "queue update report", func(tx *sql.Tx) error {
+		return enqueue(ctx, tx, env, "")
+	})
+}
+
+// OldestPending returns when the oldest frame still in the outbox was
+// queued; ok is false when the outbox is empty. It reads no frame bodies.
+func (s *Store) OldestPending(ctx context.Context) (at time.Time, ok bool, err error) {
+	var v sql.NullInt64
+	if err := s.db.QueryRowContext(ctx, `SELECT min(created_at) FROM outbox`).Scan(&v); err != nil {
+		return time.Time{}, false, wrap("read outbox", err)
+	}
+	if !v.Valid {
+		return time.Time{}, false, nil
+	}
+	return fromMS(v.Int64), true, nil
+}
