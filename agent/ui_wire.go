@@ -1,7 +1,10 @@
 package main
 
-// Wiring of the tray (in the agent process) and of the window process
-// (`agent ui <view>`). The UI lives in agent/ui; this file only plugs it in.
+// Wiring of the tray (in the agent process) and of `agent ui <view>`, which
+// hands over to the window app, the separate deskside-ui program
+// (agent/cmd/deskside-ui). The agent must not link fyne: it runs all day on
+// every desk, and fyne brings GL, X11 and ~25 MB of resident pages with it
+// (deps_test.go checks). The UI lives in agent/ui; this file only plugs it in.
 
 import (
 	"context"
@@ -13,13 +16,13 @@ import (
 
 	"github.com/deskside/deskside/agent/internal/localapi"
 	"github.com/deskside/deskside/agent/ui/tray"
-	"github.com/deskside/deskside/agent/ui/windows"
+	"github.com/deskside/deskside/agent/ui/uiapp"
 )
 
 func init() {
 	startTray = runTray
 	commands["ui"] = command{
-		summary: "open a window: ui " + strings.Join(windows.Views, "|") + " [--request ID]",
+		summary: "open a window: ui " + strings.Join(uiapp.Views, "|") + " [--request ID]",
 		run:     cmdUI,
 	}
 }
@@ -62,21 +65,15 @@ func branding() tray.Branding {
 	return b
 }
 
-// cmdUI is the short-lived window process: it draws one window, talks to
-// the agent process over the local API and exits when the window closes.
+// cmdUI opens a window: it becomes the window app (deskside-ui) with the
+// same arguments and environment, which draws the window, talks to the agent
+// process over the local API and exits when the window closes.
 func cmdUI(_ context.Context, args []string) error {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		return fmt.Errorf("which window? agent ui %s", strings.Join(windows.Views, "|"))
+		return fmt.Errorf("which window? agent ui %s", strings.Join(uiapp.Views, "|"))
 	}
-	view := args[0]
-	fs := newFlags("ui")
-	request := fs.String("request", "", "in `requests`, show this request")
-	socket := fs.String("socket", "", "local API socket or pipe (default: the user's runtime dir)")
-	if err := parse(fs, args[1:]); err != nil {
-		return err
+	if !uiapp.IsView(args[0]) {
+		return fmt.Errorf("no window called %q: agent ui %s", args[0], strings.Join(uiapp.Views, "|"))
 	}
-	return windows.Run(view, localapi.NewClient(*socket), windows.Options{
-		Request:  *request,
-		HelpDesk: branding().CompanyName,
-	})
+	return uiapp.Exec(args)
 }

@@ -8,12 +8,16 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+
+	"github.com/deskside/deskside/agent/ui/uiapp"
 )
 
-// ExecLauncher starts the window process: this executable with
-// `ui <view> [args]`. One window per view and arguments: a second click while
-// it is open starts nothing new.
+// ExecLauncher starts the window process: the window app (deskside-ui, see
+// uiapp.Find) with `<view> [args]`. One window per view and arguments: a
+// second click while it is open starts nothing new.
 type ExecLauncher struct {
+	// Exe is the window app; empty means uiapp.Find at each click, so an
+	// app installed after the agent started is found.
 	Exe string
 	Log *slog.Logger
 
@@ -21,13 +25,9 @@ type ExecLauncher struct {
 	running map[string]*os.Process
 }
 
-// NewExecLauncher returns a launcher over os.Executable().
-func NewExecLauncher(log *slog.Logger) (*ExecLauncher, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, fmt.Errorf("find the agent executable: %w", err)
-	}
-	return &ExecLauncher{Exe: exe, Log: log, running: map[string]*os.Process{}}, nil
+// NewExecLauncher returns a launcher over the window app.
+func NewExecLauncher(log *slog.Logger) *ExecLauncher {
+	return &ExecLauncher{Log: log, running: map[string]*os.Process{}}
 }
 
 // Open implements Launcher.
@@ -38,7 +38,18 @@ func (l *ExecLauncher) Open(view string, args ...string) error {
 	if _, ok := l.running[key]; ok {
 		return nil
 	}
-	cmd := exec.Command(l.Exe, append([]string{"ui", view}, args...)...)
+	exe := l.Exe
+	if exe == "" {
+		p, err := uiapp.Find()
+		if err != nil {
+			return err
+		}
+		exe = p
+	}
+	if l.running == nil {
+		l.running = map[string]*os.Process{}
+	}
+	cmd := exec.Command(exe, append([]string{view}, args...)...)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start the %s window: %w", view, err)

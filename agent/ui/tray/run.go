@@ -16,7 +16,7 @@ var ErrQuit = errors.New("the user quit Deskside from the tray")
 // Options configure Run.
 type Options struct {
 	Brand    Branding
-	Launch   Launcher // nil: an ExecLauncher over this executable
+	Launch   Launcher // nil: an ExecLauncher over the window app
 	Notifier Notifier // nil: the platform's
 	Log      *slog.Logger
 }
@@ -29,11 +29,7 @@ func Run(ctx context.Context, src Source, o Options) error {
 		o.Log = slog.Default()
 	}
 	if o.Launch == nil {
-		l, err := NewExecLauncher(o.Log)
-		if err != nil {
-			return err
-		}
-		o.Launch = l
+		o.Launch = NewExecLauncher(o.Log)
 	}
 	if o.Notifier == nil {
 		o.Notifier = NewNotifier(appName(o.Brand), o.Log)

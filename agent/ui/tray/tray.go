@@ -2,6 +2,7 @@ package tray
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -219,5 +220,18 @@ func (c *Controller) click(a Action) {
 	}
 	if err != nil {
 		c.Log.Warn("tray: open window", "action", a, "err", err)
+		c.tellUser(err)
+	}
+}
+
+// tellUser shows a click's failure where the user looks, when it is one
+// they should pass on (the window app missing).
+func (c *Controller) tellUser(err error) {
+	var ue interface{ UserMessage() string }
+	if !errors.As(err, &ue) {
+		return
+	}
+	if e := c.Notify.Notify(Notification{Title: appName(c.Brand), Body: ue.UserMessage()}); e != nil {
+		c.Log.Info("tray: notification not shown", "err", e)
 	}
 }

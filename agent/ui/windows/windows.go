@@ -1,6 +1,7 @@
 // Package windows draws Deskside's windows with fyne — "Get help", "My
 // requests", "What IT can see", "News" and "About" — in the short-lived
-// window process that `agent ui <view>` starts on a click. Each window talks
+// window process (the deskside-ui program, agent/cmd/deskside-ui) that the
+// tray and `agent ui <view>` start on a click. Each window talks
 // to the agent process only through backend.Backend, does its calls off the
 // UI goroutine and touches widgets only inside fyne.Do. Texts speak to the
 // employee warmly and plainly, and never blame.
@@ -21,11 +22,12 @@ import (
 	"github.com/deskside/deskside/agent/internal/model"
 	"github.com/deskside/deskside/agent/ui/backend"
 	"github.com/deskside/deskside/agent/ui/icon"
+	"github.com/deskside/deskside/agent/ui/uiapp"
 	"github.com/deskside/deskside/shared/protocol"
 )
 
-// Views names the windows `agent ui` can open.
-var Views = []string{"get-help", "requests", "what-it-sees", "news", "about"}
+// Views names the windows `agent ui` (and deskside-ui) can open.
+var Views = uiapp.Views
 
 // Options tune Run.
 type Options struct {

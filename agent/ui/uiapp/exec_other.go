@@ -1,0 +1,5 @@
+//go:build !unix
+
+package uiapp
+
+func execve(path string, args []string) error { return runChild(path, args) }
