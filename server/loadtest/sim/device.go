@@ -151,6 +151,7 @@ func (d *device) handle(data []byte) {
 			if t0, ok := d.f.probes.LoadAndDelete(a.ID); ok {
 				d.f.ackH.Record(time.Duration(now - t0.(int64)))
 			}
+			d.f.cursorDone(a.ID)
 		}
 	case protocol.KindAnnouncement:
 		var a protocol.Announcement
@@ -168,6 +169,10 @@ func (d *device) handle(data []byte) {
 			}
 		}
 	case protocol.KindError:
+		var e protocol.Error
+		if env.Decode(&e) == nil {
+			d.f.cursorDone(e.Ref)
+		}
 		d.f.logErr("error frame", fmt.Errorf("%s", env.Body))
 	}
 }
@@ -190,8 +195,13 @@ func (d *device) scheduleCursor() {
 		if seq <= d.acked.Load() {
 			return
 		}
-		if d.sendFrame(protocol.KindDeliveryCursor, "", protocol.DeliveryCursor{Seq: seq}) == nil {
+		id := protocol.NewID()
+		d.f.cursors.Store(id, struct{}{})
+		d.f.pendCur.Add(1)
+		if d.sendFrame(protocol.KindDeliveryCursor, id, protocol.DeliveryCursor{Seq: seq}) == nil {
 			d.acked.Store(seq)
+		} else {
+			d.f.cursorDone(id)
 		}
 	})
 }
@@ -219,6 +229,13 @@ func (d *device) sendFrame(k protocol.Kind, id string, body any) error {
 		return fmt.Errorf("write %s: %w", k, err)
 	}
 	return nil
+}
+
+// cursorDone forgets a delivery.cursor frame once answered (ack or error).
+func (f *Fleet) cursorDone(id string) {
+	if _, ok := f.cursors.LoadAndDelete(id); ok {
+		f.pendCur.Add(-1)
+	}
 }
 
 type simError string

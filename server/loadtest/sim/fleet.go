@@ -74,6 +74,8 @@ type Fleet struct {
 	ann   map[string][]int64 // announcement id → receive times (unix nanos)
 
 	probes   sync.Map // frame id → send time (unix nanos), for ack latency
+	cursors  sync.Map // delivery.cursor frame ids not yet acked
+	pendCur  atomic.Int64
 	ackH     *Hist
 	techToD  *Hist
 	roundH   *Hist
@@ -240,7 +242,7 @@ func (f *Fleet) Connect(ctx context.Context) (ConnectResult, error) {
 func (f *Fleet) Status() Status {
 	return Status{Devices: len(f.devs), Online: int(f.online.Load()), Welcomes: int(f.welcomes.Load()),
 		DialFailures: int(f.dialFails.Load()), Unexpected: int(f.unexpected.Load()), Expected: int(f.expectedDrop.Load()),
-		SlowCloses: int(f.slowCloses.Load()), GaveUp: int(f.gaveUp.Load()), LastWelcomeUnixNano: f.lastWelcome.Load()}
+		SlowCloses: int(f.slowCloses.Load()), PendingCursors: int(f.pendCur.Load()), GaveUp: int(f.gaveUp.Load()), LastWelcomeUnixNano: f.lastWelcome.Load()}
 }
 
 // Expect marks a window in which disconnects are planned (server restart).

@@ -123,6 +123,25 @@ func (r *Runner) broadcast(ctx context.Context) error {
 	return nil
 }
 
+// settle waits until every delivery.cursor a device sent has its answer
+// (after a broadcast every device sends one, and each is a store commit),
+// at most limit.
+func (r *Runner) settle(ctx context.Context, limit time.Duration) (time.Duration, int, error) {
+	start := time.Now()
+	for {
+		st, err := r.status(ctx)
+		if err != nil {
+			return 0, 0, err
+		}
+		if st.PendingCursors == 0 || time.Since(start) > limit {
+			return time.Since(start), st.PendingCursors, nil
+		}
+		if err := sleepCtx(ctx, 250*time.Millisecond); err != nil {
+			return 0, 0, err
+		}
+	}
+}
+
 // routeFigures is one load phase measured.
 type routeFigures struct {
 	Telemetry  Summary `json:"telemetry_device_to_console"`
@@ -180,8 +199,11 @@ func (r *Runner) load(ctx context.Context) (routeFigures, error) {
 
 // route measures latencies at the configured background rate.
 func (r *Runner) route(ctx context.Context) error {
-	took := settle(ctx, r.Target.URL(), 120*time.Second)
-	r.rep.add("route", "waited for the cursor commits to settle", fmt.Sprintf("%.1f s", took.Seconds()), "", nil)
+	took, pending, err := r.settle(ctx, 120*time.Second)
+	if err != nil {
+		return err
+	}
+	r.rep.add("route", "waited for delivery.cursor acks (broadcast aftermath)", fmt.Sprintf("%.1f s (%d still pending)", took.Seconds(), pending), "", nil)
 	f, err := r.load(ctx)
 	if err != nil {
 		return err

@@ -47,6 +47,7 @@ type Status struct {
 	Expected            int   `json:"expected_disconnects"`
 	SlowCloses          int   `json:"slow_consumer_closes"`
 	GaveUp              int   `json:"gave_up"`
+	PendingCursors      int   `json:"pending_cursors"` // delivery.cursor frames sent, not yet acked
 	LastWelcomeUnixNano int64 `json:"last_welcome_unix_nano"`
 }
 
@@ -60,6 +61,7 @@ func (s Status) Add(o Status) Status {
 	s.Expected += o.Expected
 	s.SlowCloses += o.SlowCloses
 	s.GaveUp += o.GaveUp
+	s.PendingCursors += o.PendingCursors
 	s.LastWelcomeUnixNano = max(s.LastWelcomeUnixNano, o.LastWelcomeUnixNano)
 	return s
 }

@@ -85,27 +85,6 @@ func Scrape(ctx context.Context, base string) (ServerStats, error) {
 	return s, nil
 }
 
-// settle waits until the server has taken no delivery.cursor frame for 2 s
-// (each is a store commit; after a broadcast every device sends one), at
-// most limit, and returns how long that took.
-func settle(ctx context.Context, base string, limit time.Duration) time.Duration {
-	start := time.Now()
-	last, quiet := -1.0, 0
-	for time.Since(start) < limit && quiet < 4 && ctx.Err() == nil {
-		s, err := Scrape(ctx, base)
-		if err != nil {
-			break
-		}
-		if s.Cursors == last {
-			quiet++
-		} else {
-			quiet, last = 0, s.Cursors
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
-	return time.Since(start) - 2*time.Second
-}
-
 // statsAfterGC asks the target to collect first, then scrapes.
 func statsAfterGC(ctx context.Context, t Target) ServerStats {
 	gc := t.GC(ctx)
