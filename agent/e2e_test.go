@@ -21,20 +21,6 @@ import (
 	"github.com/deskside/deskside/shared/protocol"
 )
 
-// buildAgent compiles this command once per test.
-func buildAgent(t *testing.T) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("builds the agent binary")
-	}
-	bin := filepath.Join(t.TempDir(), "agent")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 type proc struct {
 	cmd *exec.Cmd
 	log *bytes.Buffer

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// The agent binary links fyne, so one build costs tens of seconds on a
+// small CI machine. Tests share builds: each distinct build is made once
+// per test binary, one at a time, into a directory removed at the end.
+var (
+	buildMu    sync.Mutex
+	buildDir   string
+	buildCache = map[agentBuild]string{}
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
+}
+
+// agentBuild is one way to build this command.
+type agentBuild struct {
+	version string // -X shared/version.Version; "" keeps the default
+	key     string // -X agent/internal/update.TrustedKeys
+	// protocol, when not 0, builds against a shared/protocol that speaks
+	// this major version (through go build -overlay): a release the server
+	// cannot talk to.
+	protocol int
+}
+
+// buildAgent compiles this command as is, once per test binary.
+func buildAgent(t *testing.T) string { return buildAgentWith(t, agentBuild{}) }
+
+// buildAgentWith returns the path of a shared build; copy it before
+// letting anything replace it.
+func buildAgentWith(t *testing.T, b agentBuild) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds the agent binary")
+	}
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if bin, ok := buildCache[b]; ok {
+		return bin
+	}
+	if buildDir == "" {
+		d, err := os.MkdirTemp("", "deskside-agent-test-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		buildDir = d
+	}
+	bin := filepath.Join(buildDir, "agent-"+strconv.Itoa(len(buildCache))+exeSuffix())
+	args := []string{"build", "-o", bin}
+	var ld []string
+	if b.version != "" {
+		ld = append(ld, "-X github.com/deskside/deskside/shared/version.Version="+b.version)
+	}
+	if b.key != "" {
+		ld = append(ld, "-X github.com/deskside/deskside/agent/internal/update.TrustedKeys="+b.key)
+	}
+	if len(ld) > 0 {
+		args = append(args, "-ldflags", strings.Join(ld, " "))
+	}
+	if b.protocol != 0 {
+		args = append(args, "-overlay", protocolOverlay(t, b.protocol))
+	}
+	out, err := exec.Command("go", append(args, ".")...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	buildCache[b] = bin
+	return bin
+}
+
+// protocolOverlay writes an overlay that replaces shared/protocol's
+// version constant.
+func protocolOverlay(t *testing.T, v int) string {
+	t.Helper()
+	src, err := filepath.Abs("../shared/protocol/envelope.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const decl = "const Version = 1\n"
+	if !strings.Contains(string(b), decl) {
+		t.Fatalf("%s no longer declares %q; update protocolOverlay", src, decl)
+	}
+	patched := filepath.Join(buildDir, "envelope-v"+strconv.Itoa(v)+".go")
+	if err := os.WriteFile(patched, []byte(strings.Replace(string(b), decl, "const Version = "+strconv.Itoa(v)+"\n", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	overlay, _ := json.Marshal(map[string]map[string]string{"Replace": {src: patched}})
+	path := filepath.Join(buildDir, "overlay-v"+strconv.Itoa(v)+".json")
+	if err := os.WriteFile(path, overlay, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func exeSuffix() string {
+	if os.PathSeparator == '\\' {
+		return ".exe"
+	}
+	return ""
+}
