@@ -9,9 +9,13 @@ state=${DESKSIDE_HOME:-$PWD/.deskside}
 addr=${DESKSIDE_ADDR:-127.0.0.1:8080}
 mkdir -p "$state/server" "$state/agent" bin
 
-echo "== building the server and the agent"
+echo "== building the server, the agent and its window app"
 go build -o bin/deskside-server ./server
 go build -o bin/deskside-agent ./agent
+# The windows are a separate program next to the agent (the agent itself
+# links no fyne). It needs cgo and the GL/X11 headers (scripts/deps.sh).
+go build -o bin/deskside-ui ./agent/cmd/deskside-ui ||
+  echo "   (the window app did not build: the agent runs, its tray's windows won't open)"
 
 # This demo agent keeps its credentials, history and socket apart from a real
 # installation for the same user.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Screenshots of the agent's windows, taken from the real programs: a server
 # on SQLite, an agent enrolled to it running with its tray, and each window
-# opened as the tray would (`agent ui <view>`), under Xvfb with a D-Bus
+# opened as the tray would (`agent ui <view>`, which hands over to the
+# deskside-ui window app built next to the agent), under Xvfb with a D-Bus
 # session. A technician answers over the REST API. Also measures the agent's
 # idle footprint and how fast a window opens. Writes docs/screenshots/agent-*.
 #
@@ -17,9 +18,10 @@ if [ -z "${DESKSIDE_IN_SESSION:-}" ]; then
   done
   work=$(mktemp -d)
   trap 'rm -rf "$work"' EXIT
-  echo "== building the server and the agent"
+  echo "== building the server, the agent and its window app"
   go build -o "$work/deskside-server" ./server
   go build -o "$work/deskside-agent" ./agent
+  go build -o "$work/deskside-ui" ./agent/cmd/deskside-ui
   disp=:$((90 + RANDOM % 50))
   Xvfb "$disp" -screen 0 1280x800x24 -nolisten tcp >/dev/null 2>&1 &
   xvfb=$!
@@ -74,11 +76,12 @@ shoot() {
   echo "   docs/screenshots/agent-$1.png"
 }
 close_window() { xdotool search --name "$1" windowclose 2>/dev/null || xdotool key Escape; sleep 0.5; }
-opentime() { # VIEW TITLE: milliseconds from start to the window mapped
-  local t0 t1
+opentime() { # TITLE COMMAND...: milliseconds from start to the window mapped
+  local t0 t1 title=$1
+  shift
   t0=$(date +%s%N)
-  "$agent" ui "$1" >/dev/null 2>&1 &
-  xdotool search --sync --onlyvisible --name "$2" >/dev/null
+  "$@" >/dev/null 2>&1 &
+  xdotool search --sync --onlyvisible --name "$title" >/dev/null
   t1=$(date +%s%N)
   echo $(((t1 - t0) / 1000000))
 }
@@ -131,11 +134,16 @@ hz=$(getconf CLK_TCK)
 c0=$(ticks $agent_pid); sleep 60; c1=$(ticks $agent_pid)
 idle_rss=$(rss $agent_pid)
 cpu=$(awk -v d=$((c1 - c0)) -v hz="$hz" 'BEGIN {printf "%.3f", d / hz / 60 * 100}')
-times=()
+times=() ttimes=()
 for _ in 1 2 3; do
-  times+=("$(opentime about "About Deskside")")
+  # As the tray opens it (the window app directly)…
+  ttimes+=("$(opentime "About Deskside" "$WORK/deskside-ui" about)")
   sleep 1.5
-  wpid=$(pgrep -n -f "deskside-agent ui about")
+  close_window "About Deskside"
+  # …and as `agent ui about` does (the agent hands over to it).
+  times+=("$(opentime "About Deskside" "$agent" ui about)")
+  sleep 1.5
+  wpid=$(pgrep -n -f "deskside-ui about")
   win_rss=$(rss "$wpid")
   close_window "About Deskside"
 done
@@ -144,13 +152,33 @@ kill "$agent_pid"; wait "$agent_pid" 2>/dev/null || true
 "$agent" run --headless --log-level warn &
 headless_pid=$!
 pids+=($headless_pid)
-sleep 8
+sleep 60
 headless_rss=$(rss $headless_pid)
+# DESKSIDE_COMPARE_AGENT: another agent build (e.g. an older release) to
+# measure the same way, headless, for a before/after line.
+if [ -n "${DESKSIDE_COMPARE_AGENT:-}" ]; then
+  kill "$headless_pid"; wait "$headless_pid" 2>/dev/null || true
+  "$DESKSIDE_COMPARE_AGENT" run --headless --log-level warn 2>/dev/null &
+  cmp_pid=$!
+  pids+=($cmp_pid)
+  sleep 60
+  cmp_rss=$(rss $cmp_pid)
+fi
+size() { echo $(($(stat -c %s "$1") / 1024 / 1024)); }
+# Figures from earlier layouts are kept below an "Earlier" line.
+earlier=$(sed -n '/^Earlier/,$p' "$out/agent-figures.txt" 2>/dev/null || true)
 {
   echo "Deskside agent figures ($(date -u +%F), Xvfb 1280x800, software GL, $(nproc) cores)"
-  echo "agent run with tray, idle RSS:        $((idle_rss / 1024)) MB"
-  echo "agent run --headless, idle RSS:      $((headless_rss / 1024)) MB"
+  echo "agent run with tray, idle RSS (60 s): $((idle_rss / 1024)) MB"
+  echo "agent run --headless, idle RSS (60 s): $((headless_rss / 1024)) MB"
   echo "agent run with tray, idle CPU (60 s): ${cpu} % of one core"
-  echo "click to window mapped (about, ms):   ${times[*]}"
+  echo "tray click to window mapped (about, ms): ${ttimes[*]}"
+  echo "agent ui about to window mapped (ms): ${times[*]}"
   echo "window process RSS while open:        $((win_rss / 1024)) MB"
-} | tee "$out/agent-figures.txt"
+  echo "binaries: deskside-agent $(size "$agent") MB (no fyne, no GL), deskside-ui $(size "$WORK/deskside-ui") MB"
+  if [ -n "${cmp_rss:-}" ]; then
+    echo "for comparison, ${DESKSIDE_COMPARE_LABEL:-$DESKSIDE_COMPARE_AGENT} run --headless, idle RSS (60 s): $((cmp_rss / 1024)) MB"
+  fi
+  if [ -n "$earlier" ]; then echo; echo "$earlier"; fi
+} | tee "$out/agent-figures.txt.new"
+mv "$out/agent-figures.txt.new" "$out/agent-figures.txt"
