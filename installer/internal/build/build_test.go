@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"math/big"
 	"os"
@@ -74,8 +75,7 @@ func agentBinary(t *testing.T) string {
 		cmd.Dir = root(t)
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
 		if out, err := cmd.CombinedOutput(); err != nil {
-			agentErr = err
-			t.Logf("%s", out)
+			agentErr = fmt.Errorf("go build %s: %w\n%s", pkg, err, out)
 		}
 	})
 	if agentErr != nil {
