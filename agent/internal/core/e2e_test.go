@@ -34,14 +34,24 @@ var sys = sysinfo.New(sysinfo.Options{AgentVersion: "1.0.0-test"})
 
 func startAgent(t *testing.T, db string, creds *enrol.Credentials, opt store.Options) *agent {
 	t.Helper()
+	return startAgentWith(t, db, creds, opt, nil)
+}
+
+// startAgentWith lets a test adjust the core's config (hooks) first.
+func startAgentWith(t *testing.T, db string, creds *enrol.Credentials, opt store.Options, mod func(*core.Config)) *agent {
+	t.Helper()
 	st, err := store.Open(db, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := core.New(core.Config{Store: st, Collector: sys, Creds: creds,
+	cfg := core.Config{Store: st, Collector: sys, Creds: creds,
 		Link: func(lc *link.Config) {
 			lc.BackoffBase, lc.BackoffCap, lc.CursorDelay = 20*time.Millisecond, 200*time.Millisecond, 20*time.Millisecond
-		}})
+		}}
+	if mod != nil {
+		mod(&cfg)
+	}
+	c, err := core.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,154 @@
+package core_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"mime/multipart"
+	"net/http"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"aead.dev/minisign"
+
+	"github.com/deskside/deskside/agent/internal/core"
+	"github.com/deskside/deskside/agent/internal/enrol"
+	"github.com/deskside/deskside/agent/internal/model"
+	"github.com/deskside/deskside/agent/internal/store"
+	"github.com/deskside/deskside/server/servertest"
+	"github.com/deskside/deskside/shared/protocol"
+	"github.com/deskside/deskside/shared/release"
+)
+
+// The self-updater's hooks against the real server: the core hands
+// Enrolled the credentials before the link starts, calls Welcomed on each
+// welcome, passes a rollout's update.available on (once), queues
+// update.report durably (the server acks it and counts it), and Notify
+// puts a note in News with an announcement event.
+func TestE2EUpdateHooks(t *testing.T) {
+	pub, priv, err := minisign.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pubText, _ := pub.MarshalText()
+	srv := servertest.New(t, servertest.WithReleaseKey(string(pubText)))
+	creds := enrolled(t, srv)
+
+	var welcomed, enrolledCalls atomic.Int32
+	offers := make(chan protocol.UpdateAvailable, 4)
+	a := startAgentWith(t, filepath.Join(t.TempDir(), "agent.db"), creds, store.Options{}, func(c *core.Config) {
+		c.Enrolled = func(_ context.Context, got *enrol.Credentials) {
+			if got.DeviceID != creds.DeviceID || welcomed.Load() != 0 {
+				t.Errorf("Enrolled(%s) after %d welcomes; want %s before any", got.DeviceID, welcomed.Load(), creds.DeviceID)
+			}
+			enrolledCalls.Add(1)
+		}
+		c.Welcomed = func() { welcomed.Add(1) }
+		c.UpdateAvailable = func(o protocol.UpdateAvailable) { offers <- o }
+		c.BusyQuiet = 300 * time.Millisecond
+	})
+	a.waitFor(t, "online", isState(model.StateOnline))
+	if enrolledCalls.Load() != 1 || welcomed.Load() < 1 {
+		t.Fatalf("Enrolled called %d times, Welcomed %d; want 1 and ≥1", enrolledCalls.Load(), welcomed.Load())
+	}
+
+	// A rollout reaches the hook through the device's outbox (seq).
+	bin := bytes.Repeat([]byte("deskside-agent 9.9.0\n"), 100)
+	m, err := release.NewManifest(bytes.NewReader(bin), "9.9.0", runtime.GOOS, runtime.GOARCH, release.ChannelStable, false, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	man, sig, err := release.Sign(priv, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := srv.Tech(t)
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	for _, p := range []struct {
+		name string
+		data []byte
+	}{{"manifest", man}, {"signature", sig}, {"binary", bin}} {
+		w, _ := mw.CreateFormFile(p.name, p.name)
+		w.Write(p.data)
+	}
+	mw.Close()
+	st, out := admin.DoRaw(t, http.MethodPost, "/api/v1/releases", mw.FormDataContentType(), &body)
+	if st != http.StatusCreated {
+		t.Fatalf("upload: %d %s", st, out)
+	}
+	var rel struct {
+		ID      string `json:"id"`
+		Updated int    `json:"updated"`
+	}
+	json.Unmarshal(out, &rel)
+	admin.Do(t, http.MethodPatch, "/api/v1/releases/"+rel.ID, map[string]int{"percent": 100}, nil)
+	select {
+	case o := <-offers:
+		if o.Version != "9.9.0" || !strings.HasSuffix(o.ManifestURL, rel.ID+"/manifest") {
+			t.Errorf("offer = %+v", o)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("update.available never reached the hook")
+	}
+
+	// The report goes out durably and the server counts it.
+	if err := a.SendUpdateReport(context.Background(), protocol.UpdateReport{FromVersion: "1.0.0-test", ToVersion: "9.9.0", OK: true}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var list struct {
+			Releases []struct {
+				Updated int `json:"updated"`
+			} `json:"releases"`
+		}
+		admin.Do(t, http.MethodGet, "/api/v1/releases", nil, &list)
+		if len(list.Releases) == 1 && list.Releases[0].Updated == 1 && a.Status().Pending == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("update report not counted: %+v, status %+v", list, a.Status())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	// Nothing in flight, no window: not busy. A window action: busy for BusyQuiet.
+	if a.Busy() {
+		t.Error("Busy with an empty outbox and no window activity")
+	}
+	if _, err := a.Requests(context.Background()); err != nil || a.Busy() {
+		t.Errorf("the tray's list read made the user busy (%v)", err)
+	}
+	if _, err := a.RaiseRequest(context.Background(), model.NewRequest{Text: "printer"}); err != nil {
+		t.Fatal(err)
+	}
+	if !a.Busy() {
+		t.Error("not Busy right after the user sent a request")
+	}
+	time.Sleep(400 * time.Millisecond)
+	for i := 0; a.Busy() && i < 100; i++ { // the request's ack may still be on its way
+		time.Sleep(50 * time.Millisecond)
+	}
+	if a.Busy() {
+		t.Error("still Busy after BusyQuiet with the outbox drained")
+	}
+
+	// Notify: a note in News and an announcement event.
+	a.Notify("Deskside updated itself to 9.9 — nothing for you to do.")
+	a.waitFor(t, "notice event", func(ev model.Event) bool {
+		return ev.Type == model.EventAnnouncement && ev.Announcement != nil && strings.HasPrefix(ev.Announcement.Text, "Deskside updated")
+	})
+	as, err := a.Announcements(context.Background())
+	if err != nil || len(as) != 1 || as[0].Author.Name != "Deskside" || as[0].Read {
+		t.Errorf("announcements = %+v (%v); want the unread notice", as, err)
+	}
+	if a.Status().Unread < 1 {
+		t.Error("the notice does not count as unread")
+	}
+}
