@@ -82,16 +82,6 @@ func (p *serverProc) stop() {
 	}
 }
 
-// pid is the running server's process id (0 when stopped).
-func (p *serverProc) pid() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.cmd == nil || p.cmd.Process == nil {
-		return 0
-	}
-	return p.cmd.Process.Pid
-}
-
 func (p *serverProc) Restart(ctx context.Context) error {
 	p.stop()
 	return p.start(ctx)
