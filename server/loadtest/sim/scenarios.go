@@ -128,6 +128,10 @@ func (r *Runner) broadcast(ctx context.Context) error {
 // at most limit.
 func (r *Runner) settle(ctx context.Context, limit time.Duration) (time.Duration, int, error) {
 	start := time.Now()
+	// Devices send their cursor 1–3 s after the frame (CursorDelay ± jitter).
+	if err := sleepCtx(ctx, 3500*time.Millisecond); err != nil {
+		return 0, 0, err
+	}
 	for {
 		st, err := r.status(ctx)
 		if err != nil {
