@@ -36,6 +36,9 @@ type agentBuild struct {
 	// this major version (through go build -overlay): a release the server
 	// cannot talk to.
 	protocol int
+	// noUI builds without ui_wire.go (overlaid with an empty file): the
+	// agent as it would be without fyne linked in, for measurements.
+	noUI bool
 }
 
 // buildAgent compiles this command as is, once per test binary.
@@ -72,8 +75,29 @@ func buildAgentWith(t *testing.T, b agentBuild) string {
 	if len(ld) > 0 {
 		args = append(args, "-ldflags", strings.Join(ld, " "))
 	}
+	replace := map[string]string{}
 	if b.protocol != 0 {
-		args = append(args, "-overlay", protocolOverlay(t, b.protocol))
+		src, patched := protocolPatch(t, b.protocol)
+		replace[src] = patched
+	}
+	if b.noUI {
+		src, err := filepath.Abs("ui_wire.go")
+		if err != nil {
+			t.Fatal(err)
+		}
+		empty := filepath.Join(buildDir, "no_ui.go")
+		if err := os.WriteFile(empty, []byte("package main\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		replace[src] = empty
+	}
+	if len(replace) > 0 {
+		overlay, _ := json.Marshal(map[string]map[string]string{"Replace": replace})
+		path := filepath.Join(buildDir, "overlay-"+strconv.Itoa(len(buildCache))+".json")
+		if err := os.WriteFile(path, overlay, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		args = append(args, "-overlay", path)
 	}
 	out, err := exec.Command("go", append(args, ".")...).CombinedOutput()
 	if err != nil {
@@ -83,9 +107,9 @@ func buildAgentWith(t *testing.T, b agentBuild) string {
 	return bin
 }
 
-// protocolOverlay writes an overlay that replaces shared/protocol's
-// version constant.
-func protocolOverlay(t *testing.T, v int) string {
+// protocolPatch writes a copy of shared/protocol's envelope.go that
+// declares another version, and returns both paths.
+func protocolPatch(t *testing.T, v int) (src, patched string) {
 	t.Helper()
 	src, err := filepath.Abs("../shared/protocol/envelope.go")
 	if err != nil {
@@ -99,16 +123,11 @@ func protocolOverlay(t *testing.T, v int) string {
 	if !strings.Contains(string(b), decl) {
 		t.Fatalf("%s no longer declares %q; update protocolOverlay", src, decl)
 	}
-	patched := filepath.Join(buildDir, "envelope-v"+strconv.Itoa(v)+".go")
+	patched = filepath.Join(buildDir, "envelope-v"+strconv.Itoa(v)+".go")
 	if err := os.WriteFile(patched, []byte(strings.Replace(string(b), decl, "const Version = "+strconv.Itoa(v)+"\n", 1)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	overlay, _ := json.Marshal(map[string]map[string]string{"Replace": {src: patched}})
-	path := filepath.Join(buildDir, "overlay-v"+strconv.Itoa(v)+".json")
-	if err := os.WriteFile(path, overlay, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return src, patched
 }
 
 func exeSuffix() string {

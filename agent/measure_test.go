@@ -21,12 +21,29 @@ import (
 // TestMeasureIdle reports the idle RSS of `agent run --headless` after a
 // minute online and the bytes on the wire while idle (through a counting
 // proxy, with the server pinging every 10 s). Not a timed assert: set
-// DESKSIDE_MEASURE=1 to run it; figures go to the test log.
+// DESKSIDE_MEASURE=1 to run it; figures go to the test log. It measures the
+// agent as shipped and, for comparison, built without the tray's file
+// (ui_wire.go overlaid away), which is what fyne costs a headless agent.
 func TestMeasureIdle(t *testing.T) {
 	if os.Getenv("DESKSIDE_MEASURE") == "" {
 		t.Skip("set DESKSIDE_MEASURE=1 to measure idle RSS and bytes")
 	}
-	bin := buildAgent(t)
+	for _, v := range []struct {
+		name  string
+		build agentBuild
+	}{{"as-shipped", agentBuild{}}, {"without-ui", agentBuild{noUI: true}}} {
+		bin := buildAgentWith(t, v.build)
+		t.Run(v.name, func(t *testing.T) {
+			t.Parallel()
+			measureIdle(t, bin)
+		})
+	}
+}
+
+func measureIdle(t *testing.T, bin string) {
+	if fi, err := os.Stat(bin); err == nil {
+		t.Logf("binary %.1f MB", float64(fi.Size())/(1<<20))
+	}
 	const ping = 10 * time.Second
 	srv := servertest.New(t, servertest.WithPingInterval(ping))
 	u, _ := url.Parse(srv.URL())

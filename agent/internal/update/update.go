@@ -10,10 +10,13 @@
 // Wiring (agent core):
 //
 //	u, err := update.New(update.Config{ServerURL: …, Authorize: …, DataDir: …,
-//		Busy: core.Busy, Report: core.SendUpdateReport, Notify: tray.Notify})
+//		Busy: core.Busy, Report: core.SendUpdateReport, Notify: core.Notify})
 //	go u.Run(ctx)                // at startup, before or while the link connects
 //	u.Healthy()                  // each time the link is welcomed by the server
 //	go u.Offer(ctx, body)        // on an update.available frame (or u.Nudge())
+//
+// agent/updater.go does this through core.Config's Enrolled, Welcomed and
+// UpdateAvailable hooks.
 package update
 
 import (
