@@ -336,6 +336,8 @@ func TestWindowsMSI(t *testing.T) {
 		"Property":     {"SERVER\thttps://help.example.com", "TOKEN\tdsk1_Abcdefghijklmnop0123", "MsiHiddenProperties\tTOKEN", "ProductVersion\t" + testVersion},
 		"CustomAction": {"write-config --system", "remove-config --system"},
 		"File":         {"deskside-agent.exe", "deskside-setup.exe"},
+		"InstallExecuteSequence": {"StopAgents\tREMOVE~=\"ALL\"", "RemoveEnrollConfig\tREMOVE~=\"ALL\" AND NOT UPGRADINGPRODUCTCODE",
+			"WriteEnrollConfig\tTOKEN AND NOT (REMOVE~=\"ALL\")"},
 	} {
 		got := run(t, "msiinfo", "export", msi, table)
 		for _, w := range want {
@@ -344,6 +346,31 @@ func TestWindowsMSI(t *testing.T) {
 			}
 		}
 	}
+	// The old version is removed before the new one is installed; agents are
+	// stopped, and the config removed, before the files go; the config is
+	// written once the files are there; deferred actions run inside the
+	// install script (after InstallInitialize).
+	seq := sequence(t, msi)
+	if !(seq["InstallValidate"] < seq["RemoveExistingProducts"] && seq["RemoveExistingProducts"] < seq["InstallInitialize"] &&
+		seq["StopAgents"] < seq["RemoveEnrollConfig"] && seq["RemoveEnrollConfig"] < seq["RemoveFiles"] &&
+		seq["InstallFiles"] < seq["WriteEnrollConfig"] && seq["WriteEnrollConfig"] < seq["InstallFinalize"] && seq["StopAgents"] > seq["InstallInitialize"]) {
+		t.Errorf("MSI actions out of order: %v", seq)
+	}
+}
+
+// sequence returns the InstallExecuteSequence numbers of the MSI's actions.
+func sequence(t *testing.T, msi string) map[string]int {
+	seq := map[string]int{}
+	for _, line := range strings.Split(run(t, "msiinfo", "export", msi, "InstallExecuteSequence"), "\n") {
+		f := strings.Split(strings.TrimRight(line, "\r"), "\t")
+		if len(f) == 3 {
+			var n int
+			if _, err := fmt.Sscan(f[2], &n); err == nil {
+				seq[f[0]] = n
+			}
+		}
+	}
+	return seq
 }
 
 // TestWindowsAgentBuilds cross-compiles the real agent the way the default
