@@ -75,7 +75,15 @@ shoot() {
   convert "$out/agent-$1.png" -strip -colors 256 "PNG8:$out/agent-$1.png" 2>/dev/null || true
   echo "   docs/screenshots/agent-$1.png"
 }
-close_window() { xdotool search --name "$1" windowclose 2>/dev/null || xdotool key Escape; sleep 0.5; }
+# close_window TITLE: closes the window and ends its process ($ui_pid):
+# without a window manager, destroying the X window leaves a fyne app running.
+ui_pid=
+close_window() {
+  xdotool search --name "$1" windowclose 2>/dev/null || xdotool key Escape
+  sleep 0.5
+  if [ -n "$ui_pid" ]; then kill "$ui_pid" 2>/dev/null || true; wait "$ui_pid" 2>/dev/null || true; fi
+  ui_pid=
+}
 opentime() { # TITLE COMMAND...: milliseconds from start to the window mapped
   local t0 t1 title=$1
   shift
@@ -88,6 +96,7 @@ opentime() { # TITLE COMMAND...: milliseconds from start to the window mapped
 
 echo "== windows"
 "$agent" ui get-help >/dev/null 2>&1 &
+ui_pid=$!
 xdotool search --sync --onlyvisible --name "Get help" >/dev/null
 sleep 1
 xdotool type --delay 15 "Since this morning my laptop can't see the printer on floor 2."
@@ -103,26 +112,31 @@ api PATCH "/requests/$rid" '{"status":"in_progress","assignee":"me"}' >/dev/null
 api POST "/requests/$rid/messages" '{"text":"Thanks for telling us! The floor 2 printer got a new address last night. Could you try again now?"}' >/dev/null
 sleep 1.5
 "$agent" ui requests >/dev/null 2>&1 &
+ui_pid=$!
 shoot requests "My requests"
 close_window "My requests"
 
 api PATCH "/requests/$rid" '{"status":"resolved"}' >/dev/null
 sleep 1.5
 "$agent" ui requests >/dev/null 2>&1 &
+ui_pid=$!
 shoot requests-resolved "My requests"
 close_window "My requests"
 
 "$agent" ui what-it-sees >/dev/null 2>&1 &
+ui_pid=$!
 shoot what-it-sees "What IT can see"
 close_window "What IT can see"
 
 api POST /announcements '{"title":"Email maintenance tonight","text":"Email will be unavailable from 22:00 to 23:00 while we upgrade the server. Nothing to do on your side.","severity":"info","target":{"kind":"all","value":""}}' >/dev/null
 sleep 1.5
 "$agent" ui news >/dev/null 2>&1 &
+ui_pid=$!
 shoot news "News from IT"
 close_window "News from IT"
 
 "$agent" ui about >/dev/null 2>&1 &
+ui_pid=$!
 shoot about "About Deskside"
 close_window "About Deskside"
 
@@ -139,12 +153,14 @@ for _ in 1 2 3; do
   # As the tray opens it (the window app directly)…
   ttimes+=("$(opentime "About Deskside" "$WORK/deskside-ui" about)")
   sleep 1.5
+  ui_pid=$(pgrep -n -f "deskside-ui about")
   close_window "About Deskside"
   # …and as `agent ui about` does (the agent hands over to it).
   times+=("$(opentime "About Deskside" "$agent" ui about)")
   sleep 1.5
   wpid=$(pgrep -n -f "deskside-ui about")
   win_rss=$(rss "$wpid")
+  ui_pid=$wpid
   close_window "About Deskside"
 done
 # The same agent without its tray, for comparison.
