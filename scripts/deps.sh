@@ -6,7 +6,7 @@ pkgs=(gcc libc6-dev pkg-config git make
   libgl-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev # fyne
   xvfb dbus dbus-x11 imagemagick xdotool                                                        # real windows + screenshots
   chromium                                                                                # console browser tests
-  rpm                                                                                     # inspect .rpm packages
+  rpm wixl msitools osslsigncode                                                                                   # inspect .rpm packages
 )
 missing=()
 for p in "${pkgs[@]}"; do
