@@ -28,5 +28,10 @@ crossvet: ## vet the agent core for Windows and macOS (CGO_ENABLED=0)
 unit: ## go test -race over every package (real SQLite, real sockets, Xvfb, Chromium)
 	@echo "== go test -race"; $(GO) test -race -count=1 -timeout 30m $(PKGS)
 
-bench: ## benchmarks (not part of `make test`)
-	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+bench: ## fleet simulator at full scale (19k devices, ~15 min) + go benchmarks; see docs/benchmarks.md
+	@bash scripts/bench.sh
+	$(GO) test -run '^$$' -bench . -benchmem ./shared/... ./server/... ./agent/internal/...
+
+screenshots: ## re-take the console and agent screenshots in docs/screenshots
+	DESKSIDE_SCREENSHOTS=1 $(GO) test -count=1 -run 'TestConsolePages|TestFlow|TestUpdates' ./server/internal/console/
+	bash scripts/screenshots-agent.sh
