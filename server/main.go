@@ -177,13 +177,25 @@ func serve(args []string) error {
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
-	a.Hub.Close()
+	return shutdown(srv, a)
+}
+
+// shutdown stops accepting first, so no reconnect lands on a closing
+// server (hijacked WebSocket links are not tracked by srv, so Shutdown
+// only waits for REST calls in flight), then closes every link in
+// parallel, applies the delivery cursors still in memory, and closes the
+// store.
+func shutdown(srv *http.Server, a *app.App) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("shut down: %w", err)
+	err := srv.Shutdown(sctx)
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
 	}
-	return nil
+	if err != nil {
+		err = fmt.Errorf("shut down: %w", err)
+	}
+	return errors.Join(err, a.Close())
 }
 
 // releaseKeys joins the key given inline and the one in a file (both may

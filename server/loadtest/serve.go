@@ -68,13 +68,17 @@ func serve(ctx context.Context, args []string) error {
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	a.Hub.Close()
+	// As server/main.go: stop accepting, then close links, flush, close the store.
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("shut down: %w", err)
+	err = srv.Shutdown(sctx)
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
 	}
-	return nil
+	if err != nil {
+		err = fmt.Errorf("shut down: %w", err)
+	}
+	return errors.Join(err, a.Close())
 }
 
 // isSelf reports whether --server-bin names this program's own server mode.

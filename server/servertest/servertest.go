@@ -205,7 +205,9 @@ func (s *Server) stop() {
 	if a == nil {
 		return
 	}
-	a.Hub.Close() // drops hijacked links, which srv.Close does not track
+	// As server/main.go: stop accepting first, then drop the hijacked
+	// links (which srv.Close does not track), flush, close the store.
+	srv.Listener.Close()
 	srv.CloseClientConnections()
 	srv.Close()
 	a.Close()

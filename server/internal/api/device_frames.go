@@ -83,12 +83,9 @@ func (l *deviceLink) dispatch(env protocol.Envelope) {
 		if !l.decode(env, &b) {
 			return
 		}
-		res, err := l.a.st.Prune(ctx, env.ID, l.dev.ID, b.Seq)
-		if err != nil {
-			l.storeFailed(env, err)
-			return
-		}
-		l.ack(env, res)
+		// Coalesced and applied in batches (see cursors): ack at once.
+		l.a.cursors.Add(l.dev.ID, b.Seq)
+		l.ack(env, store.Result{})
 	case protocol.KindUpdateReport:
 		var b protocol.UpdateReport
 		if !l.decode(env, &b) {

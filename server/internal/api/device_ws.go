@@ -124,7 +124,10 @@ func (a *API) deviceSetup(ws *websocket.Conn, dev store.Device) *deviceLink {
 			wel.ReplayFrom, wel.ReplayTo = ds[0].Seq, ds[len(ds)-1].Seq
 		}
 		return frame(protocol.KindWelcome, wel)
-	}, func() ([]store.Delivery, error) { return a.st.Replay(ctxBG(), dev.ID, hello.LastSeq) })
+	}, func() ([]store.Delivery, error) {
+		// A cursor not yet applied to the store still counts.
+		return a.st.Replay(ctxBG(), dev.ID, max(hello.LastSeq, a.cursors.Of(dev.ID)))
+	})
 	if err != nil {
 		a.log.Error("replay", "device", dev.ID, "err", err)
 		p.CloseNow(websocket.CloseInternalServerErr, "the server could not read your messages; it will retry")

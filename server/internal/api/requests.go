@@ -267,6 +267,10 @@ func (a *API) addNote(w http.ResponseWriter, r *http.Request, ac *actor) {
 }
 
 func (a *API) listAnnouncements(w http.ResponseWriter, r *http.Request, _ *actor) {
+	// Delivered counts come from applied cursors: apply the pending ones.
+	if err := a.cursors.Flush(r.Context()); err != nil {
+		a.log.Warn("apply delivery cursors", "err", err)
+	}
 	as, err := a.st.ListAnnouncements(r.Context())
 	if err != nil {
 		a.internal(w, r, err)
@@ -323,9 +327,7 @@ func (a *API) announce(w http.ResponseWriter, r *http.Request, ac *actor) {
 		Author: protocol.Person{Name: ac.Name, Greeting: ac.Greeting}, CreatedAt: now, ExpiresAt: in.ExpiresAt}
 	envID := protocol.NewID() // one id for all devices: it names the announcement
 	unlock := a.hub.LockAll()
-	an, ds, err := a.st.Announce(r.Context(), an, func(string) store.Outgoing {
-		return store.Outgoing{Kind: protocol.KindAnnouncement, ID: envID, Body: wire}
-	})
+	an, ds, err := a.st.Announce(r.Context(), an, store.Outgoing{Kind: protocol.KindAnnouncement, ID: envID, Body: wire})
 	live := 0
 	if err == nil {
 		live = a.hub.Deliver(ds...)

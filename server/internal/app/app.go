@@ -108,15 +108,21 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	return a, nil
 }
 
-// Close drops every link and closes the store. Safe to call twice.
+// Close drops every link, applies the delivery cursors still in memory
+// and closes the store, in that order. Shut the listener first (see
+// server/main.go). Safe to call twice.
 func (a *App) Close() error {
 	if a.Hub != nil {
 		a.Hub.Close()
 	}
-	if a.Store != nil {
-		return a.Store.Close()
+	var err error
+	if a.API != nil {
+		err = a.API.Close()
 	}
-	return nil
+	if a.Store != nil {
+		err = errors.Join(err, a.Store.Close())
+	}
+	return err
 }
 
 // Bootstrap is what a first start hands the person running the server.

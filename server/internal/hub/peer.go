@@ -5,15 +5,19 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/deskside/deskside/shared/protocol"
 )
 
 // item is one thing waiting to be written: a text frame, a prepared
 // broadcast, a ping or a close.
 type item struct {
-	data  []byte
-	pm    *websocket.PreparedMessage
-	ping  bool
-	close *closeMsg
+	data   []byte
+	shared *protocol.SeqFrame // with seq: a frame encoded once for many devices
+	seq    uint64
+	pm     *websocket.PreparedMessage
+	ping   bool
+	close  *closeMsg
 }
 
 type closeMsg struct {
@@ -172,6 +176,18 @@ func (p *Peer) write(it item) error {
 	}
 	if it.pm != nil {
 		return p.WS.WritePreparedMessage(it.pm)
+	}
+	if it.shared != nil {
+		// The seq is spliced in straight into the pooled write buffer.
+		w, err := p.WS.NextWriter(websocket.TextMessage)
+		if err != nil {
+			return err
+		}
+		if err := it.shared.WriteTo(w, it.seq); err != nil {
+			_ = w.Close()
+			return err
+		}
+		return w.Close()
 	}
 	return p.WS.WriteMessage(websocket.TextMessage, it.data)
 }

@@ -50,6 +50,9 @@ var migrations = []string{
 		delivered INTEGER NOT NULL DEFAULT 0);
 	CREATE TABLE audit (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
 		target TEXT NOT NULL, detail TEXT NOT NULL DEFAULT '');`,
+	// 2: an announcement's frame is stored once, seq-less (protocol.SeqFrame);
+	// its outbox rows carry an empty frame and only the device's seq.
+	`ALTER TABLE announcements ADD COLUMN frame BLOB;`,
 }
 
 // SQLite is the embedded store: one file in WAL mode, one writer connection

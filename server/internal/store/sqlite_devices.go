@@ -152,21 +152,33 @@ func appendOutbox(ctx context.Context, tx *sql.Tx, deviceID string, out Outgoing
 	return Delivery{DeviceID: deviceID, Seq: seq, Frame: frame}, nil
 }
 
-// Prune drops frames the device has stored and counts announcements delivered.
-func (s *SQLite) Prune(ctx context.Context, frameID, deviceID string, seq uint64) (Result, error) {
-	res, err := s.deviceOp(ctx, deviceID, frameID, func(tx *sql.Tx) (string, error) {
-		_, err := tx.ExecContext(ctx, `UPDATE announcements SET delivered = delivered + 1 WHERE id IN
-			(SELECT announcement_id FROM outbox WHERE device_id = ? AND seq <= ? AND announcement_id IS NOT NULL)`, deviceID, seq)
+// PruneCursors applies many devices' delivery cursors in one transaction
+// (one commit for a whole broadcast's worth of cursors, not one each).
+// Set-based: the cursors go in as one JSON object {device id: seq}.
+func (s *SQLite) PruneCursors(ctx context.Context, cursors map[string]uint64) error {
+	if len(cursors) == 0 {
+		return nil
+	}
+	arg, err := json.Marshal(cursors)
+	if err != nil {
+		return fmt.Errorf("prune outboxes: %w", err)
+	}
+	const acked = `SELECT o.device_id, o.seq, o.announcement_id FROM json_each(?1) c
+		JOIN outbox o ON o.device_id = c.key AND o.seq <= c.value`
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `WITH a AS (`+acked+` WHERE o.announcement_id IS NOT NULL)
+			UPDATE announcements SET delivered = delivered + (SELECT count(*) FROM a WHERE a.announcement_id = announcements.id)
+			WHERE id IN (SELECT announcement_id FROM a)`, string(arg))
 		if err != nil {
-			return "", err
+			return err
 		}
-		_, err = tx.ExecContext(ctx, "DELETE FROM outbox WHERE device_id = ? AND seq <= ?", deviceID, seq)
-		return "", err
+		_, err = tx.ExecContext(ctx, `DELETE FROM outbox WHERE (device_id, seq) IN (SELECT device_id, seq FROM (`+acked+`))`, string(arg))
+		return err
 	})
 	if err != nil {
-		return res, fmt.Errorf("prune outbox of %s: %w", deviceID, err)
+		return fmt.Errorf("prune %d outboxes: %w", len(cursors), err)
 	}
-	return res, nil
+	return nil
 }
 
 // Enqueue stores a frame for the device with its next seq.
@@ -183,9 +195,12 @@ func (s *SQLite) Enqueue(ctx context.Context, deviceID string, out Outgoing) (De
 	return d, nil
 }
 
-// Replay returns the frames after seq, oldest first.
+// Replay returns the frames after seq, oldest first. An announcement's row
+// has no frame of its own: it is built from the announcement's template.
 func (s *SQLite) Replay(ctx context.Context, deviceID string, after uint64) ([]Delivery, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT seq, frame FROM outbox WHERE device_id = ? AND seq > ? ORDER BY seq", deviceID, after)
+	rows, err := s.r.QueryContext(ctx, `SELECT o.seq, o.frame, o.announcement_id, a.frame FROM outbox o
+		LEFT JOIN announcements a ON a.id = o.announcement_id AND length(o.frame) = 0
+		WHERE o.device_id = ? AND o.seq > ? ORDER BY o.seq`, deviceID, after)
 	if err != nil {
 		return nil, fmt.Errorf("replay for %s: %w", deviceID, err)
 	}
@@ -193,57 +208,74 @@ func (s *SQLite) Replay(ctx context.Context, deviceID string, after uint64) ([]D
 	var out []Delivery
 	for rows.Next() {
 		d := Delivery{DeviceID: deviceID}
-		if err := rows.Scan(&d.Seq, &d.Frame); err != nil {
+		var annID sql.NullString
+		var tmpl []byte
+		if err := rows.Scan(&d.Seq, &d.Frame, &annID, &tmpl); err != nil {
 			return nil, fmt.Errorf("replay for %s: %w", deviceID, err)
+		}
+		if len(d.Frame) == 0 {
+			f, err := protocol.ParseSeqFrame(tmpl)
+			if err != nil {
+				return nil, fmt.Errorf("replay for %s: announcement %s: %w", deviceID, annID.String, err)
+			}
+			d.Frame = f.Frame(d.Seq)
 		}
 		out = append(out, d)
 	}
 	return out, rows.Err()
 }
 
-// Announce stores the announcement and a frame for every device it targets.
-func (s *SQLite) Announce(ctx context.Context, a Announcement, out func(deviceID string) Outgoing) (Announcement, []Delivery, error) {
+// Announce stores the announcement with its frame once, then gives every
+// target device the next seq and a frameless outbox row pointing at it, in
+// two set-based statements (not two statements per device).
+func (s *SQLite) Announce(ctx context.Context, a Announcement, out Outgoing) (Announcement, []Delivery, error) {
+	env, err := protocol.NewWithID(out.Kind, out.ID, out.Body)
+	if err != nil {
+		return a, nil, fmt.Errorf("announce %s: %w", a.ID, err)
+	}
+	shared, err := protocol.NewSeqFrame(env)
+	if err != nil {
+		return a, nil, fmt.Errorf("announce %s: %w", a.ID, err)
+	}
+	where := " WHERE revoked = 0"
+	var args []any
+	switch a.TargetKind {
+	case "group":
+		where += " AND grp = ?"
+		args = append(args, a.TargetValue)
+	case "os":
+		where += " AND os = ?"
+		args = append(args, a.TargetValue)
+	}
 	var ds []Delivery
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		q := "SELECT id FROM devices WHERE revoked = 0"
-		var args []any
-		switch a.TargetKind {
-		case "group":
-			q += " AND grp = ?"
-			args = append(args, a.TargetValue)
-		case "os":
-			q += " AND os = ?"
-			args = append(args, a.TargetValue)
-		}
-		rows, err := tx.QueryContext(ctx, q, args...)
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, "UPDATE devices SET next_seq = next_seq + 1"+where+" RETURNING id, next_seq", args...)
 		if err != nil {
 			return err
 		}
-		var ids []string
 		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
+			d := Delivery{Shared: shared}
+			if err := rows.Scan(&d.DeviceID, &d.Seq); err != nil {
 				rows.Close()
-				return err
-			}
-			ids = append(ids, id)
-		}
-		rows.Close()
-		a.Recipients = len(ids)
-		_, err = tx.ExecContext(ctx, `INSERT INTO announcements(id, title, text, severity, target_kind, target_value, author_id,
-			author_name, created_at, expires_at, recipients) VALUES(?,?,?,?,?,?,?,?,?,?,?)`, a.ID, a.Title, a.Text, a.Severity,
-			a.TargetKind, a.TargetValue, a.AuthorID, a.AuthorName, ms(a.CreatedAt), ms(a.ExpiresAt), a.Recipients)
-		if err != nil {
-			return err
-		}
-		for _, id := range ids {
-			d, err := appendOutbox(ctx, tx, id, out(id), a.ID)
-			if err != nil {
 				return err
 			}
 			ds = append(ds, d)
 		}
-		return nil
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return err
+		}
+		a.Recipients = len(ds)
+		_, err = tx.ExecContext(ctx, `INSERT INTO announcements(id, title, text, severity, target_kind, target_value, author_id,
+			author_name, created_at, expires_at, recipients, frame) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)`, a.ID, a.Title, a.Text, a.Severity,
+			a.TargetKind, a.TargetValue, a.AuthorID, a.AuthorName, ms(a.CreatedAt), ms(a.ExpiresAt), a.Recipients, shared.Template())
+		if err != nil {
+			return err
+		}
+		// Same WHERE in the same write transaction: exactly the devices
+		// whose next_seq was just taken, with that seq.
+		_, err = tx.ExecContext(ctx, "INSERT INTO outbox(device_id, seq, frame, announcement_id, created_at) SELECT id, next_seq, X'', ?, ? FROM devices"+
+			where, append([]any{a.ID, ms(time.Now())}, args...)...)
+		return err
 	})
 	if err != nil {
 		return a, nil, fmt.Errorf("announce %s: %w", a.ID, err)

@@ -154,7 +154,18 @@ type Outgoing struct {
 type Delivery struct {
 	DeviceID string
 	Seq      uint64
-	Frame    []byte // the whole envelope, seq included
+	Frame    []byte // the whole envelope, seq included; nil when Shared is set
+	// Shared is a frame encoded once for many devices (an announcement):
+	// the device's frame is Shared with Seq spliced in.
+	Shared *protocol.SeqFrame
+}
+
+// Bytes returns the frame's wire form.
+func (d Delivery) Bytes() []byte {
+	if d.Shared != nil {
+		return d.Shared.Frame(d.Seq)
+	}
+	return d.Frame
 }
 
 // Result reports what a device frame did.
@@ -209,8 +220,9 @@ type Store interface {
 	RateRequest(ctx context.Context, frameID, deviceID, requestID string, rating int, comment string) (Result, error)
 	ReopenRequest(ctx context.Context, frameID, deviceID, requestID, text string, at time.Time) (Result, error)
 	SaveSnapshot(ctx context.Context, frameID, deviceID string, snap json.RawMessage) (Result, error)
-	// Prune drops outbox frames up to seq and counts announcement deliveries.
-	Prune(ctx context.Context, frameID, deviceID string, seq uint64) (Result, error)
+	// PruneCursors drops, for every device in cursors, the outbox frames up
+	// to its seq and counts announcement deliveries, in one transaction.
+	PruneCursors(ctx context.Context, cursors map[string]uint64) error
 	// Enqueue stores one server → device frame in the device's outbox (e.g.
 	// update.available); deliver it with the hub under its device lock.
 	Enqueue(ctx context.Context, deviceID string, out Outgoing) (Delivery, error)
@@ -230,8 +242,9 @@ type Store interface {
 	AddNote(ctx context.Context, n Note) error
 	Notes(ctx context.Context, requestID string) ([]Note, error)
 
-	// Announce stores the announcement and one outbox frame per target device.
-	Announce(ctx context.Context, a Announcement, out func(deviceID string) Outgoing) (Announcement, []Delivery, error)
+	// Announce stores the announcement and its frame once, and gives every
+	// target device a seq for it; the deliveries share one encoded frame.
+	Announce(ctx context.Context, a Announcement, out Outgoing) (Announcement, []Delivery, error)
 	ListAnnouncements(ctx context.Context) ([]Announcement, error)
 
 	Audit(ctx context.Context, e AuditEntry) error
