@@ -1,8 +1,8 @@
 // Package enrollconf defines the enrolment config file: the server URL and
 // enrolment token an installer leaves on a machine so that the agent enrols
 // silently at its first run. The installer writes it; the agent reads it.
-// It imports only the standard library and shared/protocol, so the agent
-// can import it without pulling in any packaging code.
+// It imports only the standard library, shared/protocol and shared/release,
+// so the agent can import it without pulling in any packaging code.
 //
 // The file is JSON:
 //
@@ -10,12 +10,18 @@
 //	  "version": 1,
 //	  "server": "https://help.example.com",
 //	  "token": "dsk1_<secret>[.<64 hex pin>]",
-//	  "pin": "<64 hex>"
+//	  "pin": "<64 hex>",
+//	  "update_key": "RWQ…"
 //	}
 //
 // "pin" (optional) is the hex SHA-256 of the server's TLS certificate (DER),
 // for servers with a self-signed certificate. It is filled from the token
 // when the token carries one; when both are present they agree.
+//
+// "update_key" (optional) is the publisher's minisign public key, or several
+// separated by commas, that the device trusts for self-updates instead of
+// the one built into the agent: the agent keeps it with its credentials at
+// enrolment, as `deskside-agent enrol --update-key` does.
 //
 // The agent looks for it, first found wins (see Candidates):
 //  1. $DESKSIDE_ENROLL_FILE, when set (and then only there);
@@ -41,11 +47,14 @@ import (
 	"strings"
 
 	"github.com/deskside/deskside/shared/protocol"
+	"github.com/deskside/deskside/shared/release"
 )
 
 // CurrentVersion is the format version written by this package. History:
 //
 //	1 (2025): version, server, token, pin.
+//	1 (2025, later): optional update_key. Still version 1: older agents
+//	  ignore the field (and keep their built-in key), so no bump is needed.
 const CurrentVersion = 1
 
 // EnvFile names the environment variable that overrides the file's location.
@@ -63,6 +72,9 @@ type Config struct {
 	Server  string `json:"server"`
 	Token   string `json:"token"`
 	Pin     string `json:"pin,omitempty"`
+	// UpdateKey is optional: publisher public key(s) for self-updates, RWQ…
+	// (comma separated). Set it with SetUpdateKey.
+	UpdateKey string `json:"update_key,omitempty"`
 }
 
 // New checks an admin's input and returns a normalised Config. The messages
@@ -107,7 +119,43 @@ func (c *Config) normalise() error {
 		pin = fromTok
 	}
 	c.Pin = pin
+	key, err := normaliseUpdateKey(c.UpdateKey)
+	if err != nil {
+		return err
+	}
+	c.UpdateKey = key
 	return nil
+}
+
+// SetUpdateKey checks key (RWQ…, several separated by commas; empty for
+// none) and stores it in c in its canonical form.
+func (c *Config) SetUpdateKey(key string) error {
+	k, err := normaliseUpdateKey(key)
+	if err != nil {
+		return err
+	}
+	c.UpdateKey = k
+	return nil
+}
+
+// normaliseUpdateKey returns the keys comma separated, or an error an admin
+// can act on.
+func normaliseUpdateKey(s string) (string, error) {
+	if strings.TrimSpace(s) == "" {
+		return "", nil
+	}
+	keys, err := release.ParsePublicKeys(s)
+	if err != nil || len(keys) == 0 {
+		if err == nil {
+			err = errors.New("no key")
+		}
+		return "", fmt.Errorf("the update key must be a minisign public key (RWQ…, several separated by commas): %w", err)
+	}
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = k.String()
+	}
+	return strings.Join(out, ","), nil
 }
 
 func normalisePin(p string) (string, error) {

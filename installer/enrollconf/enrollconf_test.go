@@ -141,3 +141,40 @@ func TestSystemPaths(t *testing.T) {
 		}
 	}
 }
+
+// Publisher keys for the update_key tests (public halves only).
+const (
+	keyA = "RWQyzZV8AvkIcyeApn4Fg5MJpJH3qt+kuk/ke8aM3QdE6rkuu3hVhjLg"
+	keyB = "RWQCQsfeoZEa9mBKaQTBsJuKSW34XPLgAk9CHm05Eivv3wCJZzJQdD80"
+)
+
+func TestUpdateKey(t *testing.T) {
+	c, err := New("https://help.example.com", "dsk1_"+secret, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetUpdateKey(" " + keyA + " , " + keyB + "\n"); err != nil {
+		t.Fatal(err)
+	}
+	if c.UpdateKey != keyA+","+keyB {
+		t.Fatalf("UpdateKey = %q", c.UpdateKey)
+	}
+	golden(t, "enroll-updatekey.json", c.Marshal())
+	back, err := Parse(c.Marshal())
+	if err != nil || back != c {
+		t.Fatalf("round trip: %+v, %v", back, err)
+	}
+	for _, bad := range []string{"RWQnotakey", "dsk1_" + secret, keyA + ",x"} {
+		if err := c.SetUpdateKey(bad); err == nil || !strings.Contains(err.Error(), "minisign public key") {
+			t.Errorf("SetUpdateKey(%q) = %v", bad, err)
+		}
+		if _, err := Parse([]byte(`{"version":1,"server":"https://h.example","token":"dsk1_` + secret + `","update_key":"` + bad + `"}`)); err == nil {
+			t.Errorf("Parse accepted update_key %q", bad)
+		}
+	}
+	// Files written before the field existed still parse, with no key.
+	old, err := Parse([]byte(`{"version":1,"server":"https://h.example","token":"dsk1_` + secret + `"}`))
+	if err != nil || old.UpdateKey != "" {
+		t.Fatalf("old file: %+v %v", old, err)
+	}
+}
