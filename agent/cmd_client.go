@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"strings"
@@ -40,11 +41,15 @@ func cmdEnrol(ctx context.Context, args []string) error {
 	force := fs.Bool("force", false, "enrol again even if this computer already is")
 	updateKey := fs.String("update-key", "", "publisher public key(s) for self-updates (RWQ…, comma separated), instead of the built-in one")
 	updateChannel := fs.String("update-channel", "", "self-update channel: stable (default) or beta")
+	dryRun := fs.Bool("dry-run", false, "say which enrolment settings would be used, and whether they are valid, without enrolling")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if err := checkUpdateTrust(*updateKey, *updateChannel); err != nil {
 		return err
+	}
+	if *dryRun {
+		return enrolDryRun(os.Stdout, *server, *token, *pin, *updateKey)
 	}
 	p, err := agentPaths()
 	if err != nil {
@@ -61,6 +66,7 @@ func cmdEnrol(ctx context.Context, args []string) error {
 		}
 		fmt.Printf("Using the enrolment settings in %s\n", where)
 		*server, *token, *pin = ec.Server, ec.Token, ec.Pin
+		*updateKey = firstNonEmpty(*updateKey, ec.UpdateKey)
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
@@ -78,6 +84,43 @@ func cmdEnrol(ctx context.Context, args []string) error {
 	}
 	fmt.Printf("All set — this computer is now connected to %s.\n", name)
 	return nil
+}
+
+// enrolDryRun reports the enrolment settings `agent enrol` would use —
+// the flags, else the first enrolment config found — and checks them as
+// enrolment would (server URL, token, pin, update key) without contacting
+// the server. Installers and admins use it to check a deployment; it fails
+// when there is nothing usable. Its "key: value" lines are a contract with
+// the installer's tests.
+func enrolDryRun(w io.Writer, server, token, pin, updateKey string) error {
+	source := "flags"
+	var ec enrollconf.Config
+	var err error
+	if server == "" && token == "" {
+		ec, source, err = enrollconf.Find(runtime.GOOS)
+		if errors.Is(err, enrollconf.ErrNotFound) {
+			fmt.Fprintf(w, "enrol config: none (looked in %s)\n", strings.Join(enrollconf.Candidates(runtime.GOOS), ", "))
+			return err
+		}
+	} else {
+		ec, err = enrollconf.New(server, token, pin)
+	}
+	fmt.Fprintf(w, "enrol config: %s\n", source)
+	if err != nil {
+		fmt.Fprintf(w, "valid: no: %v\n", err)
+		return fmt.Errorf("enrolment settings in %s: %w", source, err)
+	}
+	key := firstNonEmpty(updateKey, ec.UpdateKey)
+	fmt.Fprintf(w, "server: %s\ntoken: ok\npinned: %t\nupdate key: %s\nvalid: yes (dry run: not enrolled)\n",
+		ec.Server, ec.Pin != "", yesNo(key != ""))
+	return nil
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no (the built-in one)"
 }
 
 func cmdAsk(ctx context.Context, args []string) error {

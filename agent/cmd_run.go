@@ -102,7 +102,7 @@ func cmdRun(ctx context.Context, args []string) error {
 }
 
 // enrolFromConfig enrols with the installer's enrolment config and saves
-// the credentials.
+// the credentials, with the config's publisher key for self-updates.
 func enrolFromConfig(ctx context.Context, p paths) (*enrol.Credentials, error) {
 	ec, _, err := enrollconf.Find(runtime.GOOS)
 	if err != nil {
@@ -112,6 +112,8 @@ func enrolFromConfig(ctx context.Context, p paths) (*enrol.Credentials, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The admin's publisher key, kept as `agent enrol --update-key` keeps it.
+	creds.UpdateKeys = ec.UpdateKey
 	if err := enrol.Save(p.creds, creds); err != nil {
 		return nil, err
 	}

@@ -68,7 +68,19 @@ func branding() tray.Branding {
 // cmdUI opens a window: it becomes the window app (deskside-ui) with the
 // same arguments and environment, which draws the window, talks to the agent
 // process over the local API and exits when the window closes.
+//
+// `agent ui --which` (not in the usage) prints where the window app was
+// found, or fails as opening a window would: the installers' tests check
+// with it that a package puts deskside-ui where the agent looks.
 func cmdUI(_ context.Context, args []string) error {
+	if len(args) == 1 && args[0] == "--which" {
+		p, err := uiapp.Find()
+		if err != nil {
+			return err
+		}
+		fmt.Println(p)
+		return nil
+	}
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		return fmt.Errorf("which window? agent ui %s", strings.Join(uiapp.Views, "|"))
 	}
