@@ -74,6 +74,11 @@ const (
 	KindDeviceSnapshot Kind = "device.snapshot" // a device sent a fresh snapshot
 	KindDeviceTelem    Kind = "device.telemetry"
 	KindConsoleHello   Kind = "console.hello" // first server frame on a console link
+	// KindPresenceBatch carries many presence changes at once (added
+	// 2026-11-23, additive): the server coalesces presence while many
+	// devices come and go, so a reconnect storm is a few frames a second to
+	// each console, not 38,000.
+	KindPresenceBatch Kind = "presence.batch"
 )
 
 // Capabilities advertised in hello and welcome. A side uses a feature only

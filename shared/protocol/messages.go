@@ -312,6 +312,12 @@ type Presence struct {
 	At       time.Time `json:"at"`
 }
 
+// PresenceBatch is several devices' presence, oldest change first; a device
+// appears at most once, with its latest state.
+type PresenceBatch struct {
+	Devices []Presence `json:"devices"`
+}
+
 // RequestSummary is a request as the queue shows it (console events).
 type RequestSummary struct {
 	RequestID string    `json:"request_id"`

@@ -134,7 +134,7 @@ func (a *API) deviceSetup(ws *websocket.Conn, dev store.Device) *deviceLink {
 		l.gone()
 		return nil
 	}
-	a.hub.Broadcast(protocol.KindPresence, protocol.Presence{DeviceID: dev.ID, Hostname: dev.Hostname, User: dev.User,
+	a.hub.Presence(protocol.Presence{DeviceID: dev.ID, Hostname: dev.Hostname, User: dev.User,
 		OS: firstNonEmpty(hello.OS, dev.OS), Online: true, At: now})
 	a.log.Debug("device online", "device", dev.ID, "last_seq", hello.LastSeq)
 	ld := LinkedDevice{ID: dev.ID, OS: firstNonEmpty(hello.OS, dev.OS), Arch: firstNonEmpty(hello.Arch, dev.Arch),
@@ -172,7 +172,7 @@ func (l *deviceLink) gone() {
 	l.p.CloseNow(websocket.CloseNormalClosure, "")
 	l.a.linked.remove(l.p)
 	if l.a.hub.RemoveDevice(l.p) {
-		l.a.hub.Broadcast(protocol.KindPresence, protocol.Presence{DeviceID: l.dev.ID, Hostname: l.dev.Hostname,
+		l.a.hub.Presence(protocol.Presence{DeviceID: l.dev.ID, Hostname: l.dev.Hostname,
 			User: l.dev.User, OS: l.dev.OS, Online: false, At: time.Now().UTC()})
 	}
 }

@@ -81,6 +81,16 @@ func TestConsolePages(t *testing.T) {
 	b.Do("devices", chromedp.Navigate(f.srv.URL+"/#/devices"), chromedp.WaitVisible(chromedp.CSS("#devices-body a")))
 	b.WaitText("#devices-body", "chloe-mac")
 	b.Screenshot("devices")
+	// A reconnect storm's presence arrives in batches: each device's state applies.
+	b.WaitText("#devices-summary", "3 devices, 2 online")
+	f.send(protocol.KindPresenceBatch, protocol.PresenceBatch{Devices: []protocol.Presence{
+		{DeviceID: "dev_1", Hostname: "ana-laptop", Online: false, At: time.Now().UTC()},
+		{DeviceID: "dev_2", Hostname: "ben-desktop", Online: false, At: time.Now().UTC()},
+		{DeviceID: "dev_3", Hostname: "chloe-mac", Online: true, At: time.Now().UTC()}}})
+	b.WaitText("#devices-summary", "3 devices, 1 online")
+	if on := Eval[[]string](b, `[...document.querySelectorAll('#devices-body tr')].filter(r => r.querySelector('.dot.online')).map(r => r.textContent)`); len(on) != 1 || !contains(on[0], "chloe-mac") {
+		t.Errorf("online after the presence batch: %q, want only chloe-mac", on)
+	}
 	b.Do("device", chromedp.Navigate(f.srv.URL+"/#/devices/dev_1"), chromedp.WaitVisible(chromedp.CSS("#dm-form")))
 	for i, v := range []float64{40, 55, 62, 80, 91} {
 		f.send(protocol.KindDeviceTelem, protocol.Telemetry{DeviceID: "dev_1", At: time.Now().UTC(), CPUPct: v, MemPct: 80 + float64(i), DiskPct: 72})

@@ -33,6 +33,9 @@ type Config struct {
 	PingInterval time.Duration // default 120 s
 	WriteTimeout time.Duration // default 10 s
 	QueueLen     int           // frames queued per link before it is closed; default 256
+	// PresenceEvery is the most often presence goes to consoles; changes in
+	// between are coalesced into one presence.batch. Default 250 ms.
+	PresenceEvery time.Duration
 }
 
 // Hub is the connection map. Its zero value is not usable; call New.
@@ -49,7 +52,21 @@ type Hub struct {
 	stop    chan struct{}
 	stopped sync.Once
 	closed  bool // under mu: links added from now on are closed at once
+
+	pres presence
 }
+
+// presence holds device presence changes not yet sent to the consoles.
+type presence struct {
+	mu     sync.Mutex
+	order  []string // device ids, first change first
+	latest map[string]protocol.Presence
+	last   time.Time   // last flush
+	timer  *time.Timer // set while a flush is scheduled
+}
+
+// presenceBatchMax bounds one presence.batch frame (~120 bytes a device).
+const presenceBatchMax = 2000
 
 // New starts a hub and its ping ticker; Close stops it.
 func New(cfg Config, log *slog.Logger) *Hub {
@@ -62,7 +79,11 @@ func New(cfg Config, log *slog.Logger) *Hub {
 	if cfg.QueueLen <= 0 {
 		cfg.QueueLen = 256
 	}
+	if cfg.PresenceEvery <= 0 {
+		cfg.PresenceEvery = 250 * time.Millisecond
+	}
 	h := &Hub{cfg: cfg, log: log, devices: map[string]*Peer{}, consoles: map[*Peer]struct{}{}, stop: make(chan struct{})}
+	h.pres.latest = map[string]protocol.Presence{}
 	go h.pingLoop()
 	return h
 }
@@ -299,6 +320,45 @@ func (h *Hub) Broadcast(kind protocol.Kind, body any) {
 	}
 	for _, p := range peers {
 		p.sendPrepared(pm)
+	}
+}
+
+// Presence tells the consoles a device came or went. A change after a quiet
+// spell goes out at once as a presence frame; while devices keep coming
+// and going (a reconnect storm: 38,000 changes in seconds) changes are
+// coalesced, each device's latest state kept, and sent at most every
+// PresenceEvery as presence.batch frames, so no console queue overflows.
+func (h *Hub) Presence(ev protocol.Presence) {
+	pr := &h.pres
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	if _, ok := pr.latest[ev.DeviceID]; !ok {
+		pr.order = append(pr.order, ev.DeviceID)
+	}
+	pr.latest[ev.DeviceID] = ev
+	if pr.timer == nil {
+		pr.timer = time.AfterFunc(max(0, h.cfg.PresenceEvery-time.Since(pr.last)), h.flushPresence)
+	}
+}
+
+func (h *Hub) flushPresence() {
+	pr := &h.pres
+	pr.mu.Lock()
+	order, latest := pr.order, pr.latest
+	pr.order, pr.latest, pr.timer, pr.last = nil, map[string]protocol.Presence{}, nil, time.Now()
+	pr.mu.Unlock()
+	if len(order) == 1 {
+		h.Broadcast(protocol.KindPresence, latest[order[0]])
+		return
+	}
+	for len(order) > 0 {
+		n := min(len(order), presenceBatchMax)
+		b := protocol.PresenceBatch{Devices: make([]protocol.Presence, n)}
+		for i, id := range order[:n] {
+			b.Devices[i] = latest[id]
+		}
+		h.Broadcast(protocol.KindPresenceBatch, b)
+		order = order[n:]
 	}
 }
 

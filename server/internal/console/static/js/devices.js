@@ -12,7 +12,7 @@ let lastQuery = '';
 export function renderDevices(main) {
   const q = h('input', { type: 'search', id: 'device-search', name: 'q', value: lastQuery, placeholder: 'Name, user or system', autocomplete: 'off' });
   const tbody = h('tbody', { id: 'devices-body' }, emptyRow(6, 'Loading devices…'));
-  const summary = h('p', { class: 'muted small', 'aria-live': 'polite' });
+  const summary = h('p', { class: 'muted small', id: 'devices-summary', 'aria-live': 'polite' });
   let devices = [];
   main.append(
     h('div', { class: 'page-head' }, h('h1', { text: 'Devices' })),

@@ -1,6 +1,8 @@
 // The console's live link: /ws/console carries protocol envelopes
-// (console.hello, presence, request.created, request.updated,
-// device.message, device.snapshot, device.telemetry). It reconnects with
+// (console.hello, presence, presence.batch, request.created,
+// request.updated, device.message, device.snapshot, device.telemetry).
+// A presence.batch (many devices at once, during a reconnect storm) reaches
+// listeners as one presence event per device. It reconnects with
 // exponential backoff and full jitter, and before each retry asks the server
 // whether the session still stands, so an ended session goes to sign-in
 // instead of retrying for ever.
@@ -49,7 +51,12 @@ export function connect() {
   sock.onmessage = (ev) => {
     let env;
     try { env = JSON.parse(ev.data); } catch { return; }
-    if (env && env.type) emit(env);
+    if (!env || !env.type) return;
+    if (env.type === 'presence.batch') {
+      for (const p of (env.body && env.body.devices) || []) emit({ ...env, type: 'presence', body: p });
+      return;
+    }
+    emit(env);
   };
   sock.onclose = () => {
     if (ws !== sock) return;
