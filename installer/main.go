@@ -1,15 +1,16 @@
 // Command installer builds Deskside's packages and installs the agent for
 // one user. It is run from the repository's root:
 //
-//	go run ./installer build [--version V] [--server URL --token T [--pin HEX]] [--out dist]
+//	go run ./installer build [--version V] [--server URL --token T [--pin HEX] [--update-key RWQ…]] [--out dist]
 //	                         [--platforms linux,windows,macos] [--windows-gui]
 //	                         [--sign-cert cert.pem --sign-key key.pem [--sign-pass P]] [--allow-stub]
-//	go run ./installer user-install [--bin PATH] [--server URL --token T [--pin HEX]]
+//	go run ./installer user-install [--bin PATH [--ui-bin PATH]] [--server URL --token T [--pin HEX]]
 //	go run ./installer user-uninstall [--purge]
 //
 // Every flag has an environment variable: DESKSIDE_VERSION, DESKSIDE_SERVER,
-// DESKSIDE_TOKEN, DESKSIDE_PIN, DESKSIDE_OUT, DESKSIDE_PLATFORMS,
-// DESKSIDE_SIGN_CERT, DESKSIDE_SIGN_KEY, DESKSIDE_SIGN_PASS.
+// DESKSIDE_TOKEN, DESKSIDE_PIN, DESKSIDE_UPDATE_KEY, DESKSIDE_OUT,
+// DESKSIDE_PLATFORMS, DESKSIDE_WINDOWS_GUI, DESKSIDE_SIGN_CERT,
+// DESKSIDE_SIGN_KEY, DESKSIDE_SIGN_PASS.
 // See docs/install.md.
 package main
 
@@ -57,27 +58,31 @@ func run(args []string) error {
 	return fmt.Errorf("unknown command %q\n%s", args[0], usage)
 }
 
-type enrolFlags struct{ server, token, pin *string }
+type enrolFlags struct{ server, token, pin, updateKey *string }
 
 func addEnrolFlags(fs *flag.FlagSet) enrolFlags {
 	return enrolFlags{
-		server: fs.String("server", os.Getenv("DESKSIDE_SERVER"), "server URL baked into the enrolment config, https://… (env DESKSIDE_SERVER)"),
-		token:  fs.String("token", os.Getenv("DESKSIDE_TOKEN"), "enrolment token dsk1_… (env DESKSIDE_TOKEN)"),
-		pin:    fs.String("pin", os.Getenv("DESKSIDE_PIN"), "SHA-256 pin of a self-signed server certificate, 64 hex (env DESKSIDE_PIN)"),
+		server:    fs.String("server", os.Getenv("DESKSIDE_SERVER"), "server URL baked into the enrolment config, https://… (env DESKSIDE_SERVER)"),
+		token:     fs.String("token", os.Getenv("DESKSIDE_TOKEN"), "enrolment token dsk1_… (env DESKSIDE_TOKEN)"),
+		pin:       fs.String("pin", os.Getenv("DESKSIDE_PIN"), "SHA-256 pin of a self-signed server certificate, 64 hex (env DESKSIDE_PIN)"),
+		updateKey: fs.String("update-key", os.Getenv("DESKSIDE_UPDATE_KEY"), "publisher public key(s) for self-updates, RWQ… comma separated, kept by each agent at enrolment (env DESKSIDE_UPDATE_KEY)"),
 	}
 }
 
 // config checks the enrolment flags; nil when none was given.
 func (e enrolFlags) config() (*enrollconf.Config, error) {
-	if *e.server == "" && *e.token == "" && *e.pin == "" {
+	if *e.server == "" && *e.token == "" && *e.pin == "" && *e.updateKey == "" {
 		return nil, nil
 	}
 	if *e.token == "" {
-		return nil, errors.New("--server or --pin given without --token: give the enrolment token too, or neither")
+		return nil, errors.New("--server, --pin or --update-key given without --token: they go into the enrolment config, which needs the enrolment token too")
 	}
 	c, err := enrollconf.New(*e.server, *e.token, *e.pin)
 	if err != nil {
 		return nil, err
+	}
+	if err := c.SetUpdateKey(*e.updateKey); err != nil {
+		return nil, fmt.Errorf("--update-key: %w", err)
 	}
 	return &c, nil
 }
@@ -87,9 +92,11 @@ func buildCmd(args []string) error {
 	ver := fs.String("version", env("DESKSIDE_VERSION", version.Version), "version stamped into binaries and packages (env DESKSIDE_VERSION)")
 	out := fs.String("out", env("DESKSIDE_OUT", "dist"), "output directory (env DESKSIDE_OUT)")
 	plats := fs.String("platforms", env("DESKSIDE_PLATFORMS", "linux,windows,macos"), "comma-separated: linux, windows, macos (env DESKSIDE_PLATFORMS)")
-	gui := fs.Bool("windows-gui", os.Getenv("DESKSIDE_WINDOWS_GUI") != "", "build the Windows agent with cgo and mingw-w64 (fyne windows; slow) (env DESKSIDE_WINDOWS_GUI=1)")
+	gui := fs.Bool("windows-gui", os.Getenv("DESKSIDE_WINDOWS_GUI") != "", "also build the Windows window app deskside-ui.exe with cgo and mingw-w64 (~5 min cold); without it the MSI has no windows (env DESKSIDE_WINDOWS_GUI=1)")
 	stub := fs.Bool("allow-stub", false, "package a placeholder agent if agent/ has no main package (testing only)")
 	agentBin := fs.String("agent-bin", "", "use this prebuilt linux/amd64 agent instead of compiling one")
+	uiBin := fs.String("ui-bin", "", "use this prebuilt linux/amd64 deskside-ui instead of compiling one")
+	winUIBin := fs.String("windows-ui-bin", "", "use this prebuilt deskside-ui.exe (implies a GUI MSI) instead of --windows-gui")
 	cert := fs.String("sign-cert", os.Getenv("DESKSIDE_SIGN_CERT"), "Authenticode certificate (PEM) for the Windows files (env DESKSIDE_SIGN_CERT)")
 	key := fs.String("sign-key", os.Getenv("DESKSIDE_SIGN_KEY"), "its private key (PEM) (env DESKSIDE_SIGN_KEY)")
 	pass := fs.String("sign-pass", os.Getenv("DESKSIDE_SIGN_PASS"), "the key's passphrase (env DESKSIDE_SIGN_PASS)")
@@ -110,7 +117,7 @@ func buildCmd(args []string) error {
 	}
 	o := build.Options{
 		Version: strings.TrimPrefix(*ver, "v"), Out: *out, Root: root, Enroll: cfg, AllowStub: *stub,
-		WindowsGUI: *gui, AgentBin: *agentBin, SignCert: *cert, SignKey: *key, SignPass: *pass, Log: os.Stdout,
+		WindowsGUI: *gui, AgentBin: *agentBin, UIBin: *uiBin, WindowsUIBin: *winUIBin, SignCert: *cert, SignKey: *key, SignPass: *pass, Log: os.Stdout,
 	}
 	for _, p := range strings.Split(*plats, ",") {
 		switch strings.TrimSpace(p) {
@@ -148,6 +155,7 @@ func moduleRoot() (string, error) {
 func userCmd(cmd string, args []string) error {
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 	bin := fs.String("bin", "", "the agent binary to install (default: build ./agent)")
+	uiBin := fs.String("ui-bin", "", "the window app to install (default: deskside-ui next to --bin, else build ./agent/cmd/deskside-ui)")
 	purge := fs.Bool("purge", false, "user-uninstall: also remove ~/.config/deskside (the device identity)")
 	ef := addEnrolFlags(fs)
 	if err := fs.Parse(args); err != nil {
@@ -164,22 +172,35 @@ func userCmd(cmd string, args []string) error {
 	if err != nil {
 		return fmt.Errorf("enrolment settings: %w", err)
 	}
-	if *bin == "" {
+	if *uiBin == "" && *bin != "" {
+		*uiBin = filepath.Join(filepath.Dir(*bin), "deskside-ui")
+	}
+	if *bin == "" || *uiBin == "" {
 		tmp, err := os.MkdirTemp("", "deskside-agent-")
 		if err != nil {
 			return err
 		}
 		defer os.RemoveAll(tmp)
-		*bin = filepath.Join(tmp, "deskside-agent")
-		c := exec.Command("go", "build", "-trimpath", "-o", *bin, build.AgentPkg)
-		c.Stdout, c.Stderr = os.Stdout, os.Stderr
-		if err := c.Run(); err != nil {
-			return fmt.Errorf("build the agent (pass --bin to use a built one): %w", err)
+		for _, b := range []struct {
+			dst       *string
+			name, pkg string
+			cgo       string
+		}{{bin, "deskside-agent", build.AgentPkg, "CGO_ENABLED=0"}, {uiBin, "deskside-ui", build.UIPkg, "CGO_ENABLED=1"}} {
+			if *b.dst != "" {
+				continue
+			}
+			*b.dst = filepath.Join(tmp, b.name)
+			c := exec.Command("go", "build", "-trimpath", "-o", *b.dst, b.pkg)
+			c.Env = append(os.Environ(), b.cgo)
+			c.Stdout, c.Stderr = os.Stdout, os.Stderr
+			if err := c.Run(); err != nil {
+				return fmt.Errorf("build %s (pass --bin and --ui-bin to use built ones): %w", b.pkg, err)
+			}
 		}
 	}
-	if err := userinstall.Install(l, *bin, cfg); err != nil {
+	if err := userinstall.Install(l, *bin, *uiBin, cfg); err != nil {
 		return err
 	}
-	fmt.Println("installed", l.Bin, "and", l.Autostart)
+	fmt.Println("installed", l.Bin, l.UIBin, "and", l.Autostart)
 	return nil
 }

@@ -12,6 +12,7 @@ func TestBuildRefusesBadInput(t *testing.T) {
 	t.Setenv("DESKSIDE_SERVER", "")
 	t.Setenv("DESKSIDE_TOKEN", "")
 	t.Setenv("DESKSIDE_PIN", "")
+	t.Setenv("DESKSIDE_UPDATE_KEY", "")
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -24,6 +25,8 @@ func TestBuildRefusesBadInput(t *testing.T) {
 		{[]string{"--server", "http://help.example.com", "--token", tok}, "over https"},
 		{[]string{"--server", "help.example.com", "--token", tok}, "not a URL"},
 		{[]string{"--version", "one"}, "--version"},
+		{[]string{"--update-key", "RWQyzZV8AvkIcyeApn4Fg5MJpJH3qt+kuk/ke8aM3QdE6rkuu3hVhjLg"}, "without --token"},
+		{[]string{"--server", "https://help.example.com", "--token", tok, "--update-key", "RWQnotakey"}, "minisign public key"},
 		{[]string{"--platforms", "beos"}, "unknown platform"},
 	} {
 		err := run(append([]string{"build", "--out", t.TempDir()}, tc.args...))

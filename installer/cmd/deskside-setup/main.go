@@ -3,14 +3,14 @@
 // custom actions call write-config and remove-config) and in the Linux
 // per-user tarball. It is small and needs no root except for --system.
 //
-//	deskside-setup write-config  (--system | --user | --file PATH) --server URL --token T [--pin HEX]
+//	deskside-setup write-config  (--system | --user | --file PATH) --server URL --token T [--pin HEX] [--update-key RWQ…]
 //	deskside-setup remove-config (--system | --user | --file PATH)
-//	deskside-setup user-install  [--bin PATH] [--server URL --token T [--pin HEX]]
+//	deskside-setup user-install  [--bin PATH] [--ui-bin PATH] [--server URL --token T [--pin HEX] [--update-key RWQ…]]
 //	deskside-setup user-uninstall [--purge]
 //	deskside-setup stop-agents    (Windows; the MSI runs it before removing files)
 //
 // Every flag can also be given as an environment variable: DESKSIDE_SERVER,
-// DESKSIDE_TOKEN, DESKSIDE_PIN.
+// DESKSIDE_TOKEN, DESKSIDE_PIN, DESKSIDE_UPDATE_KEY.
 package main
 
 import (
@@ -35,29 +35,38 @@ func main() {
 }
 
 const usage = `usage:
-  deskside-setup write-config  (--system | --user | --file PATH) --server URL --token T [--pin HEX]
+  deskside-setup write-config  (--system | --user | --file PATH) --server URL --token T [--pin HEX] [--update-key RWQ…]
   deskside-setup remove-config (--system | --user | --file PATH)
-  deskside-setup user-install  [--bin PATH] [--server URL --token T [--pin HEX]]
+  deskside-setup user-install  [--bin PATH] [--ui-bin PATH] [--server URL --token T [--pin HEX] [--update-key RWQ…]]
   deskside-setup user-uninstall [--purge]`
 
-type enrolFlags struct{ server, token, pin *string }
+type enrolFlags struct{ server, token, pin, updateKey *string }
 
 func addEnrolFlags(fs *flag.FlagSet) enrolFlags {
 	return enrolFlags{
-		server: fs.String("server", os.Getenv("DESKSIDE_SERVER"), "server URL, https://… (env DESKSIDE_SERVER)"),
-		token:  fs.String("token", os.Getenv("DESKSIDE_TOKEN"), "enrolment token dsk1_… (env DESKSIDE_TOKEN)"),
-		pin:    fs.String("pin", os.Getenv("DESKSIDE_PIN"), "SHA-256 pin of the server certificate, 64 hex (env DESKSIDE_PIN)"),
+		server:    fs.String("server", os.Getenv("DESKSIDE_SERVER"), "server URL, https://… (env DESKSIDE_SERVER)"),
+		token:     fs.String("token", os.Getenv("DESKSIDE_TOKEN"), "enrolment token dsk1_… (env DESKSIDE_TOKEN)"),
+		pin:       fs.String("pin", os.Getenv("DESKSIDE_PIN"), "SHA-256 pin of the server certificate, 64 hex (env DESKSIDE_PIN)"),
+		updateKey: fs.String("update-key", os.Getenv("DESKSIDE_UPDATE_KEY"), "publisher public key(s) for self-updates, RWQ… (env DESKSIDE_UPDATE_KEY)"),
 	}
 }
 
 // config returns nil when no enrolment settings were given at all.
 func (e enrolFlags) config() (*enrollconf.Config, error) {
-	if *e.server == "" && *e.token == "" && *e.pin == "" {
+	if *e.server == "" && *e.token == "" && *e.pin == "" && *e.updateKey == "" {
 		return nil, nil
 	}
+	return e.mustConfig()
+}
+
+// mustConfig checks the settings, which must include a server and token.
+func (e enrolFlags) mustConfig() (*enrollconf.Config, error) {
 	c, err := enrollconf.New(*e.server, *e.token, *e.pin)
 	if err != nil {
 		return nil, err
+	}
+	if err := c.SetUpdateKey(*e.updateKey); err != nil {
+		return nil, fmt.Errorf("--update-key: %w", err)
 	}
 	return &c, nil
 }
@@ -103,17 +112,18 @@ func run(args []string) error {
 			_ = os.Remove(filepath.Dir(path)) // only if empty
 			return nil
 		}
-		c, err := enrollconf.New(*ef.server, *ef.token, *ef.pin)
+		c, err := ef.mustConfig()
 		if err != nil {
 			return err
 		}
-		if err := enrollconf.Write(path, c, mode); err != nil {
+		if err := enrollconf.Write(path, *c, mode); err != nil {
 			return err
 		}
 		fmt.Println("wrote", path)
 		return nil
 	case "user-install":
 		bin := fs.String("bin", besideMe("deskside-agent"), "the agent binary to install")
+		uiBin := fs.String("ui-bin", "", "the window app to install (default: deskside-ui next to --bin)")
 		ef := addEnrolFlags(fs)
 		if err := fs.Parse(args); err != nil {
 			return err
@@ -130,7 +140,10 @@ func run(args []string) error {
 				return err
 			}
 		}
-		return userInstall(*bin, cfg)
+		if *uiBin == "" {
+			*uiBin = filepath.Join(filepath.Dir(*bin), "deskside-ui")
+		}
+		return userInstall(*bin, *uiBin, cfg)
 	case "stop-agents":
 		return stopAgents()
 	case "user-uninstall":
@@ -151,7 +164,7 @@ func run(args []string) error {
 	return fmt.Errorf("unknown command %q\n%s", cmd, usage)
 }
 
-func userInstall(bin string, cfg *enrollconf.Config) error {
+func userInstall(bin, uiBin string, cfg *enrollconf.Config) error {
 	if runtime.GOOS != "linux" {
 		return errors.New("user-install is for Linux; on Windows and macOS use the MSI or the .app (see docs/install.md)")
 	}
@@ -159,7 +172,7 @@ func userInstall(bin string, cfg *enrollconf.Config) error {
 	if err != nil {
 		return err
 	}
-	if err := userinstall.Install(l, bin, cfg); err != nil {
+	if err := userinstall.Install(l, bin, uiBin, cfg); err != nil {
 		return err
 	}
 	fmt.Printf("Deskside installed for this user: %s\nIt starts at your next login; to start it now: %s run &\n", l.Bin, l.Bin)

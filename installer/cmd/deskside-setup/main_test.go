@@ -22,6 +22,11 @@ func TestWriteAndRemoveConfig(t *testing.T) {
 	if st, _ := os.Stat(p); st.Mode().Perm() != 0o600 {
 		t.Errorf("mode %v", st.Mode().Perm())
 	}
+	key := "RWQyzZV8AvkIcyeApn4Fg5MJpJH3qt+kuk/ke8aM3QdE6rkuu3hVhjLg"
+	err = run([]string{"write-config", "--file", p, "--server", "https://help.example.com", "--token", "dsk1_Abcdefghijklmnop0123", "--update-key", key})
+	if c, lerr := enrollconf.Load(p); err != nil || lerr != nil || c.UpdateKey != key {
+		t.Fatalf("with --update-key: %+v %v %v", c, err, lerr)
+	}
 	if err := run([]string{"remove-config", "--file", p}); err != nil {
 		t.Fatal(err)
 	}
@@ -38,6 +43,7 @@ func TestWriteConfigRefusesBadInput(t *testing.T) {
 		{"--file", p, "--server", "", "--token", "dsk1_Abcdefghijklmnop0123"},
 		{"--file", p, "--server", "https://h.example", "--token", "dsk1_bad!"},
 		{"--system", "--user", "--server", "https://h.example", "--token", "dsk1_Abcdefghijklmnop0123"},
+		{"--file", p, "--server", "https://h.example", "--token", "dsk1_Abcdefghijklmnop0123", "--update-key", "RWQnotakey"},
 	} {
 		if err := run(append([]string{"write-config"}, args...)); err == nil {
 			t.Errorf("write-config %v accepted", args)

@@ -1,7 +1,13 @@
-// Package build compiles the agent for each platform, stamps its version
-// and assembles the packages in an output directory: .deb and .rpm through
-// nfpm, a per-user tarball, a Windows MSI through wixl (optionally
-// Authenticode-signed with osslsigncode) and a macOS .app layout.
+// Package build compiles the agent and its window app for each platform,
+// stamps their version and assembles the packages in an output directory:
+// .deb and .rpm through nfpm, a per-user tarball, a Windows MSI through wixl
+// (optionally Authenticode-signed with osslsigncode) and a macOS .app
+// layout.
+//
+// Two programs ship together, always in one directory: deskside-agent, up
+// all day, built without cgo; and deskside-ui, the fyne window app, which
+// needs cgo (GL, X11; mingw-w64 for Windows). The agent looks for the
+// window app next to its own executable (agent/ui/uiapp).
 package build
 
 import (
@@ -26,6 +32,9 @@ const (
 	AgentPkg = "./agent"
 	StubPkg  = "./installer/internal/stubagent"
 	SetupPkg = "./installer/cmd/deskside-setup"
+	// UIPkg is the window app, deskside-ui. With the stub agent, the stub
+	// stands in for it too.
+	UIPkg = "./agent/cmd/deskside-ui"
 )
 
 // Options says what to build.
@@ -38,11 +47,15 @@ type Options struct {
 	AgentPkg  string             // the agent's main package; empty: AgentPkg, or the stub
 
 	Linux, Windows, Mac bool // which platforms
-	WindowsGUI          bool // cgo build with mingw-w64 (needed for fyne windows)
+	// WindowsGUI builds deskside-ui.exe (cgo with mingw-w64, minutes cold)
+	// and puts it in the MSI with a Start-menu entry. Without it the MSI
+	// has the agent (tray, CLI) but no windows.
+	WindowsGUI bool
 
-	// AgentBin uses a prebuilt linux/amd64 agent instead of compiling one
-	// (tests build it once and share it).
-	AgentBin string
+	// AgentBin and UIBin use prebuilt linux/amd64 binaries instead of
+	// compiling them (tests build them once and share them); WindowsUIBin a
+	// prebuilt deskside-ui.exe, which implies WindowsGUI.
+	AgentBin, UIBin, WindowsUIBin string
 
 	SignCert, SignKey, SignPass string // Authenticode; PEM files
 	Log                         io.Writer
@@ -71,9 +84,13 @@ func Run(o Options) (*Result, error) {
 		return nil, fmt.Errorf("output directory: %w", err)
 	}
 	b := &builder{Options: o}
-	if o.Windows || (o.Linux && o.AgentBin == "") {
+	if o.Windows || (o.Linux && (o.AgentBin == "" || o.UIBin == "")) {
 		if b.agentPkg, err = o.agentPackage(); err != nil {
 			return nil, err
+		}
+		b.uiPkg = UIPkg
+		if b.agentPkg == StubPkg {
+			b.uiPkg = StubPkg
 		}
 	}
 	if o.Linux {
@@ -99,8 +116,8 @@ func Run(o Options) (*Result, error) {
 
 type builder struct {
 	Options
-	agentPkg string
-	files    []string // artefacts, relative to Out
+	agentPkg, uiPkg string
+	files           []string // artefacts, relative to Out
 }
 
 func (b *builder) logf(format string, args ...any) { fmt.Fprintf(b.Log, format+"\n", args...) }

@@ -4,11 +4,13 @@ import (
 	"archive/tar"
 	"compress/gzip"
 	"debug/elf"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/goreleaser/nfpm/v2"
@@ -20,9 +22,13 @@ import (
 	"github.com/deskside/deskside/installer/internal/gen"
 )
 
-// Where the Linux packages put things.
+// Where the Linux packages put things. The agent and the window app sit
+// side by side in /usr/bin: the agent finds deskside-ui next to its own
+// executable (and /usr/bin is on $PATH as well), and the menu entry runs
+// deskside-ui directly.
 const (
 	LinuxBin       = "/usr/bin/deskside-agent"
+	LinuxUIBin     = "/usr/bin/deskside-ui"
 	LinuxDesktop   = "/usr/share/applications/deskside.desktop"
 	LinuxAutostart = "/etc/xdg/autostart/deskside-agent.desktop"
 	LinuxUnit      = "/usr/lib/systemd/user/deskside-agent.service"
@@ -41,19 +47,27 @@ const EnrollFileMode = 0o644
 func (b *builder) linux() error {
 	dir := filepath.Join(b.Out, "build", "linux-amd64")
 	bin := filepath.Join(dir, "deskside-agent")
-	if b.AgentBin != "" {
-		if err := copyFile(b.AgentBin, bin, 0o755); err != nil {
-			return fmt.Errorf("use prebuilt agent: %w", err)
-		}
-	} else if err := b.goBuild(b.agentPkg, "linux", "amd64", bin, true, nil); err != nil {
-		return err
-	}
+	ui := filepath.Join(dir, "deskside-ui")
 	setup := filepath.Join(dir, "deskside-setup")
-	if err := b.goBuild(SetupPkg, "linux", "amd64", setup, false, nil); err != nil {
+	// The three builds are independent: run them side by side (the window
+	// app's cgo build is the long one).
+	builds := []func() error{
+		func() error { return b.prebuiltOr(b.AgentBin, bin, b.agentPkg, false) },
+		func() error { return b.prebuiltOr(b.UIBin, ui, b.uiPkg, true) },
+		func() error { return b.goBuild(SetupPkg, "linux", "amd64", setup, false, nil) },
+	}
+	errs := make([]error, len(builds))
+	var wg sync.WaitGroup
+	for i, f := range builds {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i] = f() }()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
 		return err
 	}
 	gens := map[string][]byte{
-		"deskside.desktop":       gen.DesktopEntry(LinuxBin),
+		"deskside.desktop":       gen.DesktopEntry(LinuxUIBin),
 		"deskside-agent.desktop": gen.AutostartEntry(LinuxBin),
 		"deskside-agent.service": gen.SystemdUserUnit(LinuxBin),
 		"deskside.svg":           gen.Icon(),
@@ -69,11 +83,27 @@ func (b *builder) linux() error {
 		}
 	}
 	for _, format := range []string{"deb", "rpm"} {
-		if err := b.nfpmPackage(format, dir, bin); err != nil {
+		if err := b.nfpmPackage(format, dir, bin, ui); err != nil {
 			return fmt.Errorf("%s: %w", format, err)
 		}
 	}
-	return b.tarball(dir, bin, setup)
+	return b.tarball(dir, bin, ui, setup)
+}
+
+// prebuiltOr copies prebuilt to dst, or builds pkg for linux/amd64 there:
+// the agent without cgo (it must not link fyne or GL), the window app with.
+func (b *builder) prebuiltOr(prebuilt, dst, pkg string, cgo bool) error {
+	if prebuilt != "" {
+		if err := copyFile(prebuilt, dst, 0o755); err != nil {
+			return fmt.Errorf("use prebuilt %s: %w", filepath.Base(dst), err)
+		}
+		return nil
+	}
+	err := b.goBuild(pkg, "linux", "amd64", dst, cgo && pkg != StubPkg, nil)
+	if err != nil && cgo {
+		return fmt.Errorf("%w\n(the window app needs cgo and fyne's headers: apt-get install gcc libgl1-mesa-dev xorg-dev; scripts/package.sh does this)", err)
+	}
+	return err
 }
 
 // LinuxContents lists what the deb and rpm install, from the staging dir.
@@ -83,6 +113,7 @@ func LinuxContents(dir string, enroll bool) files.Contents {
 	}
 	c := files.Contents{
 		{Source: filepath.Join(dir, "deskside-agent"), Destination: LinuxBin, FileInfo: f(0o755)},
+		{Source: filepath.Join(dir, "deskside-ui"), Destination: LinuxUIBin, FileInfo: f(0o755)},
 		{Source: filepath.Join(dir, "deskside.desktop"), Destination: LinuxDesktop, FileInfo: f(0o644)},
 		// A conffile, so an admin's edit (e.g. Hidden=true) survives upgrades.
 		{Source: filepath.Join(dir, "deskside-agent.desktop"), Destination: LinuxAutostart, Type: files.TypeConfigNoReplace, FileInfo: f(0o644)},
@@ -98,13 +129,13 @@ func LinuxContents(dir string, enroll bool) files.Contents {
 	return c
 }
 
-func (b *builder) nfpmPackage(format, dir, bin string) error {
-	debDeps, rpmDeps, unknown, err := linkedDeps(bin)
+func (b *builder) nfpmPackage(format, dir string, bins ...string) error {
+	debDeps, rpmDeps, unknown, err := linkedDeps(bins...)
 	if err != nil {
 		return err
 	}
 	for _, so := range unknown {
-		b.logf("WARNING: the agent links %s, which has no known deb package: add it to installer/internal/build/deps.go", so)
+		b.logf("WARNING: the package's binaries link %s, which has no known deb package: add it to debPackageOf in installer/internal/build/linux.go", so)
 	}
 	info := &nfpm.Info{
 		Name:        PackageName,
@@ -158,28 +189,37 @@ func (b *builder) nfpmPackage(format, dir, bin string) error {
 	return nil
 }
 
-// linkedDeps maps the shared libraries bin needs to package dependencies.
-// rpm understands soname dependencies directly; deb needs package names.
-func linkedDeps(bin string) (deb, rpm, unknown []string, err error) {
-	ef, err := elf.Open(bin)
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("read the agent binary: %w", err)
+// linkedDeps maps the shared libraries the binaries need to package
+// dependencies: those each binary names (DT_NEEDED) and, for the window
+// app, those GLFW opens at run time (dlopenedByUI). rpm understands soname
+// dependencies directly; deb needs package names. nfpm itself reads no
+// binary, so without this the packages would depend on nothing.
+func linkedDeps(bins ...string) (deb, rpm, unknown []string, err error) {
+	var libs []string
+	for _, bin := range bins {
+		l, err := neededLibs(bin)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		libs = append(libs, l...)
+		if filepath.Base(bin) == "deskside-ui" && len(l) > 0 {
+			libs = append(libs, dlopenedByUI...)
+		}
 	}
-	defer ef.Close()
-	libs, err := ef.ImportedLibraries()
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("read the agent's libraries: %w", err)
-	}
-	seen := map[string]bool{}
+	seenSO, seenPkg := map[string]bool{}, map[string]bool{}
 	for _, so := range libs {
+		if seenSO[so] {
+			continue
+		}
+		seenSO[so] = true
 		rpm = append(rpm, so+"()(64bit)")
 		p, ok := debPackageOf[so]
 		if !ok {
 			unknown = append(unknown, so)
 			continue
 		}
-		if !seen[p] {
-			seen[p] = true
+		if !seenPkg[p] {
+			seenPkg[p] = true
 			deb = append(deb, p)
 		}
 	}
@@ -188,10 +228,32 @@ func linkedDeps(bin string) (deb, rpm, unknown []string, err error) {
 	return deb, rpm, unknown, nil
 }
 
-// debPackageOf names the Debian package of each library the agent may link
-// (fyne's and the C library's).
+// neededLibs lists the shared libraries bin names; none for a static binary.
+func neededLibs(bin string) ([]string, error) {
+	ef, err := elf.Open(bin)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", filepath.Base(bin), err)
+	}
+	defer ef.Close()
+	libs, err := ef.ImportedLibraries()
+	if err != nil {
+		return nil, fmt.Errorf("read the libraries of %s: %w", filepath.Base(bin), err)
+	}
+	return libs, nil
+}
+
+// dlopenedByUI are the X11 extension libraries GLFW (fyne's window layer)
+// loads with dlopen rather than links, so they are not in deskside-ui's
+// DT_NEEDED: go-gl/glfw's build.go asks for them with -l, and the linker's
+// --as-needed drops them. Windows still open without some of them, but with
+// the wrong cursors or monitor sizes: the packages depend on all of them.
+var dlopenedByUI = []string{"libXcursor.so.1", "libXrandr.so.2", "libXinerama.so.1", "libXi.so.6", "libXxf86vm.so.1"}
+
+// debPackageOf names the Debian package of each library the binaries may
+// link (fyne's and the C library's).
 var debPackageOf = map[string]string{
 	"libc.so.6": "libc6", "libpthread.so.0": "libc6", "libdl.so.2": "libc6", "libm.so.6": "libc6", "libresolv.so.2": "libc6",
+	"librt.so.1": "libc6",
 	"libGL.so.1": "libgl1", "libEGL.so.1": "libegl1", "libX11.so.6": "libx11-6", "libXcursor.so.1": "libxcursor1",
 	"libXrandr.so.2": "libxrandr2", "libXinerama.so.1": "libxinerama1", "libXi.so.6": "libxi6",
 	"libXxf86vm.so.1": "libxxf86vm1", "libXext.so.6": "libxext6", "libxkbcommon.so.0": "libxkbcommon0",
@@ -200,7 +262,7 @@ var debPackageOf = map[string]string{
 }
 
 // tarball is the per-user install: unpack anywhere, run ./deskside-setup user-install.
-func (b *builder) tarball(dir, bin, setup string) error {
+func (b *builder) tarball(dir, bin, ui, setup string) error {
 	dst := filepath.Join(b.Out, fmt.Sprintf("%s_%s_linux_amd64.tar.gz", PackageName, b.Version))
 	f, err := os.Create(dst)
 	if err != nil {
@@ -213,7 +275,7 @@ func (b *builder) tarball(dir, bin, setup string) error {
 	entries := []struct {
 		name, src string
 		mode      int64
-	}{{"deskside-agent", bin, 0o755}, {"deskside-setup", setup, 0o755}}
+	}{{"deskside-agent", bin, 0o755}, {"deskside-ui", ui, 0o755}, {"deskside-setup", setup, 0o755}}
 	if b.Enroll != nil {
 		entries = append(entries, struct {
 			name, src string

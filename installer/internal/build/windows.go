@@ -16,29 +16,52 @@ func (b *builder) windows() error {
 	dir := filepath.Join(b.Out, "build", "windows-amd64")
 	agent := filepath.Join(dir, "deskside-agent.exe")
 	// -H windowsgui: started at login, the agent must not open a console.
-	if b.WindowsGUI {
-		if err := need(MinGWCC, "gcc-mingw-w64-x86-64"); err != nil {
-			return err
-		}
-		if err := b.goBuild(b.agentPkg, "windows", "amd64", agent, true, []string{"CC=" + MinGWCC}, "-H", "windowsgui"); err != nil {
-			return err
-		}
-	} else if err := b.goBuild(b.agentPkg, "windows", "amd64", agent, false, nil, "-H", "windowsgui"); err != nil {
-		return fmt.Errorf("%w\n(if the agent needs cgo for its windows, build with --windows-gui: it uses mingw-w64)", err)
+	// It links neither fyne nor GL, so it builds without cgo.
+	if err := b.goBuild(b.agentPkg, "windows", "amd64", agent, false, nil, "-H", "windowsgui"); err != nil {
+		return err
 	}
 	setup := filepath.Join(dir, "deskside-setup.exe")
 	if err := b.goBuild(SetupPkg, "windows", "amd64", setup, false, nil); err != nil {
 		return err
 	}
-	for _, exe := range []string{agent, setup} {
+	exes := []string{agent, setup}
+	// The window app needs cgo: mingw-w64, minutes for a cold build, so
+	// only with --windows-gui. Without it the MSI has no deskside-ui.exe and
+	// no Start-menu entry; the tray's window items then say to tell IT.
+	ui := ""
+	switch {
+	case b.WindowsUIBin != "":
+		ui = filepath.Join(dir, "deskside-ui.exe")
+		if err := copyFile(b.WindowsUIBin, ui, 0o755); err != nil {
+			return fmt.Errorf("use prebuilt deskside-ui.exe: %w", err)
+		}
+	case b.WindowsGUI:
+		if err := need(MinGWCC, "gcc-mingw-w64-x86-64"); err != nil {
+			return err
+		}
+		ui = filepath.Join(dir, "deskside-ui.exe")
+		cgo := b.uiPkg != StubPkg
+		if err := b.goBuild(b.uiPkg, "windows", "amd64", ui, cgo, []string{"CC=" + MinGWCC}, "-H", "windowsgui"); err != nil {
+			return err
+		}
+	default:
+		b.logf("NOTE: no --windows-gui: the MSI carries no deskside-ui.exe (the agent's windows) and no Start-menu entry")
+	}
+	if ui != "" {
+		exes = append(exes, ui)
+	}
+	for _, exe := range exes {
 		if err := b.sign(exe, "Deskside Agent"); err != nil {
 			return err
 		}
 	}
 	// wixl resolves sources relative to its working directory only.
 	w := gen.WXS{Version: b.Version, AgentExe: filepath.Base(agent), SetupExe: filepath.Base(setup)}
+	if ui != "" {
+		w.UIExe = filepath.Base(ui)
+	}
 	if b.Enroll != nil {
-		w.Server, w.Token, w.Pin = b.Enroll.Server, b.Enroll.Token, b.Enroll.Pin
+		w.Server, w.Token, w.Pin, w.UpdateKey = b.Enroll.Server, b.Enroll.Token, b.Enroll.Pin, b.Enroll.UpdateKey
 	}
 	wxs := filepath.Join(dir, "deskside.wxs")
 	if err := writeFile(wxs, w.Render(), 0o644); err != nil {

@@ -26,6 +26,7 @@ const (
 	agentGUID   = "6D0C2C6B-3F7A-4E0B-9B7E-5A2D1E8C4F11"
 	setupGUID   = "6D0C2C6B-3F7A-4E0B-9B7E-5A2D1E8C4F12"
 	dataGUID    = "6D0C2C6B-3F7A-4E0B-9B7E-5A2D1E8C4F13"
+	uiGUID      = "6D0C2C6B-3F7A-4E0B-9B7E-5A2D1E8C4F14"
 )
 
 var tmpl = template.Must(template.New("").Funcs(template.FuncMap{
@@ -62,8 +63,10 @@ func execArg(s string) string {
 
 type binData struct{ Bin string }
 
-// DesktopEntry is the menu entry that opens the "get help" window.
-func DesktopEntry(bin string) []byte { return render("desktop.tmpl", binData{bin}) }
+// DesktopEntry is the menu entry that opens the "get help" window. uiBin
+// is the window app (deskside-ui), run directly rather than through
+// `deskside-agent ui`, which would only exec it: one process start fewer.
+func DesktopEntry(uiBin string) []byte { return render("desktop.tmpl", binData{uiBin}) }
 
 // AutostartEntry is the XDG autostart entry that starts the agent at login.
 func AutostartEntry(bin string) []byte { return render("autostart.tmpl", binData{bin}) }
@@ -98,15 +101,19 @@ func Icon() []byte {
 type WXS struct {
 	Version            string // the agent's version, e.g. 1.2.3-beta.1
 	AgentExe, SetupExe string // paths of the files to put in the MSI
+	// UIExe is the window app, deskside-ui.exe; empty when it was not built
+	// (it needs mingw-w64): the MSI then has no Start-menu shortcut either.
+	UIExe              string
 	Server, Token, Pin string // default enrolment properties; empty = none
+	UpdateKey          string // default UPDATEKEY property (publisher key); empty = none
 }
 
 // Render returns the WiX source.
 func (w WXS) Render() []byte {
 	return render("deskside.wxs.tmpl", struct {
 		WXS
-		MSIVersion, UpgradeCode, AgentGUID, SetupGUID, DataGUID string
-	}{w, NumericVersion(w.Version), UpgradeCode, agentGUID, setupGUID, dataGUID})
+		MSIVersion, UpgradeCode, AgentGUID, SetupGUID, DataGUID, UIGUID string
+	}{w, NumericVersion(w.Version), UpgradeCode, agentGUID, setupGUID, dataGUID, uiGUID})
 }
 
 // NumericVersion returns the major.minor.patch part of a version, which is

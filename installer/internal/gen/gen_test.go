@@ -33,11 +33,13 @@ func golden(t *testing.T, name string, got []byte) {
 
 func TestGolden(t *testing.T) {
 	const bin = "/usr/bin/deskside-agent"
+	const uiBin = "/usr/bin/deskside-ui"
 	const userBin = "/home/Ann Lee/.local/bin/deskside-agent"
+	const userUIBin = "/home/Ann Lee/.local/bin/deskside-ui"
 	for name, got := range map[string][]byte{
-		"deskside.desktop":            DesktopEntry(bin),
+		"deskside.desktop":            DesktopEntry(uiBin),
 		"deskside-agent.desktop":      AutostartEntry(bin),
-		"user-deskside.desktop":       DesktopEntry(userBin),
+		"user-deskside.desktop":       DesktopEntry(userUIBin),
 		"user-deskside-agent.desktop": AutostartEntry(userBin),
 		"deskside-agent.service":      SystemdUserUnit(bin),
 		"com.deskside.agent.plist":    LaunchdPlist("/Applications/Deskside.app/Contents/MacOS/deskside-agent"),
@@ -47,6 +49,9 @@ func TestGolden(t *testing.T) {
 		"deskside.svg":                Icon(),
 		"deskside.wxs": WXS{Version: "1.2.3-beta.1", AgentExe: `build/windows-amd64/deskside-agent.exe`, SetupExe: `build/windows-amd64/deskside-setup.exe`,
 			Server: "https://help.example.com", Token: "dsk1_Abcdefghijklmnop0123"}.Render(),
+		"deskside-gui.wxs": WXS{Version: "1.2.3", AgentExe: "deskside-agent.exe", SetupExe: "deskside-setup.exe", UIExe: "deskside-ui.exe",
+			Server: "https://help.example.com", Token: "dsk1_Abcdefghijklmnop0123",
+			UpdateKey: "RWQyzZV8AvkIcyeApn4Fg5MJpJH3qt+kuk/ke8aM3QdE6rkuu3hVhjLg"}.Render(),
 		"deskside-noenrol.wxs": WXS{Version: "0.1.0-dev", AgentExe: "a.exe", SetupExe: "s.exe"}.Render(),
 	} {
 		t.Run(name, func(t *testing.T) { golden(t, name, got) })
@@ -79,7 +84,7 @@ func TestNumericVersion(t *testing.T) {
 func TestWellFormed(t *testing.T) {
 	for name, b := range map[string][]byte{
 		"launchd": LaunchdPlist("/A & B/x"), "Info.plist": InfoPlist("1.0.0"),
-		"wxs": WXS{Version: "1.0.0", AgentExe: "a&b.exe", SetupExe: "s.exe", Server: `https://x/"q"`, Token: "dsk1_<x>"}.Render(),
+		"wxs": WXS{Version: "1.0.0", AgentExe: "a&b.exe", SetupExe: "s.exe", UIExe: "u<i>.exe", Server: `https://x/"q"`, Token: "dsk1_<x>", UpdateKey: "<k>"}.Render(),
 	} {
 		d := xml.NewDecoder(strings.NewReader(string(b)))
 		d.Strict = true

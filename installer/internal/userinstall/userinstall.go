@@ -1,7 +1,7 @@
 // Package userinstall installs the agent for one user on Linux, with no
-// root: the binary in ~/.local/bin, a menu entry, an XDG autostart entry,
-// the icon and the user's enrolment config. Uninstall removes exactly
-// those files.
+// root: the agent and its window app side by side in ~/.local/bin, a menu
+// entry, an XDG autostart entry, the icon and the user's enrolment config.
+// Uninstall removes exactly those files.
 package userinstall
 
 import (
@@ -19,6 +19,7 @@ import (
 // Layout is where a per-user install puts each file.
 type Layout struct {
 	Bin        string // ~/.local/bin/deskside-agent
+	UIBin      string // ~/.local/bin/deskside-ui: next to Bin, where the agent looks
 	Desktop    string // ~/.local/share/applications/deskside.desktop
 	Autostart  string // ~/.config/autostart/deskside-agent.desktop
 	Icon       string // ~/.local/share/icons/hicolor/scalable/apps/deskside.svg
@@ -36,6 +37,7 @@ func UserLayout() (Layout, error) {
 	conf := envOr("XDG_CONFIG_HOME", filepath.Join(home, ".config"))
 	return Layout{
 		Bin:        filepath.Join(home, ".local", "bin", "deskside-agent"),
+		UIBin:      filepath.Join(home, ".local", "bin", "deskside-ui"),
 		Desktop:    filepath.Join(data, "applications", "deskside.desktop"),
 		Autostart:  filepath.Join(conf, "autostart", "deskside-agent.desktop"),
 		Icon:       filepath.Join(data, "icons", "hicolor", "scalable", "apps", "deskside.svg"),
@@ -50,9 +52,14 @@ func envOr(k, def string) string {
 	return def
 }
 
-// Install copies agentBin into place and writes the other files. cfg may be
-// nil: the agent then needs `deskside-agent enrol` or a machine-wide config.
-func Install(l Layout, agentBin string, cfg *enrollconf.Config) error {
+// Install copies agentBin and uiBin (the window app) into place and writes
+// the other files. cfg may be nil: the agent then needs `deskside-agent
+// enrol` or a machine-wide config.
+func Install(l Layout, agentBin, uiBin string, cfg *enrollconf.Config) error {
+	// The window app first: an agent already running finds it at once.
+	if err := copyFile(uiBin, l.UIBin, 0o755); err != nil {
+		return fmt.Errorf("install the window app: %w", err)
+	}
 	if err := copyFile(agentBin, l.Bin, 0o755); err != nil {
 		return fmt.Errorf("install the agent binary: %w", err)
 	}
@@ -60,7 +67,7 @@ func Install(l Layout, agentBin string, cfg *enrollconf.Config) error {
 		path string
 		data []byte
 	}{
-		{l.Desktop, gen.DesktopEntry(l.Bin)},
+		{l.Desktop, gen.DesktopEntry(l.UIBin)},
 		{l.Autostart, gen.AutostartEntry(l.Bin)},
 		{l.Icon, gen.Icon()},
 	} {
@@ -82,7 +89,7 @@ func Install(l Layout, agentBin string, cfg *enrollconf.Config) error {
 // state, so the next install enrols as a new device.
 func Uninstall(l Layout, purge bool) error {
 	var errs []error
-	for _, p := range []string{l.Bin, l.Desktop, l.Autostart, l.Icon, l.EnrollFile} {
+	for _, p := range []string{l.Bin, l.UIBin, l.Desktop, l.Autostart, l.Icon, l.EnrollFile} {
 		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			errs = append(errs, err)
 		}

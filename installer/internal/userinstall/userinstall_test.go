@@ -14,9 +14,12 @@ func TestInstallUninstall(t *testing.T) {
 	t.Setenv("HOME", home)
 	t.Setenv("XDG_DATA_HOME", "")
 	t.Setenv("XDG_CONFIG_HOME", "")
-	bin := filepath.Join(t.TempDir(), "deskside-agent")
-	if err := os.WriteFile(bin, []byte("#!/bin/sh\n"), 0o755); err != nil {
-		t.Fatal(err)
+	src := t.TempDir()
+	bin, ui := filepath.Join(src, "deskside-agent"), filepath.Join(src, "deskside-ui")
+	for _, p := range []string{bin, ui} {
+		if err := os.WriteFile(p, []byte("#!/bin/sh\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	l, err := UserLayout()
 	if err != nil {
@@ -29,7 +32,7 @@ func TestInstallUninstall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := Install(l, bin, &cfg); err != nil {
+	if err := Install(l, bin, ui, &cfg); err != nil {
 		t.Fatal(err)
 	}
 	auto, err := os.ReadFile(l.Autostart)
@@ -40,8 +43,18 @@ func TestInstallUninstall(t *testing.T) {
 	if err != nil || st.Mode().Perm() != 0o600 {
 		t.Fatalf("enrol config: %v %v", st, err)
 	}
-	if st, err := os.Stat(l.Bin); err != nil || st.Mode().Perm() != 0o755 {
-		t.Fatalf("binary: %v %v", st, err)
+	for _, p := range []string{l.Bin, l.UIBin} {
+		if st, err := os.Stat(p); err != nil || st.Mode().Perm() != 0o755 {
+			t.Fatalf("binary: %v %v", st, err)
+		}
+	}
+	// The agent looks for the window app next to itself.
+	if filepath.Dir(l.UIBin) != filepath.Dir(l.Bin) {
+		t.Errorf("deskside-ui %s is not next to the agent %s", l.UIBin, l.Bin)
+	}
+	menu, err := os.ReadFile(l.Desktop)
+	if err != nil || !strings.Contains(string(menu), "Exec="+l.UIBin+" get-help\n") {
+		t.Fatalf("menu entry: %q %v", menu, err)
 	}
 	if err := os.WriteFile(filepath.Join(filepath.Dir(l.EnrollFile), "device.json"), []byte("{}"), 0o600); err != nil {
 		t.Fatal(err)
