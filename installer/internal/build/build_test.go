@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"math/big"
@@ -25,11 +26,16 @@ import (
 
 const testVersion = "1.2.3"
 
+// The binaries under test are built once per test binary and shared by
+// every test (only read, never changed): the agent, and the window app,
+// whose cold cgo build with fyne takes minutes on a small CI machine. CI
+// that builds them once for several packages can hand them over with
+// DESKSIDE_TEST_AGENT_BIN and DESKSIDE_TEST_UI_BIN.
 var (
-	agentOnce sync.Once
-	agentPath string
-	agentErr  error
-	agentDir  string
+	binsOnce sync.Once
+	binsErr  error
+	agentDir string // removed by TestMain
+	bins     struct{ agent, ui string }
 )
 
 func TestMain(m *testing.M) {
@@ -59,34 +65,73 @@ func agentPackageForTests(t *testing.T) string {
 	return p
 }
 
-// agentBinary builds the linux/amd64 agent once for all tests (with cgo, as
-// the packages ship it; the real agent's cold build takes minutes).
-func agentBinary(t *testing.T) string {
+// agentBinary is the shared linux/amd64 agent.
+func agentBinary(t *testing.T) string { t.Helper(); buildBinaries(t); return bins.agent }
+
+// uiBinary is the shared linux/amd64 window app.
+func uiBinary(t *testing.T) string { t.Helper(); buildBinaries(t); return bins.ui }
+
+// buildBinaries builds the agent (without cgo) and the window app (with
+// cgo) side by side, as the packages ship them, once for all tests.
+func buildBinaries(t *testing.T) {
 	t.Helper()
-	agentOnce.Do(func() {
-		agentDir, agentErr = os.MkdirTemp("", "deskside-agent-test-")
-		if agentErr != nil {
+	binsOnce.Do(func() {
+		agentDir, binsErr = os.MkdirTemp("", "deskside-agent-test-")
+		if binsErr != nil {
 			return
 		}
-		agentPath = filepath.Join(agentDir, "deskside-agent")
-		pkg := agentPackageForTests(t)
-		t.Logf("building %s once for the tests", pkg)
-		cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-X "+VersionVar+"="+testVersion, "-o", agentPath, pkg)
-		cmd.Dir = root(t)
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			agentErr = fmt.Errorf("go build %s: %w\n%s", pkg, err, out)
+		agentPkg, uiPkg := agentPackageForTests(t), UIPkg
+		if agentPkg == StubPkg {
+			uiPkg = StubPkg
 		}
+		type job struct {
+			dst        *string
+			env, name  string
+			pkg, cgoOn string
+		}
+		jobs := []job{
+			{&bins.agent, "DESKSIDE_TEST_AGENT_BIN", "deskside-agent", agentPkg, "CGO_ENABLED=0"},
+			{&bins.ui, "DESKSIDE_TEST_UI_BIN", "deskside-ui", uiPkg, "CGO_ENABLED=1"},
+		}
+		errs := make([]error, len(jobs))
+		var wg sync.WaitGroup
+		for i, j := range jobs {
+			if p := os.Getenv(j.env); p != "" {
+				*j.dst = p
+				continue
+			}
+			*j.dst = filepath.Join(agentDir, j.name)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				start := time.Now()
+				cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-X "+VersionVar+"="+testVersion, "-o", *j.dst, j.pkg)
+				cmd.Dir = root(t)
+				cmd.Env = append(os.Environ(), j.cgoOn)
+				if out, err := cmd.CombinedOutput(); err != nil {
+					errs[i] = fmt.Errorf("go build %s: %w\n%s", j.pkg, err, out)
+				}
+				t.Logf("built %s once for the tests in %v", j.pkg, time.Since(start).Round(time.Millisecond))
+			}()
+		}
+		wg.Wait()
+		binsErr = errors.Join(errs...)
 	})
-	if agentErr != nil {
-		t.Fatalf("build the agent: %v", agentErr)
+	if binsErr != nil {
+		t.Fatalf("build the binaries under test: %v", binsErr)
 	}
-	return agentPath
 }
+
+// testUpdateKey is a publisher key (public half only) baked into the test
+// packages' enrolment config.
+const testUpdateKey = "RWQyzZV8AvkIcyeApn4Fg5MJpJH3qt+kuk/ke8aM3QdE6rkuu3hVhjLg"
 
 func testEnroll(t *testing.T) *enrollconf.Config {
 	c, err := enrollconf.New("https://help.example.com", "dsk1_Abcdefghijklmnop0123", "")
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetUpdateKey(testUpdateKey); err != nil {
 		t.Fatal(err)
 	}
 	return &c
@@ -104,7 +149,7 @@ var (
 // race detector, which makes compressing the packages ten times slower.
 func buildLinux(t *testing.T, enroll *enrollconf.Config) string {
 	t.Helper()
-	agent := agentBinary(t)
+	agent, ui := agentBinary(t), uiBinary(t)
 	linuxMu.Lock()
 	defer linuxMu.Unlock()
 	if out, ok := linuxBuilt[enroll != nil]; ok {
@@ -123,13 +168,16 @@ func buildLinux(t *testing.T, enroll *enrollconf.Config) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	args := []string{"build", "--version", testVersion, "--out", out, "--platforms", "linux", "--agent-bin", agent}
+	args := []string{"build", "--version", testVersion, "--out", out, "--platforms", "linux", "--agent-bin", agent, "--ui-bin", ui}
 	if enroll != nil {
 		args = append(args, "--server", enroll.Server, "--token", enroll.Token)
+		if enroll.UpdateKey != "" {
+			args = append(args, "--update-key", enroll.UpdateKey)
+		}
 	}
 	cmd := exec.Command(installer, args...)
 	cmd.Dir = root(t)
-	cmd.Env = append(os.Environ(), "DESKSIDE_SERVER=", "DESKSIDE_TOKEN=", "DESKSIDE_PIN=")
+	cmd.Env = append(os.Environ(), "DESKSIDE_SERVER=", "DESKSIDE_TOKEN=", "DESKSIDE_PIN=", "DESKSIDE_UPDATE_KEY=")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("installer %v: %v\n%s", args, err, b)
 	}
@@ -154,7 +202,7 @@ var rpmName = "deskside-agent_" + testVersion + "_linux_amd64.rpm"
 func TestLinuxPackages(t *testing.T) {
 	out := buildLinux(t, testEnroll(t))
 	deb, rpm := filepath.Join(out, debName), filepath.Join(out, rpmName)
-	want := []string{LinuxBin, LinuxDesktop, LinuxAutostart, LinuxUnit, LinuxIcon, "/etc/deskside/enroll.json"}
+	want := []string{LinuxBin, LinuxUIBin, LinuxDesktop, LinuxAutostart, LinuxUnit, LinuxIcon, "/etc/deskside/enroll.json"}
 	if have("dpkg-deb") {
 		list := run(t, "dpkg-deb", "-c", deb)
 		for _, p := range want {
@@ -180,6 +228,20 @@ func TestLinuxPackages(t *testing.T) {
 		if auto != string(gen.AutostartEntry(LinuxBin)) {
 			t.Errorf("autostart entry in the deb:\n%s", auto)
 		}
+		menu := run(t, "sh", "-c", "dpkg-deb --fsys-tarfile "+deb+" | tar -xO ."+LinuxDesktop)
+		if menu != string(gen.DesktopEntry(LinuxUIBin)) || !strings.Contains(menu, "Exec="+LinuxUIBin+" get-help\n") {
+			t.Errorf("menu entry in the deb:\n%s", menu)
+		}
+		// The window app's GL and X11 libraries, which nfpm does not find
+		// by itself; the agent is static and adds nothing.
+		deps := run(t, "dpkg-deb", "-f", deb, "Depends")
+		if agentPackageForTests(t) == AgentPkg {
+			for _, d := range []string{"libc6", "libgl1", "libx11-6", "libxcursor1", "libxrandr2", "libxi6"} {
+				if !strings.Contains(", "+strings.TrimSpace(deps)+",", " "+d+",") {
+					t.Errorf("deb Depends lacks %s: %s", d, deps)
+				}
+			}
+		}
 	} else {
 		t.Log("dpkg-deb not installed: deb contents not inspected")
 	}
@@ -196,11 +258,15 @@ func TestLinuxPackages(t *testing.T) {
 		if cfgs := run(t, "rpm", "-qcp", rpm); !strings.Contains(cfgs, "/etc/deskside/enroll.json") {
 			t.Errorf("rpm config files: %s", cfgs)
 		}
+		if req := run(t, "rpm", "-qRp", rpm); agentPackageForTests(t) == AgentPkg &&
+			(!strings.Contains(req, "libGL.so.1()(64bit)") || !strings.Contains(req, "libXcursor.so.1()(64bit)")) {
+			t.Errorf("rpm requires:\n%s", req)
+		}
 	} else {
 		t.Log("rpm not installed: rpm contents not inspected")
 	}
 	names := tarNames(t, filepath.Join(out, "deskside-agent_"+testVersion+"_linux_amd64.tar.gz"))
-	for _, n := range []string{"deskside-agent", "deskside-setup", "enroll.json"} {
+	for _, n := range []string{"deskside-agent", "deskside-ui", "deskside-setup", "enroll.json"} {
 		if !names["deskside-agent_"+testVersion+"_linux_amd64/"+n] {
 			t.Errorf("tarball lacks %s: %v", n, names)
 		}
@@ -230,6 +296,16 @@ func TestTarballUserInstall(t *testing.T) {
 	if err != nil || string(auto) != string(gen.AutostartEntry(bin)) {
 		t.Errorf("autostart entry: %v\n%s", err, auto)
 	}
+	// The installed agent finds its window app next to itself, with
+	// nothing on $PATH to help.
+	ui := filepath.Join(home, ".local/bin/deskside-ui")
+	if got := whichUI(t, bin, env); got != ui {
+		t.Errorf("`deskside-agent ui --which` = %q, want %q", got, ui)
+	}
+	menu, err := os.ReadFile(filepath.Join(home, ".local/share/applications/deskside.desktop"))
+	if err != nil || string(menu) != string(gen.DesktopEntry(ui)) {
+		t.Errorf("menu entry: %v\n%s", err, menu)
+	}
 	st, err := os.Stat(filepath.Join(home, ".config/deskside/enroll.json"))
 	if err != nil || st.Mode().Perm() != 0o600 {
 		t.Errorf("user enrolment config: %v", err)
@@ -248,6 +324,42 @@ func TestTarballUserInstall(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// whichUI asks the agent at bin where it finds its window app, with an
+// empty $PATH so that only "next to the agent" counts.
+func whichUI(t *testing.T, bin string, env []string) string {
+	t.Helper()
+	cmd := exec.Command(bin, "ui", "--which")
+	cmd.Env = append(env, "PATH=")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Errorf("%s ui --which: %v\n%s", bin, err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// TestLinkedDeps: the agent is static and needs no library; the window app
+// needs GL and X11, named in its ELF header or opened by GLFW at run time.
+func TestLinkedDeps(t *testing.T) {
+	if agentPackageForTests(t) != AgentPkg {
+		t.Skip("agent/ has no main package yet")
+	}
+	deb, rpm, unknown, err := linkedDeps(agentBinary(t))
+	if err != nil || len(deb)+len(rpm)+len(unknown) != 0 {
+		t.Errorf("the agent should be static (CGO_ENABLED=0): deb %v rpm %v unknown %v %v", deb, rpm, unknown, err)
+	}
+	deb, rpm, unknown, err = linkedDeps(agentBinary(t), uiBinary(t))
+	if err != nil || len(unknown) != 0 {
+		t.Fatalf("window app: unknown libraries %v, %v", unknown, err)
+	}
+	want := []string{"libc6", "libgl1", "libx11-6", "libxcursor1", "libxi6", "libxinerama1", "libxrandr2", "libxxf86vm1"}
+	if strings.Join(deb, " ") != strings.Join(want, " ") {
+		t.Errorf("deb deps %v, want %v", deb, want)
+	}
+	if !strings.Contains(strings.Join(rpm, " "), "libX11.so.6()(64bit)") {
+		t.Errorf("rpm deps %v", rpm)
+	}
 }
 
 func TestLinuxWithoutEnrolment(t *testing.T) {
@@ -331,10 +443,17 @@ func TestWindowsMSI(t *testing.T) {
 	if !have("msiinfo") {
 		t.Skip("msiinfo not installed: MSI tables not inspected")
 	}
+	// Without --windows-gui: no window app, and no Start-menu entry to it.
+	if files := run(t, "msiinfo", "export", msi, "File"); strings.Contains(files, "deskside-ui") {
+		t.Errorf("MSI built without --windows-gui carries deskside-ui.exe:\n%s", files)
+	}
+	if tables := run(t, "msiinfo", "tables", msi); strings.Contains(tables, "Shortcut") {
+		t.Errorf("MSI built without --windows-gui has shortcuts: %s", tables)
+	}
 	for table, want := range map[string][]string{
 		"Registry":     {`Software\Microsoft\Windows\CurrentVersion\Run`, `"[#AgentExe]" run`},
-		"Property":     {"SERVER\thttps://help.example.com", "TOKEN\tdsk1_Abcdefghijklmnop0123", "MsiHiddenProperties\tTOKEN", "ProductVersion\t" + testVersion},
-		"CustomAction": {"write-config --system", "remove-config --system"},
+		"Property":     {"SERVER\thttps://help.example.com", "TOKEN\tdsk1_Abcdefghijklmnop0123", "UPDATEKEY\t" + testUpdateKey, "MsiHiddenProperties\tTOKEN", "ProductVersion\t" + testVersion},
+		"CustomAction": {"write-config --system", "remove-config --system", `--update-key "[UPDATEKEY]"`},
 		"File":         {"deskside-agent.exe", "deskside-setup.exe"},
 		"InstallExecuteSequence": {"StopAgents\tREMOVE~=\"ALL\"", "RemoveEnrollConfig\tREMOVE~=\"ALL\" AND NOT UPGRADINGPRODUCTCODE",
 			"WriteEnrollConfig\tTOKEN AND NOT (REMOVE~=\"ALL\")"},
@@ -355,6 +474,40 @@ func TestWindowsMSI(t *testing.T) {
 		seq["StopAgents"] < seq["RemoveEnrollConfig"] && seq["RemoveEnrollConfig"] < seq["RemoveFiles"] &&
 		seq["InstallFiles"] < seq["WriteEnrollConfig"] && seq["WriteEnrollConfig"] < seq["InstallFinalize"] && seq["StopAgents"] > seq["InstallInitialize"]) {
 		t.Errorf("MSI actions out of order: %v", seq)
+	}
+}
+
+// TestWindowsMSIWithUI builds the MSI as --windows-gui does, with a
+// prebuilt stand-in for deskside-ui.exe (the real one needs minutes of
+// mingw-w64; its layout is under test here): the window app next to the
+// agent and a Start-menu entry that opens get-help.
+func TestWindowsMSIWithUI(t *testing.T) {
+	if !have("wixl") || !have("msiinfo") {
+		t.Skip("wixl or msiinfo not installed")
+	}
+	fake := filepath.Join(t.TempDir(), "deskside-ui.exe")
+	if err := os.WriteFile(fake, []byte("MZ stand-in"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	o := Options{Version: testVersion, Out: t.TempDir(), Root: root(t), Windows: true, AgentPkg: StubPkg, WindowsUIBin: fake}
+	if _, err := Run(o); err != nil {
+		t.Fatal(err)
+	}
+	msi := filepath.Join(o.Out, "deskside-agent_"+testVersion+"_windows_amd64.msi")
+	files := run(t, "msiinfo", "export", msi, "File")
+	if !strings.Contains(files, "UIExe\tUI\tdeskside-ui.exe") {
+		t.Errorf("MSI File table lacks deskside-ui.exe:\n%s", files)
+	}
+	sc := run(t, "msiinfo", "export", msi, "Shortcut")
+	if !strings.Contains(sc, "GetHelpShortcut\tProgramMenuFolder\tGet help from IT\tUI\t[#UIExe]\tget-help\t") {
+		t.Errorf("MSI Shortcut table:\n%s", sc)
+	}
+	// deskside-ui.exe and deskside-agent.exe share a directory.
+	comps := run(t, "msiinfo", "export", msi, "Component")
+	for _, c := range []string{"Agent\t", "UI\t"} {
+		if !strings.Contains(comps, c) || !strings.Contains(comps[strings.Index(comps, c):], "\tINSTALLDIR\t") {
+			t.Errorf("component %s not in INSTALLDIR:\n%s", c, comps)
+		}
 	}
 }
 
@@ -401,6 +554,12 @@ func TestMacLayout(t *testing.T) {
 		got, err := os.ReadFile(filepath.Join(o.Out, p))
 		if err != nil || string(got) != string(want) {
 			t.Errorf("%s: %v", p, err)
+		}
+	}
+	// Both programs go in Contents/MacOS, side by side.
+	for _, p := range []string{"PUT-deskside-agent-HERE", "PUT-deskside-ui-HERE"} {
+		if _, err := os.Stat(filepath.Join(o.Out, "macos/Deskside.app/Contents/MacOS", p)); err != nil {
+			t.Error(err)
 		}
 	}
 }

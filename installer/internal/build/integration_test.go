@@ -15,8 +15,8 @@ import (
 )
 
 // TestDebInstallPurge installs the .deb on this machine, checks what it put
-// in place and that the agent finds the enrolment config, then purges it
-// and checks that nothing is left. It needs root and dpkg (CI has both) and
+// in place, that the agent finds the enrolment config and its window app,
+// then purges it and checks that nothing is left. It needs root and dpkg (CI has both) and
 // is skipped elsewhere; DESKSIDE_SKIP_INSTALL_TEST=1 skips it too.
 func TestDebInstallPurge(t *testing.T) {
 	switch {
@@ -30,7 +30,7 @@ func TestDebInstallPurge(t *testing.T) {
 	if out, err := exec.Command("dpkg-query", "-W", "-f=${Status}", PackageName).Output(); err == nil && strings.Contains(string(out), "installed") {
 		t.Skipf("%s is already installed here (%s): not touching it", PackageName, out)
 	}
-	for _, p := range []string{LinuxBin, "/etc/deskside"} {
+	for _, p := range []string{LinuxBin, LinuxUIBin, "/etc/deskside"} {
 		if _, err := os.Stat(p); err == nil {
 			t.Skipf("%s exists but the package is not installed: not touching it", p)
 		}
@@ -57,7 +57,7 @@ func TestDebInstallPurge(t *testing.T) {
 
 	dpkg(t, "-i", deb)
 	for p, mode := range map[string]fs.FileMode{
-		LinuxBin: 0o755, LinuxDesktop: 0o644, LinuxAutostart: 0o644, LinuxUnit: 0o644, LinuxIcon: 0o644,
+		LinuxBin: 0o755, LinuxUIBin: 0o755, LinuxDesktop: 0o644, LinuxAutostart: 0o644, LinuxUnit: 0o644, LinuxIcon: 0o644,
 		"/etc/deskside/enroll.json": EnrollFileMode,
 	} {
 		st, err := os.Stat(p)
@@ -70,18 +70,34 @@ func TestDebInstallPurge(t *testing.T) {
 	if b, _ := os.ReadFile(LinuxAutostart); string(b) != string(gen.AutostartEntry(LinuxBin)) {
 		t.Errorf("installed autostart entry:\n%s", b)
 	}
+	if b, _ := os.ReadFile(LinuxDesktop); string(b) != string(gen.DesktopEntry(LinuxUIBin)) {
+		t.Errorf("installed menu entry:\n%s", b)
+	}
 	if got, err := enrollconf.Load("/etc/deskside/enroll.json"); err != nil || got != *cfg {
 		t.Errorf("installed enrolment config: %+v %v", got, err)
 	}
 	checkAgentSeesConfig(t, cfg)
+	// `deskside-agent ui about` and the tray would start this window app:
+	// the agent's own lookup (next to its executable) finds it, with
+	// nothing on $PATH to help; and every library it links is there.
+	if got := whichUI(t, LinuxBin, os.Environ()); got != LinuxUIBin {
+		t.Errorf("the installed agent finds its window app at %q, want %s", got, LinuxUIBin)
+	}
+	if have("ldd") {
+		if out, _ := exec.Command("ldd", LinuxUIBin).CombinedOutput(); strings.Contains(string(out), "not found") {
+			t.Errorf("the installed window app lacks libraries (missing from Depends?):\n%s", out)
+		}
+	}
 
 	// remove keeps conffiles (dpkg policy); purge removes everything.
 	dpkg(t, "-r", PackageName)
-	if _, err := os.Stat(LinuxBin); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("%s left after dpkg -r", LinuxBin)
+	for _, p := range []string{LinuxBin, LinuxUIBin} {
+		if _, err := os.Stat(p); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s left after dpkg -r", p)
+		}
 	}
 	dpkg(t, "-P", PackageName)
-	for _, p := range []string{LinuxBin, LinuxDesktop, LinuxAutostart, LinuxUnit, LinuxIcon, "/etc/deskside"} {
+	for _, p := range []string{LinuxBin, LinuxUIBin, LinuxDesktop, LinuxAutostart, LinuxUnit, LinuxIcon, "/etc/deskside"} {
 		if _, err := os.Stat(p); !errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("%s left after dpkg -P (%v)", p, err)
 		}
@@ -100,20 +116,29 @@ func TestDebInstallPurge(t *testing.T) {
 }
 
 // checkAgentSeesConfig asks the installed agent which enrolment config it
-// would use, as a fresh user with no config of their own would.
-// `deskside-agent enrol --dry-run` is the contract agreed with the agent
-// (the stub implements it); an agent without it is reported, not failed.
+// would use, as a fresh user with no config of their own would:
+// `deskside-agent enrol --dry-run` checks the file as enrolment would
+// (server, token, update key) without contacting the server.
 func checkAgentSeesConfig(t *testing.T, cfg *enrollconf.Config) {
 	home := t.TempDir()
 	cmd := exec.Command(LinuxBin, "enrol", "--dry-run")
-	cmd.Env = append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"), enrollconf.EnvFile+"=")
+	cmd.Env = append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"),
+		"DESKSIDE_CONFIG_DIR="+filepath.Join(home, ".config", "deskside"), enrollconf.EnvFile+"=")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		t.Logf("NOTE: `deskside-agent enrol --dry-run` is not supported by this agent yet (%v): %s", err, out)
-		return
+		t.Fatalf("deskside-agent enrol --dry-run: %v\n%s", err, out)
 	}
-	if !strings.Contains(string(out), "/etc/deskside/enroll.json") || !strings.Contains(string(out), cfg.Server) {
-		t.Errorf("the agent did not pick up /etc/deskside/enroll.json:\n%s", out)
+	want := []string{"enrol config: /etc/deskside/enroll.json\n", "server: " + cfg.Server + "\n", "token: ok\n"}
+	if agentPackageForTests(t) == AgentPkg {
+		want = append(want, "update key: yes\n", "valid: yes")
+	}
+	for _, w := range want {
+		if !strings.Contains(string(out), w) {
+			t.Errorf("enrol --dry-run lacks %q:\n%s", w, out)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(home, ".config", "deskside", "credentials.json")); err == nil {
+		t.Error("enrol --dry-run enrolled")
 	}
 }
 

@@ -6,12 +6,17 @@
 //	deskside-agent version          prints the version
 //	deskside-agent enrol --dry-run  prints the enrolment config it would use
 //	deskside-agent run              waits until stopped
+//	deskside-agent ui --which       prints where the window app is (next to it)
+//
+// It also stands in for the window app, deskside-ui: it answers `<view>`
+// with a message.
 package main
 
 import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 
 	"github.com/deskside/deskside/installer/enrollconf"
@@ -36,7 +41,20 @@ func main() {
 			fmt.Fprintln(os.Stderr, "deskside-agent:", err)
 			os.Exit(1)
 		}
-		fmt.Printf("enrol config: %s\nserver: %s\npinned: %t\n", path, c.Server, c.Pin != "")
+		fmt.Printf("enrol config: %s\nserver: %s\ntoken: ok\npinned: %t\n", path, c.Server, c.Pin != "")
+	case "ui":
+		exe, err := os.Executable()
+		if err == nil {
+			exe, err = filepath.EvalSymlinks(exe)
+		}
+		ui := filepath.Join(filepath.Dir(exe), "deskside-ui")
+		if _, serr := os.Stat(ui); err != nil || serr != nil {
+			fmt.Fprintln(os.Stderr, "stub agent: the window app is not next to the agent")
+			os.Exit(1)
+		}
+		fmt.Println(ui)
+	case "get-help", "requests", "what-it-sees", "news", "about":
+		fmt.Println("stub window app: no window was built into this package")
 	case "run":
 		fmt.Fprintln(os.Stderr, "stub agent: running (no agent was built into this package)")
 		ch := make(chan os.Signal, 1)
