@@ -8,12 +8,13 @@
 #   scripts/package.sh --version 1.2.0 --windows-gui --sign-cert cert.pem --sign-key key.pem
 #
 # It installs the Debian tools it needs when they are missing: wixl and
-# msitools (MSI), osslsigncode (signing), and with --windows-gui the
-# mingw-w64 cross-compiler (large; the GUI build then takes ~5 min cold).
+# msitools (MSI), osslsigncode (signing), gcc and the GL/X11 headers for the
+# Linux window app deskside-ui (cgo, fyne), and with --windows-gui the
+# mingw-w64 cross-compiler (large; deskside-ui.exe then takes ~5 min cold).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-pkgs=(wixl msitools osslsigncode gcc libc6-dev)
+pkgs=(wixl msitools osslsigncode gcc libc6-dev libgl1-mesa-dev xorg-dev)
 for a in "$@"; do
   [ "$a" = --windows-gui ] && pkgs+=(gcc-mingw-w64-x86-64)
 done
