@@ -147,22 +147,34 @@ func cmdAsk(ctx context.Context, args []string) error {
 		}
 		in.Screenshot, in.ScreenshotName = b, *screenshot
 	}
-	r, err := localapi.NewClient(os.Getenv("DESKSIDE_SOCKET")).RaiseRequest(ctx, in)
+	client := localapi.NewClient(os.Getenv("DESKSIDE_SOCKET"))
+	r, err := client.RaiseRequest(ctx, in)
+	agentRunning := true
 	if localapi.IsCode(err, localapi.CodeUnavailable) {
 		// The agent is not running: save straight into its store; it goes
 		// out when the agent starts.
+		agentRunning = false
 		r, err = askOffline(ctx, in)
 	}
 	if err != nil {
 		return err
 	}
-	if r.Sent {
+	switch {
+	case r.Sent:
 		fmt.Println("Sent to IT. We'll let you know when someone picks it up.")
-	} else {
+	case agentRunning && isOnline(ctx, client):
+		// Saved and the link is up: the server's ack is moments away.
+		fmt.Println("Got it — it's on its way to IT. We'll let you know when someone picks it up.")
+	default:
 		fmt.Println("Saved — it goes to IT as soon as we're connected.")
 	}
 	fmt.Printf("Request %s\n", r.ID)
 	return nil
+}
+
+func isOnline(ctx context.Context, c *localapi.Client) bool {
+	s, err := c.Status(ctx)
+	return err == nil && s.State == model.StateOnline
 }
 
 func readStdin() ([]byte, error) {
