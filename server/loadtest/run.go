@@ -39,6 +39,7 @@ func run(ctx context.Context, args []string) error {
 	stormTimeout := f.dur("storm-timeout", 180*time.Second, "how long the storm waits for every device")
 	perIP := f.num("per-source-ip", 500, "devices per 127.x.y.z source address")
 	backoff := f.dur("backoff-base", time.Second, "reconnect backoff base (full jitter over min(60 s, base·2^n), as the agent)")
+	profBroadcast := f.str("profile-broadcast", "", "save a 3 s CPU profile of the server (server-bin self) taken across the broadcast to this file")
 	_ = f.Parse(args)
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
@@ -112,7 +113,8 @@ func run(ctx context.Context, args []string) error {
 	log.Info("fleet", "devices", *devices, "shards", len(shards))
 	r := &sim.Runner{Target: target, Shards: shards, Techs: techs, Out: os.Stdout, Cfg: sim.RunConfig{Devices: *devices,
 		Scenarios: strings.Split(*scenarios, ","), Hold: *hold, TelemetryRate: *telem, ProbeRate: *probes, LoadFor: *loadFor,
-		SlowFraction: *slowFrac, SlowPushes: *pushes, PushBytes: *pushBytes, StormTimeout: *stormTimeout, Token: tok}}
+		SlowFraction: *slowFrac, SlowPushes: *pushes, PushBytes: *pushBytes, StormTimeout: *stormTimeout, Token: tok,
+		ProfileBroadcast: *profBroadcast}}
 	rep, runErr := r.Run(ctx)
 	if rep != nil {
 		if err := rep.Save(*out); err != nil {

@@ -233,7 +233,11 @@ func (h *Hub) Resume(p *Peer, first func(replay []store.Delivery) []byte, replay
 
 // Deliver sends stored frames to their devices if online; offline devices
 // get them by replay. Call with Lock(deviceID) held since the store call.
+// Many frames at once (an announcement) go out through fanOut.
 func (h *Hub) Deliver(ds ...store.Delivery) (live int) {
+	if len(ds) >= fanOutMin {
+		return h.fanOut(ds)
+	}
 	for _, d := range ds {
 		p := h.device(d.DeviceID)
 		if p == nil {

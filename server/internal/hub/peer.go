@@ -119,9 +119,13 @@ func (p *Peer) enqueueLocked(it item, force bool) (ok, overflow bool) {
 	return true, false
 }
 
-func (p *Peer) overflow() {
+func (p *Peer) overflow() { p.slowClose("slow consumer: send queue full, closing") }
+
+// slowClose closes a link that does not keep up with 4003; it resumes from
+// its seq when it reconnects.
+func (p *Peer) slowClose(msg string) {
 	p.h.slow.Add(1)
-	p.h.log.Warn("slow consumer: send queue full, closing", "peer", p.ID, "queued", p.h.cfg.QueueLen)
+	p.h.log.Warn(msg, "peer", p.ID, "queue_len", p.h.cfg.QueueLen)
 	p.CloseNow(CloseSlowConsumer, "you are not reading fast enough; reconnect and resume")
 }
 
@@ -148,7 +152,7 @@ func (p *Peer) drain() {
 		p.queue = p.queue[1:]
 		p.mu.Unlock()
 
-		if err := p.write(it); err != nil || it.close != nil {
+		if err := p.write(it, time.Now().Add(p.h.cfg.WriteTimeout)); err != nil || it.close != nil {
 			p.mu.Lock()
 			p.writing = false
 			p.mu.Unlock()
@@ -163,8 +167,7 @@ func (p *Peer) drain() {
 	}
 }
 
-func (p *Peer) write(it item) error {
-	deadline := time.Now().Add(p.h.cfg.WriteTimeout)
+func (p *Peer) write(it item, deadline time.Time) error {
 	switch {
 	case it.ping:
 		return p.WS.WriteControl(websocket.PingMessage, nil, deadline)

@@ -26,6 +26,9 @@ type RunConfig struct {
 	PushBytes    int           `json:"push_bytes"`
 	StormTimeout time.Duration `json:"storm_timeout_ns"`
 	Token        string        `json:"-"`
+	// ProfileBroadcast, when set, is where a CPU profile of the server
+	// (its /debug/pprof, server mode "self") taken across the broadcast goes.
+	ProfileBroadcast string `json:"-"`
 }
 
 // AllScenarios in the order they run.

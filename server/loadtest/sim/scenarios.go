@@ -3,8 +3,10 @@ package sim
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -73,6 +75,8 @@ func (r *Runner) idle(ctx context.Context) error {
 // broadcast sends one announcement to every device and waits for the last.
 func (r *Runner) broadcast(ctx context.Context) error {
 	tech := r.Techs[0]
+	profiled := r.profileCPU(ctx, r.Cfg.ProfileBroadcast, 3*time.Second)
+	defer profiled()
 	t0 := time.Now()
 	var out struct {
 		ID         string `json:"id"`
@@ -262,4 +266,41 @@ func (r *Runner) push(ctx context.Context, ids []string, n, size int) (sent, fai
 	close(work)
 	wg.Wait()
 	return sent, failed
+}
+
+// profileCPU starts a CPU profile of the server (its /debug/pprof) for d
+// and returns a function that waits for it and saves it to path. It does
+// nothing when path is empty; a server without /debug/pprof is reported.
+func (r *Runner) profileCPU(ctx context.Context, path string, d time.Duration) (wait func()) {
+	if path == "" {
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		u := fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", r.Target.URL(), int(d.Seconds()))
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if err != nil {
+			return
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			fmt.Fprintln(r.Out, "profile:", err)
+			return
+		}
+		defer res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			fmt.Fprintln(r.Out, "profile: server answered", res.Status)
+			return
+		}
+		f, err := os.Create(path)
+		if err != nil {
+			fmt.Fprintln(r.Out, "profile:", err)
+			return
+		}
+		defer f.Close()
+		_, _ = io.Copy(f, res.Body)
+	}()
+	_ = sleepCtx(ctx, 100*time.Millisecond) // let the profile start first
+	return func() { <-done }
 }
