@@ -182,21 +182,26 @@ func userInstall(bin, uiBin string, cfg *enrollconf.Config) error {
 	return nil
 }
 
-// stopAgents ends every user's running agent (Windows only: the MSI needs
-// deskside-agent.exe closed to remove or replace it without a reboot).
+// stopAgents ends every user's running agent and open windows (Windows
+// only: the MSI needs deskside-agent.exe and deskside-ui.exe closed to
+// remove or replace them without a reboot).
 func stopAgents() error {
 	if runtime.GOOS != "windows" {
 		return errors.New("stop-agents is for the Windows installer")
 	}
-	out, err := exec.Command("taskkill", "/F", "/T", "/IM", "deskside-agent.exe").CombinedOutput()
-	var ee *exec.ExitError
-	if errors.As(err, &ee) && ee.ExitCode() == 128 { // no such process
-		return nil
+	// Open windows (deskside-ui.exe) hold their file too.
+	var errs []error
+	for _, exe := range []string{"deskside-agent.exe", "deskside-ui.exe"} {
+		out, err := exec.Command("taskkill", "/F", "/T", "/IM", exe).CombinedOutput()
+		var ee *exec.ExitError
+		if errors.As(err, &ee) && ee.ExitCode() == 128 { // no such process
+			continue
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("stop %s: %w: %s", exe, err, out))
+		}
 	}
-	if err != nil {
-		return fmt.Errorf("stop agents: %w: %s", err, out)
-	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // besideMe is a file in the directory of this executable.
