@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"testing"
 	"time"
@@ -17,7 +16,7 @@ func BenchmarkAnnounce19k(b *testing.B) {
 	}
 	defer s.Close()
 	ctx := context.Background()
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx handle) error {
 		for i := range 19000 {
 			if _, err := tx.ExecContext(ctx, "INSERT INTO devices(id, secret_hash, hostname, enrolled_at) VALUES(?,?,?,?)",
 				fmt.Sprintf("dev_%05d", i), []byte("h"), "pc", time.Now().UnixMilli()); err != nil {

@@ -9,18 +9,8 @@ import (
 	"github.com/deskside/deskside/shared/protocol"
 )
 
-func openTest(t *testing.T) *SQLite {
-	t.Helper()
-	s, err := Open(context.Background(), t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
-
 // enrol stores devices: name → os.
-func enrol(t *testing.T, s *SQLite, devs map[string]string) {
+func enrol(t *testing.T, s Store, devs map[string]string) {
 	t.Helper()
 	ctx := context.Background()
 	if err := s.CreateToken(ctx, EnrollToken{ID: "tok", CreatedAt: time.Now()}, []byte("h")); err != nil {
@@ -42,8 +32,7 @@ func announcement(id string) (Announcement, Outgoing) {
 // An announcement is stored once and every target device gets it once, at
 // its own next seq, live (the shared frame) and by replay (built from the
 // stored template): byte for byte the same frame.
-func TestAnnounceOncePerDevice(t *testing.T) {
-	s := openTest(t)
+func testAnnounceOncePerDevice(t *testing.T, s Store) {
 	ctx := context.Background()
 	enrol(t, s, map[string]string{"a": "linux", "b": "windows", "c": "windows", "gone": "linux"})
 	if err := s.RevokeDevice(ctx, "gone"); err != nil {
@@ -93,8 +82,7 @@ func TestAnnounceOncePerDevice(t *testing.T) {
 
 // Cursors for many devices prune in one call, count each announcement once
 // per device, and leave later frames in place.
-func TestPruneCursors(t *testing.T) {
-	s := openTest(t)
+func testPruneCursors(t *testing.T, s Store) {
 	ctx := context.Background()
 	enrol(t, s, map[string]string{"a": "linux", "b": "linux", "c": "linux"})
 	a, out := announcement("ann_1")

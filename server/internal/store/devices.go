@@ -24,7 +24,7 @@ func scanDevice(row interface{ Scan(...any) error }) (Device, error) {
 }
 
 // Device returns one device by id, revoked or not.
-func (s *SQLite) Device(ctx context.Context, id string) (Device, error) {
+func (s *SQL) Device(ctx context.Context, id string) (Device, error) {
 	d, err := scanDevice(s.r.QueryRowContext(ctx, "SELECT "+devCols+" FROM devices WHERE id = ?", id))
 	if err != nil {
 		return d, notFound(err, "device "+id)
@@ -33,11 +33,11 @@ func (s *SQLite) Device(ctx context.Context, id string) (Device, error) {
 }
 
 // ListDevices returns devices whose hostname, user or OS contains q.
-func (s *SQLite) ListDevices(ctx context.Context, q string) ([]Device, error) {
+func (s *SQL) ListDevices(ctx context.Context, q string) ([]Device, error) {
 	like := "%" + strings.NewReplacer("%", `\%`, "_", `\_`).Replace(q) + "%"
-	rows, err := s.r.QueryContext(ctx, "SELECT "+devCols+` FROM devices
-		WHERE hostname LIKE ?1 ESCAPE '\' OR usr LIKE ?1 ESCAPE '\' OR os LIKE ?1 ESCAPE '\' OR platform LIKE ?1 ESCAPE '\'
-		ORDER BY hostname`, like)
+	rows, err := s.r.QueryContext(ctx, "SELECT "+devCols+" FROM devices WHERE "+
+		strings.ReplaceAll(`hostname LIKE ?1 ESCAPE '\' OR usr LIKE ?1 ESCAPE '\' OR os LIKE ?1 ESCAPE '\' OR platform LIKE ?1 ESCAPE '\'`, "LIKE", s.d.like)+
+		" ORDER BY hostname", like)
 	if err != nil {
 		return nil, fmt.Errorf("list devices: %w", err)
 	}
@@ -54,7 +54,7 @@ func (s *SQLite) ListDevices(ctx context.Context, q string) ([]Device, error) {
 }
 
 // RevokeDevice refuses the device from now on.
-func (s *SQLite) RevokeDevice(ctx context.Context, id string) error {
+func (s *SQL) RevokeDevice(ctx context.Context, id string) error {
 	res, err := s.w.ExecContext(ctx, "UPDATE devices SET revoked = 1 WHERE id = ?", id)
 	if err != nil {
 		return fmt.Errorf("revoke device %s: %w", id, err)
@@ -66,7 +66,7 @@ func (s *SQLite) RevokeDevice(ctx context.Context, id string) error {
 }
 
 // DeviceSeen records the facts a device states in hello.
-func (s *SQLite) DeviceSeen(ctx context.Context, id, agentVersion, os, arch string, at time.Time) error {
+func (s *SQL) DeviceSeen(ctx context.Context, id, agentVersion, os, arch string, at time.Time) error {
 	_, err := s.w.ExecContext(ctx, `UPDATE devices SET last_seen = ?,
 		agent_version = CASE WHEN ? = '' THEN agent_version ELSE ? END,
 		os = CASE WHEN ? = '' THEN os ELSE ? END, arch = CASE WHEN ? = '' THEN arch ELSE ? END WHERE id = ?`,
@@ -78,7 +78,7 @@ func (s *SQLite) DeviceSeen(ctx context.Context, id, agentVersion, os, arch stri
 }
 
 // DeviceSnapshot returns the latest snapshot (nil when none yet).
-func (s *SQLite) DeviceSnapshot(ctx context.Context, id string) (json.RawMessage, error) {
+func (s *SQL) DeviceSnapshot(ctx context.Context, id string) (json.RawMessage, error) {
 	var snap []byte
 	err := s.r.QueryRowContext(ctx, "SELECT snapshot FROM devices WHERE id = ?", id).Scan(&snap)
 	if err != nil {
@@ -89,9 +89,10 @@ func (s *SQLite) DeviceSnapshot(ctx context.Context, id string) (json.RawMessage
 
 // deviceOp runs fn once per (device, frame id): a repeated frame id returns
 // the first answer with Duplicate set and changes nothing.
-func (s *SQLite) deviceOp(ctx context.Context, deviceID, frameID string, fn func(tx *sql.Tx) (string, error)) (Result, error) {
+func (s *SQL) deviceOp(ctx context.Context, deviceID, frameID string, fn func(tx handle) (string, error)) (Result, error) {
 	var res Result
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx handle) error {
+		res = Result{}
 		var ref string
 		err := tx.QueryRowContext(ctx, "SELECT ref FROM seen_frames WHERE device_id = ? AND frame_id = ?", deviceID, frameID).Scan(&ref)
 		if err == nil {
@@ -113,8 +114,8 @@ func (s *SQLite) deviceOp(ctx context.Context, deviceID, frameID string, fn func
 }
 
 // SaveSnapshot keeps the device's latest snapshot.
-func (s *SQLite) SaveSnapshot(ctx context.Context, frameID, deviceID string, snap json.RawMessage) (Result, error) {
-	res, err := s.deviceOp(ctx, deviceID, frameID, func(tx *sql.Tx) (string, error) {
+func (s *SQL) SaveSnapshot(ctx context.Context, frameID, deviceID string, snap json.RawMessage) (Result, error) {
+	res, err := s.deviceOp(ctx, deviceID, frameID, func(tx handle) (string, error) {
 		_, err := tx.ExecContext(ctx, "UPDATE devices SET snapshot = ? WHERE id = ?", []byte(snap), deviceID)
 		return "", err
 	})
@@ -125,7 +126,7 @@ func (s *SQLite) SaveSnapshot(ctx context.Context, frameID, deviceID string, sna
 }
 
 // appendOutbox gives the frame the device's next seq and stores it.
-func appendOutbox(ctx context.Context, tx *sql.Tx, deviceID string, out Outgoing, annID string) (Delivery, error) {
+func appendOutbox(ctx context.Context, tx handle, deviceID string, out Outgoing, annID string) (Delivery, error) {
 	var seq uint64
 	err := tx.QueryRowContext(ctx, "UPDATE devices SET next_seq = next_seq + 1 WHERE id = ? RETURNING next_seq", deviceID).Scan(&seq)
 	if err != nil {
@@ -155,7 +156,7 @@ func appendOutbox(ctx context.Context, tx *sql.Tx, deviceID string, out Outgoing
 // PruneCursors applies many devices' delivery cursors in one transaction
 // (one commit for a whole broadcast's worth of cursors, not one each).
 // Set-based: the cursors go in as one JSON object {device id: seq}.
-func (s *SQLite) PruneCursors(ctx context.Context, cursors map[string]uint64) error {
+func (s *SQL) PruneCursors(ctx context.Context, cursors map[string]uint64) error {
 	if len(cursors) == 0 {
 		return nil
 	}
@@ -165,7 +166,11 @@ func (s *SQLite) PruneCursors(ctx context.Context, cursors map[string]uint64) er
 	}
 	const acked = `SELECT o.device_id, o.seq, o.announcement_id FROM json_each(?1) c
 		JOIN outbox o ON o.device_id = c.key AND o.seq <= c.value`
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx handle) error {
+		if s.d.postgres {
+			_, err := tx.ExecContext(ctx, pgPruneCursors, string(arg))
+			return err
+		}
 		_, err := tx.ExecContext(ctx, `WITH a AS (`+acked+` WHERE o.announcement_id IS NOT NULL)
 			UPDATE announcements SET delivered = delivered + (SELECT count(*) FROM a WHERE a.announcement_id = announcements.id)
 			WHERE id IN (SELECT announcement_id FROM a)`, string(arg))
@@ -182,9 +187,9 @@ func (s *SQLite) PruneCursors(ctx context.Context, cursors map[string]uint64) er
 }
 
 // Enqueue stores a frame for the device with its next seq.
-func (s *SQLite) Enqueue(ctx context.Context, deviceID string, out Outgoing) (Delivery, error) {
+func (s *SQL) Enqueue(ctx context.Context, deviceID string, out Outgoing) (Delivery, error) {
 	var d Delivery
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx handle) error {
 		var err error
 		d, err = appendOutbox(ctx, tx, deviceID, out, "")
 		return err
@@ -197,7 +202,7 @@ func (s *SQLite) Enqueue(ctx context.Context, deviceID string, out Outgoing) (De
 
 // Replay returns the frames after seq, oldest first. An announcement's row
 // has no frame of its own: it is built from the announcement's template.
-func (s *SQLite) Replay(ctx context.Context, deviceID string, after uint64) ([]Delivery, error) {
+func (s *SQL) Replay(ctx context.Context, deviceID string, after uint64) ([]Delivery, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT o.seq, o.frame, o.announcement_id, a.frame FROM outbox o
 		LEFT JOIN announcements a ON a.id = o.announcement_id AND length(o.frame) = 0
 		WHERE o.device_id = ? AND o.seq > ? ORDER BY o.seq`, deviceID, after)
@@ -228,7 +233,7 @@ func (s *SQLite) Replay(ctx context.Context, deviceID string, after uint64) ([]D
 // Announce stores the announcement with its frame once, then gives every
 // target device the next seq and a frameless outbox row pointing at it, in
 // two set-based statements (not two statements per device).
-func (s *SQLite) Announce(ctx context.Context, a Announcement, out Outgoing) (Announcement, []Delivery, error) {
+func (s *SQL) Announce(ctx context.Context, a Announcement, out Outgoing) (Announcement, []Delivery, error) {
 	env, err := protocol.NewWithID(out.Kind, out.ID, out.Body)
 	if err != nil {
 		return a, nil, fmt.Errorf("announce %s: %w", a.ID, err)
@@ -248,8 +253,17 @@ func (s *SQLite) Announce(ctx context.Context, a Announcement, out Outgoing) (An
 		args = append(args, a.TargetValue)
 	}
 	var ds []Delivery
-	err = s.tx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, "UPDATE devices SET next_seq = next_seq + 1"+where+" RETURNING id, next_seq", args...)
+	err = s.tx(ctx, func(tx handle) error {
+		ds = nil
+		q, qargs := "UPDATE devices SET next_seq = next_seq + 1"+where+" RETURNING id, next_seq", args
+		if s.d.postgres {
+			// Read committed: a second statement could see a device that
+			// matched only after the UPDATE (enrolled or changed meanwhile),
+			// so the outbox rows come from the UPDATE's own RETURNING.
+			q = pgAnnounceSeqs(where)
+			qargs = append(append([]any(nil), args...), a.ID, ms(time.Now()))
+		}
+		rows, err := tx.QueryContext(ctx, q, qargs...)
 		if err != nil {
 			return err
 		}
@@ -268,12 +282,12 @@ func (s *SQLite) Announce(ctx context.Context, a Announcement, out Outgoing) (An
 		_, err = tx.ExecContext(ctx, `INSERT INTO announcements(id, title, text, severity, target_kind, target_value, author_id,
 			author_name, created_at, expires_at, recipients, frame) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)`, a.ID, a.Title, a.Text, a.Severity,
 			a.TargetKind, a.TargetValue, a.AuthorID, a.AuthorName, ms(a.CreatedAt), ms(a.ExpiresAt), a.Recipients, shared.Template())
-		if err != nil {
+		if err != nil || s.d.postgres {
 			return err
 		}
 		// Same WHERE in the same write transaction: exactly the devices
 		// whose next_seq was just taken, with that seq.
-		_, err = tx.ExecContext(ctx, "INSERT INTO outbox(device_id, seq, frame, announcement_id, created_at) SELECT id, next_seq, X'', ?, ? FROM devices"+
+		_, err = tx.ExecContext(ctx, "INSERT INTO outbox(device_id, seq, frame, announcement_id, created_at) SELECT id, next_seq, "+s.d.emptyBlob+", ?, ? FROM devices"+
 			where, append([]any{a.ID, ms(time.Now())}, args...)...)
 		return err
 	})
@@ -284,7 +298,7 @@ func (s *SQLite) Announce(ctx context.Context, a Announcement, out Outgoing) (An
 }
 
 // ListAnnouncements returns the newest first.
-func (s *SQLite) ListAnnouncements(ctx context.Context) ([]Announcement, error) {
+func (s *SQL) ListAnnouncements(ctx context.Context) ([]Announcement, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT id, title, text, severity, target_kind, target_value, author_id, author_name,
 		created_at, expires_at, recipients, delivered FROM announcements ORDER BY created_at DESC LIMIT 200`)
 	if err != nil {

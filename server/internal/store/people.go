@@ -19,10 +19,10 @@ func scanTech(row interface{ Scan(...any) error }) (Technician, error) {
 }
 
 // CreateTechnician stores a new technician; ErrConflict when the email is taken.
-func (s *SQLite) CreateTechnician(ctx context.Context, t Technician) error {
+func (s *SQL) CreateTechnician(ctx context.Context, t Technician) error {
 	_, err := s.w.ExecContext(ctx, "INSERT INTO technicians("+techCols+") VALUES(?,?,?,?,?,?,?,?)",
-		t.ID, t.Email, t.Name, t.Greeting, t.Role, t.Disabled, t.PasswordHash, ms(t.CreatedAt))
-	if isUnique(err) {
+		t.ID, t.Email, t.Name, t.Greeting, t.Role, b2i(t.Disabled), t.PasswordHash, ms(t.CreatedAt))
+	if s.isUnique(err) {
 		return fmt.Errorf("create technician %s: %w", t.Email, ErrConflict)
 	}
 	if err != nil {
@@ -32,9 +32,9 @@ func (s *SQLite) CreateTechnician(ctx context.Context, t Technician) error {
 }
 
 // UpdateTechnician rewrites name, greeting, role, disabled and password hash.
-func (s *SQLite) UpdateTechnician(ctx context.Context, t Technician) error {
+func (s *SQL) UpdateTechnician(ctx context.Context, t Technician) error {
 	res, err := s.w.ExecContext(ctx, "UPDATE technicians SET name=?, greeting=?, role=?, disabled=?, password_hash=? WHERE id=?",
-		t.Name, t.Greeting, t.Role, t.Disabled, t.PasswordHash, t.ID)
+		t.Name, t.Greeting, t.Role, b2i(t.Disabled), t.PasswordHash, t.ID)
 	if err != nil {
 		return fmt.Errorf("update technician %s: %w", t.ID, err)
 	}
@@ -45,7 +45,7 @@ func (s *SQLite) UpdateTechnician(ctx context.Context, t Technician) error {
 }
 
 // Technician returns one technician by id.
-func (s *SQLite) Technician(ctx context.Context, id string) (Technician, error) {
+func (s *SQL) Technician(ctx context.Context, id string) (Technician, error) {
 	t, err := scanTech(s.r.QueryRowContext(ctx, "SELECT "+techCols+" FROM technicians WHERE id = ?", id))
 	if err != nil {
 		return t, notFound(err, "technician "+id)
@@ -54,8 +54,8 @@ func (s *SQLite) Technician(ctx context.Context, id string) (Technician, error) 
 }
 
 // TechnicianByEmail returns one technician by email (case-insensitive).
-func (s *SQLite) TechnicianByEmail(ctx context.Context, email string) (Technician, error) {
-	t, err := scanTech(s.r.QueryRowContext(ctx, "SELECT "+techCols+" FROM technicians WHERE email = ?", email))
+func (s *SQL) TechnicianByEmail(ctx context.Context, email string) (Technician, error) {
+	t, err := scanTech(s.r.QueryRowContext(ctx, "SELECT "+techCols+" FROM technicians WHERE lower(email) = lower(?)", email))
 	if err != nil {
 		return t, notFound(err, "technician "+email)
 	}
@@ -63,7 +63,7 @@ func (s *SQLite) TechnicianByEmail(ctx context.Context, email string) (Technicia
 }
 
 // ListTechnicians returns every technician by name.
-func (s *SQLite) ListTechnicians(ctx context.Context) ([]Technician, error) {
+func (s *SQL) ListTechnicians(ctx context.Context) ([]Technician, error) {
 	rows, err := s.r.QueryContext(ctx, "SELECT "+techCols+" FROM technicians ORDER BY name")
 	if err != nil {
 		return nil, fmt.Errorf("list technicians: %w", err)
@@ -81,7 +81,7 @@ func (s *SQLite) ListTechnicians(ctx context.Context) ([]Technician, error) {
 }
 
 // CountTechnicians counts accounts (zero means setup has not happened).
-func (s *SQLite) CountTechnicians(ctx context.Context) (int, error) {
+func (s *SQL) CountTechnicians(ctx context.Context) (int, error) {
 	var n int
 	if err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM technicians").Scan(&n); err != nil {
 		return 0, fmt.Errorf("count technicians: %w", err)
@@ -90,7 +90,7 @@ func (s *SQLite) CountTechnicians(ctx context.Context) (int, error) {
 }
 
 // CreateSession stores a session under the hash of its cookie value.
-func (s *SQLite) CreateSession(ctx context.Context, hash []byte, se Session) error {
+func (s *SQL) CreateSession(ctx context.Context, hash []byte, se Session) error {
 	_, err := s.w.ExecContext(ctx, "INSERT INTO sessions(hash, technician_id, csrf, expires_at) VALUES(?,?,?,?)",
 		hash, se.TechnicianID, se.CSRF, ms(se.ExpiresAt))
 	if err != nil {
@@ -102,7 +102,7 @@ func (s *SQLite) CreateSession(ctx context.Context, hash []byte, se Session) err
 }
 
 // Session returns a session by the hash of its cookie value.
-func (s *SQLite) Session(ctx context.Context, hash []byte) (Session, error) {
+func (s *SQL) Session(ctx context.Context, hash []byte) (Session, error) {
 	var se Session
 	var exp int64
 	err := s.r.QueryRowContext(ctx, "SELECT technician_id, csrf, expires_at FROM sessions WHERE hash = ?", hash).
@@ -115,7 +115,7 @@ func (s *SQLite) Session(ctx context.Context, hash []byte) (Session, error) {
 }
 
 // DeleteSession signs a session out.
-func (s *SQLite) DeleteSession(ctx context.Context, hash []byte) error {
+func (s *SQL) DeleteSession(ctx context.Context, hash []byte) error {
 	if _, err := s.w.ExecContext(ctx, "DELETE FROM sessions WHERE hash = ?", hash); err != nil {
 		return fmt.Errorf("delete session: %w", err)
 	}
@@ -123,7 +123,7 @@ func (s *SQLite) DeleteSession(ctx context.Context, hash []byte) error {
 }
 
 // CreateToken stores an enrolment token by the hash of its secret.
-func (s *SQLite) CreateToken(ctx context.Context, t EnrollToken, secretHash []byte) error {
+func (s *SQL) CreateToken(ctx context.Context, t EnrollToken, secretHash []byte) error {
 	var exp any
 	if t.ExpiresAt != nil {
 		exp = ms(*t.ExpiresAt)
@@ -137,7 +137,7 @@ func (s *SQLite) CreateToken(ctx context.Context, t EnrollToken, secretHash []by
 }
 
 // ListTokens returns every token, newest first.
-func (s *SQLite) ListTokens(ctx context.Context) ([]EnrollToken, error) {
+func (s *SQL) ListTokens(ctx context.Context) ([]EnrollToken, error) {
 	rows, err := s.r.QueryContext(ctx, "SELECT id, grp, expires_at, max_uses, uses, revoked, created_at FROM enroll_tokens ORDER BY created_at DESC")
 	if err != nil {
 		return nil, fmt.Errorf("list enrolment tokens: %w", err)
@@ -162,7 +162,7 @@ func (s *SQLite) ListTokens(ctx context.Context) ([]EnrollToken, error) {
 }
 
 // RevokeToken stops a token from enrolling more devices.
-func (s *SQLite) RevokeToken(ctx context.Context, id string) error {
+func (s *SQL) RevokeToken(ctx context.Context, id string) error {
 	res, err := s.w.ExecContext(ctx, "UPDATE enroll_tokens SET revoked = 1 WHERE id = ?", id)
 	if err != nil {
 		return fmt.Errorf("revoke enrolment token %s: %w", id, err)
@@ -175,13 +175,13 @@ func (s *SQLite) RevokeToken(ctx context.Context, id string) error {
 
 // Enroll checks the token, spends one use and stores the device, in one
 // transaction, so a single-use token cannot enrol two devices.
-func (s *SQLite) Enroll(ctx context.Context, tokenHash []byte, d Device, now time.Time) (Device, error) {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+func (s *SQL) Enroll(ctx context.Context, tokenHash []byte, d Device, now time.Time) (Device, error) {
+	err := s.tx(ctx, func(tx handle) error {
 		var id string
 		var exp sql.NullInt64
 		var maxUses, uses int
 		var revoked bool
-		err := tx.QueryRowContext(ctx, "SELECT id, grp, expires_at, max_uses, uses, revoked FROM enroll_tokens WHERE secret_hash = ?", tokenHash).
+		err := tx.QueryRowContext(ctx, "SELECT id, grp, expires_at, max_uses, uses, revoked FROM enroll_tokens WHERE secret_hash = ?"+tx.d.lock(""), tokenHash).
 			Scan(&id, &d.Group, &exp, &maxUses, &uses, &revoked)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):

@@ -23,9 +23,9 @@ func scanRequest(row interface{ Scan(...any) error }) (Request, error) {
 }
 
 // ownRequest returns the request's status when it belongs to deviceID.
-func ownRequest(ctx context.Context, tx *sql.Tx, deviceID, requestID string) (string, error) {
+func ownRequest(ctx context.Context, tx handle, deviceID, requestID string) (string, error) {
 	var owner, status string
-	err := tx.QueryRowContext(ctx, "SELECT device_id, status FROM requests WHERE id = ?", requestID).Scan(&owner, &status)
+	err := tx.QueryRowContext(ctx, "SELECT device_id, status FROM requests WHERE id = ?"+tx.d.lock(""), requestID).Scan(&owner, &status)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", fmt.Errorf("request %s: %w", requestID, ErrNotFound)
 	}
@@ -41,8 +41,8 @@ func ownRequest(ctx context.Context, tx *sql.Tx, deviceID, requestID string) (st
 // CreateRequest stores a new request with its snapshot and screenshot. The
 // same request id sent again by the same device is a duplicate; by another
 // device it is ErrForbidden.
-func (s *SQLite) CreateRequest(ctx context.Context, frameID string, r Request, screenshot []byte) (Result, error) {
-	res, err := s.deviceOp(ctx, r.DeviceID, frameID, func(tx *sql.Tx) (string, error) {
+func (s *SQL) CreateRequest(ctx context.Context, frameID string, r Request, screenshot []byte) (Result, error) {
+	res, err := s.deviceOp(ctx, r.DeviceID, frameID, func(tx handle) (string, error) {
 		if _, err := ownRequest(ctx, tx, r.DeviceID, r.ID); err == nil {
 			return r.ID, errDuplicate
 		} else if !errors.Is(err, ErrNotFound) {
@@ -78,8 +78,8 @@ var errDuplicate = errors.New("duplicate")
 // AddUserMessage stores what the user wrote in a thread. A reply to a
 // resolved request reopens it ("if it's not solved, just reply"); a reply
 // while waiting on the user puts it back in progress.
-func (s *SQLite) AddUserMessage(ctx context.Context, frameID string, m Message) (Result, error) {
-	res, err := s.deviceOp(ctx, m.DeviceID, frameID, func(tx *sql.Tx) (string, error) {
+func (s *SQL) AddUserMessage(ctx context.Context, frameID string, m Message) (Result, error) {
+	res, err := s.deviceOp(ctx, m.DeviceID, frameID, func(tx handle) (string, error) {
 		status, err := ownRequest(ctx, tx, m.DeviceID, m.RequestID)
 		if err != nil {
 			return "", err
@@ -117,8 +117,8 @@ func (s *SQLite) AddUserMessage(ctx context.Context, frameID string, m Message) 
 var ErrNotResolved = errors.New("request is not resolved yet")
 
 // RateRequest stores the user's satisfaction with a resolved request.
-func (s *SQLite) RateRequest(ctx context.Context, frameID, deviceID, requestID string, rating int, comment string) (Result, error) {
-	res, err := s.deviceOp(ctx, deviceID, frameID, func(tx *sql.Tx) (string, error) {
+func (s *SQL) RateRequest(ctx context.Context, frameID, deviceID, requestID string, rating int, comment string) (Result, error) {
+	res, err := s.deviceOp(ctx, deviceID, frameID, func(tx handle) (string, error) {
 		status, err := ownRequest(ctx, tx, deviceID, requestID)
 		if err != nil {
 			return "", err
@@ -137,8 +137,8 @@ func (s *SQLite) RateRequest(ctx context.Context, frameID, deviceID, requestID s
 }
 
 // ReopenRequest reopens a request, keeping the user's word why in the thread.
-func (s *SQLite) ReopenRequest(ctx context.Context, frameID, deviceID, requestID, text string, at time.Time) (Result, error) {
-	res, err := s.deviceOp(ctx, deviceID, frameID, func(tx *sql.Tx) (string, error) {
+func (s *SQL) ReopenRequest(ctx context.Context, frameID, deviceID, requestID, text string, at time.Time) (Result, error) {
+	res, err := s.deviceOp(ctx, deviceID, frameID, func(tx handle) (string, error) {
 		if _, err := ownRequest(ctx, tx, deviceID, requestID); err != nil {
 			return "", err
 		}
@@ -159,7 +159,7 @@ func (s *SQLite) ReopenRequest(ctx context.Context, frameID, deviceID, requestID
 }
 
 // Request returns one request.
-func (s *SQLite) Request(ctx context.Context, id string) (Request, error) {
+func (s *SQL) Request(ctx context.Context, id string) (Request, error) {
 	r, err := scanRequest(s.r.QueryRowContext(ctx, "SELECT "+reqCols+" FROM requests r JOIN devices d ON d.id = r.device_id WHERE r.id = ?", id))
 	if err != nil {
 		return r, notFound(err, "request "+id)
@@ -168,7 +168,7 @@ func (s *SQLite) Request(ctx context.Context, id string) (Request, error) {
 }
 
 // ListRequests returns matching requests, newest first, without snapshots.
-func (s *SQLite) ListRequests(ctx context.Context, f RequestFilter) ([]Request, error) {
+func (s *SQL) ListRequests(ctx context.Context, f RequestFilter) ([]Request, error) {
 	q := "SELECT " + reqCols + " FROM requests r JOIN devices d ON d.id = r.device_id WHERE 1=1"
 	var args []any
 	add := func(cond, v string) {
@@ -209,7 +209,7 @@ func (s *SQLite) ListRequests(ctx context.Context, f RequestFilter) ([]Request, 
 }
 
 // CountRequestsByStatus counts requests per status.
-func (s *SQLite) CountRequestsByStatus(ctx context.Context) (map[string]int, error) {
+func (s *SQL) CountRequestsByStatus(ctx context.Context) (map[string]int, error) {
 	rows, err := s.r.QueryContext(ctx, "SELECT status, count(*) FROM requests GROUP BY status")
 	if err != nil {
 		return nil, fmt.Errorf("count requests: %w", err)
@@ -228,7 +228,7 @@ func (s *SQLite) CountRequestsByStatus(ctx context.Context) (map[string]int, err
 }
 
 // Screenshot returns a request's screenshot; ErrNotFound when it has none.
-func (s *SQLite) Screenshot(ctx context.Context, requestID string) ([]byte, string, error) {
+func (s *SQL) Screenshot(ctx context.Context, requestID string) ([]byte, string, error) {
 	var data []byte
 	var ct string
 	err := s.r.QueryRowContext(ctx, "SELECT screenshot, screenshot_type FROM requests WHERE id = ?", requestID).Scan(&data, &ct)
@@ -242,9 +242,9 @@ func (s *SQLite) Screenshot(ctx context.Context, requestID string) ([]byte, stri
 }
 
 // Messages returns a thread, oldest first.
-func (s *SQLite) Messages(ctx context.Context, requestID string) ([]Message, error) {
+func (s *SQL) Messages(ctx context.Context, requestID string) ([]Message, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT id, request_id, device_id, technician_id, author_name, from_user, text, created_at
-		FROM messages WHERE request_id = ? ORDER BY created_at, rowid`, requestID)
+		FROM messages WHERE request_id = ? ORDER BY created_at, `+s.d.rowOrder, requestID)
 	if err != nil {
 		return nil, fmt.Errorf("list messages of %s: %w", requestID, err)
 	}
@@ -263,12 +263,12 @@ func (s *SQLite) Messages(ctx context.Context, requestID string) ([]Message, err
 }
 
 // UpdateRequest changes a request and stores the frame that tells the device.
-func (s *SQLite) UpdateRequest(ctx context.Context, id string, change func(r *Request) (*Outgoing, error)) (Request, *Delivery, error) {
+func (s *SQL) UpdateRequest(ctx context.Context, id string, change func(r *Request) (*Outgoing, error)) (Request, *Delivery, error) {
 	var r Request
 	var d *Delivery
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx handle) error {
 		var err error
-		r, err = scanRequest(tx.QueryRowContext(ctx, "SELECT "+reqCols+" FROM requests r JOIN devices d ON d.id = r.device_id WHERE r.id = ?", id))
+		r, err = scanRequest(tx.QueryRowContext(ctx, "SELECT "+reqCols+" FROM requests r JOIN devices d ON d.id = r.device_id WHERE r.id = ?"+tx.d.lock("r"), id))
 		if err != nil {
 			return notFound(err, "request "+id)
 		}
@@ -294,9 +294,9 @@ func (s *SQLite) UpdateRequest(ctx context.Context, id string, change func(r *Re
 }
 
 // AddTechMessage stores a technician's message and the frame that carries it.
-func (s *SQLite) AddTechMessage(ctx context.Context, m Message, out Outgoing) (Delivery, error) {
+func (s *SQL) AddTechMessage(ctx context.Context, m Message, out Outgoing) (Delivery, error) {
 	var d Delivery
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx handle) error {
 		if m.RequestID != "" {
 			var status string
 			if err := tx.QueryRowContext(ctx, "SELECT status FROM requests WHERE id = ? AND device_id = ?", m.RequestID, m.DeviceID).Scan(&status); err != nil {
@@ -321,7 +321,7 @@ func (s *SQLite) AddTechMessage(ctx context.Context, m Message, out Outgoing) (D
 }
 
 // AddNote stores an internal note.
-func (s *SQLite) AddNote(ctx context.Context, n Note) error {
+func (s *SQL) AddNote(ctx context.Context, n Note) error {
 	_, err := s.w.ExecContext(ctx, "INSERT INTO notes(id, request_id, technician_id, author_name, text, created_at) VALUES(?,?,?,?,?,?)",
 		n.ID, n.RequestID, n.TechnicianID, n.Author, n.Text, ms(n.CreatedAt))
 	if err != nil {
@@ -331,8 +331,8 @@ func (s *SQLite) AddNote(ctx context.Context, n Note) error {
 }
 
 // Notes returns a request's internal notes, oldest first.
-func (s *SQLite) Notes(ctx context.Context, requestID string) ([]Note, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT id, technician_id, author_name, text, created_at FROM notes WHERE request_id = ? ORDER BY created_at, rowid", requestID)
+func (s *SQL) Notes(ctx context.Context, requestID string) ([]Note, error) {
+	rows, err := s.r.QueryContext(ctx, "SELECT id, technician_id, author_name, text, created_at FROM notes WHERE request_id = ? ORDER BY created_at, "+s.d.rowOrder, requestID)
 	if err != nil {
 		return nil, fmt.Errorf("list notes of %s: %w", requestID, err)
 	}

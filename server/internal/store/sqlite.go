@@ -3,12 +3,10 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"net/url"
 	"path/filepath"
 	"strings"
-	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
@@ -55,19 +53,18 @@ var migrations = []string{
 	`ALTER TABLE announcements ADD COLUMN frame BLOB;`,
 }
 
-// SQLite is the embedded store: one file in WAL mode, one writer connection
-// (SQLite allows one writer at a time anyway) and a small pool of readers.
-type SQLite struct {
-	w *sql.DB // writes; one connection, transactions BEGIN IMMEDIATE
-	r *sql.DB // reads
-}
+// sqliteDialect: SQLite takes ? as is; LIKE ignores ASCII case; one writer
+// connection serialises write transactions (BEGIN IMMEDIATE), so nothing
+// needs FOR UPDATE.
+var sqliteDialect = &dialect{name: "sqlite", like: "LIKE", rowOrder: "rowid", emptyBlob: "X''",
+	isUnique: func(err error) bool { return strings.Contains(err.Error(), "UNIQUE constraint failed") }}
 
-var _ Store = (*SQLite)(nil)
-
-// Open opens (creating if needed) the database in dir/deskside.db and runs
-// migrations. synchronous=FULL makes every commit durable before it returns,
-// so an ack that follows a commit survives kill -9 and power loss.
-func Open(ctx context.Context, dir string) (*SQLite, error) {
+// Open opens (creating if needed) the embedded SQLite database in
+// dir/deskside.db and runs migrations: one file in WAL mode, one writer
+// connection (SQLite allows one writer at a time anyway) and a small pool of
+// readers. synchronous=FULL makes every commit durable before it returns, so
+// an ack that follows a commit survives kill -9 and power loss.
+func Open(ctx context.Context, dir string) (*SQL, error) {
 	path := filepath.Join(dir, "deskside.db")
 	q := url.Values{}
 	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(1)"} {
@@ -83,8 +80,8 @@ func Open(ctx context.Context, dir string) (*SQLite, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	w.SetMaxOpenConns(1)
-	s := &SQLite{w: w}
-	if err := s.migrate(ctx); err != nil {
+	s := newSQL(w, nil, sqliteDialect)
+	if err := s.migrateSQLite(ctx); err != nil {
 		w.Close()
 		return nil, err
 	}
@@ -94,17 +91,16 @@ func Open(ctx context.Context, dir string) (*SQLite, error) {
 		return nil, fmt.Errorf("open %s for reading: %w", path, err)
 	}
 	r.SetMaxOpenConns(4)
-	s.r = r
-	return s, nil
+	return newSQL(w, r, sqliteDialect), nil
 }
 
-func (s *SQLite) migrate(ctx context.Context) error {
+func (s *SQL) migrateSQLite(ctx context.Context) error {
 	var v int
 	if err := s.w.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
 		return fmt.Errorf("read schema version: %w", err)
 	}
 	for i := v; i < len(migrations); i++ {
-		err := s.tx(ctx, func(tx *sql.Tx) error {
+		err := s.tx(ctx, func(tx handle) error {
 			if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
 				return err
 			}
@@ -116,127 +112,4 @@ func (s *SQLite) migrate(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-// DB is the write pool, for packages that keep their own tables in the same
-// database file (one writer connection: keep transactions short).
-func (s *SQLite) DB() *sql.DB { return s.w }
-
-// Close closes both pools; safe to call twice.
-func (s *SQLite) Close() error {
-	err := s.w.Close()
-	if s.r != nil {
-		err = errors.Join(err, s.r.Close())
-	}
-	return err
-}
-
-// Ping checks the database answers.
-func (s *SQLite) Ping(ctx context.Context) error {
-	var one int
-	return s.r.QueryRowContext(ctx, "SELECT 1").Scan(&one)
-}
-
-// tx runs fn in a write transaction and commits.
-func (s *SQLite) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
-}
-
-func ms(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMilli()
-}
-
-func fromMS(v int64) time.Time {
-	if v == 0 {
-		return time.Time{}
-	}
-	return time.UnixMilli(v).UTC()
-}
-
-func notFound(err error, what string) error {
-	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("%s: %w", what, ErrNotFound)
-	}
-	return fmt.Errorf("%s: %w", what, err)
-}
-
-func isUnique(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
-}
-
-// GetMeta returns a setting ("" and nil when unset).
-func (s *SQLite) GetMeta(ctx context.Context, key string) (string, error) {
-	var v string
-	err := s.r.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = ?", key).Scan(&v)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil
-	}
-	if err != nil {
-		return "", fmt.Errorf("read setting %s: %w", key, err)
-	}
-	return v, nil
-}
-
-// SetMeta stores a setting; "" deletes it.
-func (s *SQLite) SetMeta(ctx context.Context, key, value string) error {
-	var err error
-	if value == "" {
-		_, err = s.w.ExecContext(ctx, "DELETE FROM meta WHERE key = ?", key)
-	} else {
-		_, err = s.w.ExecContext(ctx, "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", key, value)
-	}
-	if err != nil {
-		return fmt.Errorf("store setting %s: %w", key, err)
-	}
-	return nil
-}
-
-// Audit appends an entry to the audit log.
-func (s *SQLite) Audit(ctx context.Context, e AuditEntry) error {
-	if e.At.IsZero() {
-		e.At = time.Now()
-	}
-	_, err := s.w.ExecContext(ctx, "INSERT INTO audit(at, actor, action, target, detail) VALUES(?,?,?,?,?)",
-		ms(e.At), e.Actor, e.Action, e.Target, e.Detail)
-	if err != nil {
-		return fmt.Errorf("append audit entry: %w", err)
-	}
-	return nil
-}
-
-// ListAudit returns the newest entries first.
-func (s *SQLite) ListAudit(ctx context.Context, limit int) ([]AuditEntry, error) {
-	if limit <= 0 || limit > 1000 {
-		limit = 100
-	}
-	rows, err := s.r.QueryContext(ctx, "SELECT at, actor, action, target, detail FROM audit ORDER BY id DESC LIMIT ?", limit)
-	if err != nil {
-		return nil, fmt.Errorf("list audit: %w", err)
-	}
-	defer rows.Close()
-	var out []AuditEntry
-	for rows.Next() {
-		var e AuditEntry
-		var at int64
-		if err := rows.Scan(&at, &e.Actor, &e.Action, &e.Target, &e.Detail); err != nil {
-			return nil, fmt.Errorf("list audit: %w", err)
-		}
-		e.At = fromMS(at)
-		out = append(out, e)
-	}
-	return out, rows.Err()
 }

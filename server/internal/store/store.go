@@ -1,8 +1,10 @@
 // Package store keeps everything the server must not forget: technicians,
 // sessions, enrolment tokens, devices, requests and their threads, the
 // per-device outbox of server → device frames, announcements and the audit
-// log. Store is the interface; Open returns the SQLite implementation. A
-// PostgreSQL implementation can sit behind the same interface later.
+// log. Store is the interface; SQL implements it over database/sql for
+// both backends: Open for embedded SQLite (one node), OpenPostgres for a
+// PostgreSQL database that several server nodes share. The same
+// conformance suite (store_test.go) runs against both.
 //
 // Every method that changes state commits durably before it returns, so a
 // caller may acknowledge to a device as soon as the method returns nil.

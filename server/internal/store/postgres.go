@@ -1,0 +1,169 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+)
+
+// pgMigrations are migrations for PostgreSQL: the same schema versions as
+// migrations (SQLite), in PostgreSQL's types. Append only, and append to
+// both lists together (TestMigrationVersions checks they line up).
+//
+// Differences from SQLite: BYTEA for BLOB, BIGINT for unix milliseconds,
+// a unique index on lower(email) for COLLATE NOCASE, and an ord column on
+// messages and notes where SQLite breaks created_at ties by rowid.
+var pgMigrations = []string{
+	`CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+	CREATE TABLE technicians (id TEXT PRIMARY KEY, email TEXT NOT NULL, name TEXT NOT NULL,
+		greeting TEXT NOT NULL DEFAULT '', role TEXT NOT NULL, disabled INTEGER NOT NULL DEFAULT 0,
+		password_hash TEXT NOT NULL, created_at BIGINT NOT NULL);
+	CREATE UNIQUE INDEX technicians_email ON technicians (lower(email));
+	CREATE TABLE sessions (hash BYTEA PRIMARY KEY, technician_id TEXT NOT NULL, csrf TEXT NOT NULL, expires_at BIGINT NOT NULL);
+	CREATE TABLE enroll_tokens (id TEXT PRIMARY KEY, secret_hash BYTEA NOT NULL UNIQUE, grp TEXT NOT NULL DEFAULT '',
+		expires_at BIGINT, max_uses INTEGER NOT NULL DEFAULT 0, uses INTEGER NOT NULL DEFAULT 0,
+		revoked INTEGER NOT NULL DEFAULT 0, created_at BIGINT NOT NULL);
+	CREATE TABLE devices (id TEXT PRIMARY KEY, secret_hash BYTEA NOT NULL, hostname TEXT NOT NULL, usr TEXT NOT NULL DEFAULT '',
+		os TEXT NOT NULL DEFAULT '', platform TEXT NOT NULL DEFAULT '', arch TEXT NOT NULL DEFAULT '', grp TEXT NOT NULL DEFAULT '',
+		agent_version TEXT NOT NULL DEFAULT '', revoked INTEGER NOT NULL DEFAULT 0, enrolled_at BIGINT NOT NULL,
+		last_seen BIGINT NOT NULL DEFAULT 0, snapshot BYTEA, next_seq BIGINT NOT NULL DEFAULT 0);
+	CREATE TABLE seen_frames (device_id TEXT NOT NULL, frame_id TEXT NOT NULL, ref TEXT NOT NULL DEFAULT '',
+		at BIGINT NOT NULL, PRIMARY KEY (device_id, frame_id));
+	CREATE TABLE outbox (device_id TEXT NOT NULL, seq BIGINT NOT NULL, frame BYTEA NOT NULL, announcement_id TEXT,
+		created_at BIGINT NOT NULL, PRIMARY KEY (device_id, seq));
+	CREATE TABLE requests (id TEXT PRIMARY KEY, device_id TEXT NOT NULL REFERENCES devices(id), category TEXT NOT NULL,
+		urgency TEXT NOT NULL, status TEXT NOT NULL, text TEXT NOT NULL, assignee TEXT NOT NULL DEFAULT '',
+		rating INTEGER NOT NULL DEFAULT 0, rating_comment TEXT NOT NULL DEFAULT '', snapshot BYTEA,
+		screenshot BYTEA, screenshot_type TEXT NOT NULL DEFAULT '', created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL);
+	CREATE INDEX requests_device ON requests(device_id);
+	CREATE INDEX requests_created ON requests(created_at);
+	CREATE TABLE messages (ord BIGSERIAL, id TEXT PRIMARY KEY, request_id TEXT NOT NULL DEFAULT '', device_id TEXT NOT NULL,
+		technician_id TEXT NOT NULL DEFAULT '', author_name TEXT NOT NULL, from_user INTEGER NOT NULL, text TEXT NOT NULL,
+		created_at BIGINT NOT NULL);
+	CREATE INDEX messages_request ON messages(request_id, created_at);
+	CREATE TABLE notes (ord BIGSERIAL, id TEXT PRIMARY KEY, request_id TEXT NOT NULL, technician_id TEXT NOT NULL, author_name TEXT NOT NULL,
+		text TEXT NOT NULL, created_at BIGINT NOT NULL);
+	CREATE TABLE announcements (id TEXT PRIMARY KEY, title TEXT NOT NULL, text TEXT NOT NULL, severity TEXT NOT NULL,
+		target_kind TEXT NOT NULL, target_value TEXT NOT NULL, author_id TEXT NOT NULL, author_name TEXT NOT NULL,
+		created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL DEFAULT 0, recipients INTEGER NOT NULL DEFAULT 0,
+		delivered INTEGER NOT NULL DEFAULT 0);
+	CREATE TABLE audit (id BIGSERIAL PRIMARY KEY, at BIGINT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+		target TEXT NOT NULL, detail TEXT NOT NULL DEFAULT '');`,
+	// 2: an announcement's frame is stored once, seq-less.
+	`ALTER TABLE announcements ADD COLUMN frame BYTEA;`,
+}
+
+// pgDialect: $n placeholders, ILIKE, and transactions that run side by
+// side (read committed), so reads that decide a write lock their rows.
+var pgDialect = &dialect{name: "postgres", postgres: true, like: "ILIKE", rowOrder: "ord", emptyBlob: "''::bytea",
+	isUnique: func(err error) bool { return pgCode(err) == "23505" }, // unique_violation
+	retry: func(err error) bool {
+		c := pgCode(err)
+		return c == "40001" || c == "40P01" // serialization_failure, deadlock_detected
+	},
+}
+
+func pgCode(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code
+	}
+	return ""
+}
+
+// PostgresMaxConns is the connection pool size of one server node. Several
+// nodes share the database: keep nodes × PostgresMaxConns under the
+// server's max_connections (100 by default).
+const PostgresMaxConns = 16
+
+// OpenPostgres connects to the PostgreSQL database at url (postgres://… or
+// key=value form; any parameter pgx does not know, such as search_path, is
+// sent to the server as a setting) and runs migrations. Several server
+// nodes may share the database: migrations run under an advisory lock, and
+// per-device seqs are taken by UPDATE … RETURNING on the device row.
+//
+// It goes through pgx's database/sql driver rather than pgxpool so that
+// both backends share one implementation (and the release service keeps
+// its *sql.DB); the cost is a little per-row overhead we have not measured
+// to matter next to a durable commit.
+func OpenPostgres(ctx context.Context, url string) (*SQL, error) {
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	db.SetMaxOpenConns(PostgresMaxConns)
+	db.SetMaxIdleConns(PostgresMaxConns)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to postgres: %w", err)
+	}
+	s := newSQL(db, nil, pgDialect)
+	if err := s.migratePostgres(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// pgMigrationLock is the advisory lock key migrations hold, so that nodes
+// starting together migrate one at a time ("dsk" + 1).
+const pgMigrationLock = 0x64736b01
+
+// migratePostgres applies the missing migrations in one transaction under
+// an advisory lock; the version lives in schema_version.
+func (s *SQL) migratePostgres(ctx context.Context) error {
+	err := s.tx(ctx, func(tx handle) error {
+		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?)", pgMigrationLock); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"); err != nil {
+			return err
+		}
+		var v int
+		err := tx.QueryRowContext(ctx, "SELECT version FROM schema_version").Scan(&v)
+		if errors.Is(err, sql.ErrNoRows) {
+			_, err = tx.ExecContext(ctx, "INSERT INTO schema_version(version) VALUES(0)")
+		}
+		if err != nil {
+			return fmt.Errorf("read schema version: %w", err)
+		}
+		if v > len(pgMigrations) {
+			return fmt.Errorf("schema version %d is newer than this server knows (%d): upgrade the server", v, len(pgMigrations))
+		}
+		for i := v; i < len(pgMigrations); i++ {
+			if _, err := tx.ExecContext(ctx, pgMigrations[i]); err != nil {
+				return fmt.Errorf("migrate schema to version %d: %w", i+1, err)
+			}
+		}
+		_, err = tx.ExecContext(ctx, "UPDATE schema_version SET version = ?", len(pgMigrations))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("migrate postgres: %w", err)
+	}
+	return nil
+}
+
+// pgPruneCursors deletes the acknowledged outbox rows and counts the
+// announcement rows among them, in one statement: rows another node
+// deleted first are not counted twice (DELETE … RETURNING only returns
+// what this statement deleted).
+const pgPruneCursors = `WITH c AS (SELECT key AS device_id, value::bigint AS seq FROM json_each_text(?::json)),
+	d AS (DELETE FROM outbox o USING c WHERE o.device_id = c.device_id AND o.seq <= c.seq RETURNING o.announcement_id),
+	n AS (SELECT announcement_id, count(*) AS n FROM d WHERE announcement_id IS NOT NULL GROUP BY announcement_id)
+	UPDATE announcements a SET delivered = a.delivered + n.n FROM n WHERE a.id = n.announcement_id`
+
+// pgAnnounceSeqs takes the next seq of every device matching where and
+// stores a frameless outbox row for each, in one statement. Its arguments
+// are where's, then the announcement id and the time.
+func pgAnnounceSeqs(where string) string {
+	return `WITH s AS (UPDATE devices SET next_seq = next_seq + 1` + where + ` RETURNING id, next_seq),
+	o AS (INSERT INTO outbox(device_id, seq, frame, announcement_id, created_at) SELECT id, next_seq, ''::bytea, ?, ? FROM s)
+	SELECT id, next_seq FROM s`
+}
