@@ -97,9 +97,18 @@ func (f flags) num(name string, def int, usage string) *int {
 	return f.Int(name, def, usage+" ($"+envName(name)+")")
 }
 
+// storeFlags are --store and --database-url, for every command that opens
+// the store.
+func (f flags) storeFlags() (kind, url *string) {
+	kind = f.str("store", "sqlite", "sqlite (embedded, in the data directory) or postgres (--database-url; several server nodes may share it)")
+	url = f.str("database-url", "", "PostgreSQL URL for --store postgres, e.g. postgres://deskside@db.example.com/deskside")
+	return kind, url
+}
+
 func serve(args []string) error {
 	f := newFlags("serve")
 	data := f.str("data", "data", "data directory (database, certificate, token files)")
+	storeKind, dbURL := f.storeFlags()
 	addr := f.str("addr", "127.0.0.1:8080", "address to listen on")
 	publicURL := f.str("public-url", "", "URL people and agents use to reach the server (default: from --addr)")
 	cert := f.str("tls-cert", "", "PEM certificate file")
@@ -131,7 +140,7 @@ func serve(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	a, err := app.New(ctx, app.Config{DataDir: *data, TLSCert: *cert, TLSKey: *key, TLSSelfSigned: *selfSigned,
+	a, err := app.New(ctx, app.Config{DataDir: *data, Store: *storeKind, DatabaseURL: *dbURL, TLSCert: *cert, TLSKey: *key, TLSSelfSigned: *selfSigned,
 		AllowedOrigins: allowed, ServerName: *name, PingInterval: *ping, DeviceRate: float64(*rateN), Log: log,
 		ReleasePublicKeys: pubKeys})
 	if err != nil {
@@ -225,22 +234,25 @@ func printWelcome(base, data string, b app.Bootstrap) {
 	fmt.Println()
 }
 
-func openStore(data string) (store.Store, error) {
-	if _, err := os.Stat(data); err != nil {
-		return nil, fmt.Errorf("data directory %s: %w (start the server once, or pass --data)", data, err)
+func openStore(data, kind, url string) (store.Store, error) {
+	if kind == "" || kind == "sqlite" {
+		if _, err := os.Stat(data); err != nil {
+			return nil, fmt.Errorf("data directory %s: %w (start the server once, or pass --data)", data, err)
+		}
 	}
-	return store.Open(context.Background(), data)
+	return app.OpenStore(context.Background(), app.Config{DataDir: data, Store: kind, DatabaseURL: url})
 }
 
 func adminCreate(args []string) error {
 	f := newFlags("admin create")
 	data := f.str("data", "data", "data directory")
+	storeKind, dbURL := f.storeFlags()
 	email := f.String("email", "", "email address (sign-in name)")
 	name := f.String("name", "", "name users see")
 	password := f.String("password", "", "password (at least 10 characters)")
 	role := f.String("role", "admin", "admin or technician")
 	_ = f.Parse(args)
-	st, err := openStore(*data)
+	st, err := openStore(*data, *storeKind, *dbURL)
 	if err != nil {
 		return err
 	}
@@ -265,12 +277,13 @@ func adminCreate(args []string) error {
 func tokenCreate(args []string) error {
 	f := newFlags("token create")
 	data := f.str("data", "data", "data directory")
+	storeKind, dbURL := f.storeFlags()
 	group := f.String("group", "default", "group the enrolled devices join")
 	maxUses := f.Int("max-uses", 0, "how many devices may use it (0: unlimited)")
 	expires := f.Duration("expires", 0, "how long it stays valid, e.g. 72h (0: forever)")
 	selfSigned := f.boolean("tls-self-signed", false, "add the pin of the self-signed certificate in the data directory")
 	_ = f.Parse(args)
-	st, err := openStore(*data)
+	st, err := openStore(*data, *storeKind, *dbURL)
 	if err != nil {
 		return err
 	}

@@ -43,6 +43,12 @@ func (s *Server) Enroll(t testing.TB, hostname string) *Device {
 	return &Device{ID: out.DeviceID, Secret: out.DeviceSecret, Hostname: hostname, s: s}
 }
 
+// On is the same device talking to another server node (one that shares
+// the first one's database, see WithPostgres). Conn starts nil.
+func (d *Device) On(s *Server) *Device {
+	return &Device{ID: d.ID, Secret: d.Secret, Hostname: d.Hostname, s: s}
+}
+
 // Dial opens the device socket without saying hello (for tests of refusals).
 func (d *Device) Dial() (*websocket.Conn, *http.Response, error) {
 	h := http.Header{}

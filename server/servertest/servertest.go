@@ -1,5 +1,6 @@
 // Package servertest runs a real Deskside server inside a test: real SQLite
-// in t.TempDir(), the real HTTP handlers on an httptest listener (no fixed
+// in t.TempDir() (or PostgreSQL in a fresh schema: WithPostgres, or
+// DESKSIDE_TEST_STORE=postgres for every server), the real HTTP handlers on an httptest listener (no fixed
 // ports), and helpers to get enrolment tokens, signed-in technicians and a
 // console WebSocket. Agent and console tests use it; keep it small and stable.
 //
@@ -27,6 +28,7 @@ import (
 
 	"github.com/deskside/deskside/server/internal/api"
 	"github.com/deskside/deskside/server/internal/app"
+	"github.com/deskside/deskside/server/internal/store/pgtest"
 )
 
 // Option changes how the test server runs.
@@ -57,6 +59,14 @@ func WithAllowedOrigin(origin string) Option {
 // ("RWQ…"), which turns on the releases API and update offers.
 func WithReleaseKey(pub string) Option { return func(c *app.Config) { c.ReleasePublicKeys = pub } }
 
+// WithPostgres runs the server on PostgreSQL at url. With url "" the test
+// gets a fresh schema of its own on $DESKSIDE_TEST_DATABASE_URL, dropped at
+// the end (see store/pgtest: skipped without a server unless CI=true).
+// DESKSIDE_TEST_STORE=postgres makes that the default for every server.
+func WithPostgres(url string) Option {
+	return func(c *app.Config) { c.Store, c.DatabaseURL = "postgres", url }
+}
+
 // WithLogger sends the server's logs to l (default: discarded unless -v).
 func WithLogger(l *slog.Logger) Option { return func(c *app.Config) { c.Log = l } }
 
@@ -83,9 +93,12 @@ type Server struct {
 // the test.
 func New(t testing.TB, opts ...Option) *Server {
 	t.Helper()
-	cfg := app.Config{DataDir: t.TempDir(), Log: testLogger(t)}
+	cfg := app.Config{DataDir: t.TempDir(), Log: testLogger(t), Store: os.Getenv("DESKSIDE_TEST_STORE")}
 	for _, o := range opts {
 		o(&cfg)
+	}
+	if cfg.Store == "postgres" && cfg.DatabaseURL == "" {
+		cfg.DatabaseURL = pgtest.URL(t) // before the server starts: dropped after it stops
 	}
 	s := &Server{cfg: cfg}
 	s.start(t, "")
@@ -144,6 +157,18 @@ func (s *Server) WSURL(path string) string {
 	u := s.URL()
 	return "ws" + strings.TrimPrefix(u, "http") + path
 }
+
+// Store is the server's store ("sqlite" or "postgres").
+func (s *Server) Store() string {
+	if s.cfg.Store == "" {
+		return "sqlite"
+	}
+	return s.cfg.Store
+}
+
+// DatabaseURL is the PostgreSQL URL the server uses ("" on SQLite): pass
+// it to WithPostgres to start a second node on the same database.
+func (s *Server) DatabaseURL() string { return s.cfg.DatabaseURL }
 
 // DataDir is the server's data directory.
 func (s *Server) DataDir() string { return s.cfg.DataDir }

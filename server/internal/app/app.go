@@ -30,6 +30,10 @@ import (
 // Config is everything the server can be told. Zero values are defaults.
 type Config struct {
 	DataDir        string // default ./data
+	// Store is "sqlite" (default: embedded, in DataDir) or "postgres"
+	// (DatabaseURL; several server nodes may share it).
+	Store       string
+	DatabaseURL string // postgres://… when Store is "postgres"
 	TLSCert        string // PEM certificate file
 	TLSKey         string // PEM key file
 	TLSSelfSigned  bool   // generate (once) and use a self-signed certificate
@@ -89,8 +93,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		a.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 		a.Pin = pin
 	}
-	a.Store, err = store.Open(ctx, cfg.DataDir)
-	if err != nil {
+	if a.Store, err = OpenStore(ctx, cfg); err != nil {
 		return nil, err
 	}
 	a.Hub = hub.New(hub.Config{PingInterval: cfg.PingInterval, QueueLen: cfg.QueueLen}, cfg.Log)
@@ -106,6 +109,24 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	}
 	a.Handler = a.API
 	return a, nil
+}
+
+// OpenStore opens the store cfg names: embedded SQLite in cfg.DataDir, or
+// PostgreSQL at cfg.DatabaseURL. Migrations run either way.
+func OpenStore(ctx context.Context, cfg Config) (*store.SQL, error) {
+	switch cfg.Store {
+	case "", "sqlite":
+		if cfg.DatabaseURL != "" {
+			return nil, errors.New("a database URL is only for --store postgres")
+		}
+		return store.Open(ctx, cfg.DataDir)
+	case "postgres", "postgresql":
+		if cfg.DatabaseURL == "" {
+			return nil, errors.New("--store postgres needs --database-url (or $DESKSIDE_DATABASE_URL)")
+		}
+		return store.OpenPostgres(ctx, cfg.DatabaseURL)
+	}
+	return nil, fmt.Errorf("unknown store %q: sqlite or postgres", cfg.Store)
 }
 
 // Close drops every link, applies the delivery cursors still in memory

@@ -36,12 +36,16 @@ func (a *App) wireReleases(ctx context.Context) error {
 		a.API.Mount("/api/v1/releases/", h)
 		return nil
 	}
-	db, ok := a.Store.(interface{ DB() *sql.DB })
+	db, ok := a.Store.(interface {
+		DB() *sql.DB
+		Rebind(query string) string
+	})
 	if !ok {
 		return fmt.Errorf("agent updates: the store %T has no SQL database", a.Store)
 	}
 	svc, err := release.New(ctx, release.Config{
 		DB:            db.DB(),
+		Rebind:        db.Rebind,
 		Dir:           filepath.Join(a.Config.DataDir, "releases"),
 		PublisherKeys: a.Config.ReleasePublicKeys,
 		Device:        a.API.DeviceAuth,

@@ -34,7 +34,10 @@ type Device struct {
 
 // Config wires a Service. DB, Dir and PublisherKeys are required.
 type Config struct {
-	DB            *sql.DB // SQLite-compatible; tables are created if missing
+	DB            *sql.DB // SQLite or PostgreSQL; tables are created if missing
+	// Rebind rewrites the service's ?-placeholder queries for DB's driver
+	// (store.SQL.Rebind; $1… for PostgreSQL). Nil: queries run as written.
+	Rebind func(query string) string
 	Dir           string  // where binaries are kept, one file per release
 	PublisherKeys string  // minisign public key(s) of the publisher
 	MaxBinary     int64   // upload limit; default shared/release.MaxBinaryBytes
@@ -62,7 +65,7 @@ type Config struct {
 // Service is the release store and rollout logic.
 type Service struct {
 	cfg  Config
-	db   *sql.DB
+	db   sqlDB
 	keys []minisign.PublicKey
 	log  *slog.Logger
 }
@@ -97,12 +100,35 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o750); err != nil {
 		return nil, fmt.Errorf("release service: %w", err)
 	}
-	for _, stmt := range schema {
-		if _, err := cfg.DB.ExecContext(ctx, stmt); err != nil {
-			return nil, fmt.Errorf("release service: create tables: %w", err)
+	if cfg.Rebind == nil {
+		cfg.Rebind = sameQuery
+	}
+	if err := createTables(ctx, cfg.DB); err != nil {
+		return nil, fmt.Errorf("release service: create tables: %w", err)
+	}
+	return &Service{cfg: cfg, db: sqlDB{cfg.DB, cfg.Rebind}, keys: keys, log: cfg.Logger.With("component", "release")}, nil
+}
+
+// createTables runs schema. Server nodes sharing a PostgreSQL database may
+// start together, and PostgreSQL can refuse one of two concurrent CREATE
+// TABLE IF NOT EXISTS of the same table: the loser tries again.
+func createTables(ctx context.Context, db *sql.DB) error {
+	var err error
+	for attempt := range 3 {
+		if attempt > 0 {
+			time.Sleep(time.Duration(attempt) * 100 * time.Millisecond)
+		}
+		err = nil
+		for _, stmt := range schema {
+			if _, err = db.ExecContext(ctx, stmt); err != nil {
+				break
+			}
+		}
+		if err == nil {
+			return nil
 		}
 	}
-	return &Service{cfg: cfg, db: cfg.DB, keys: keys, log: cfg.Logger.With("component", "release")}, nil
+	return err
 }
 
 // schema is portable SQL (SQLite and PostgreSQL); times are unix milliseconds.

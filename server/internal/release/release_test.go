@@ -20,6 +20,8 @@ import (
 	"aead.dev/minisign"
 	_ "modernc.org/sqlite"
 
+	"github.com/deskside/deskside/server/internal/store"
+	"github.com/deskside/deskside/server/internal/store/pgtest"
 	"github.com/deskside/deskside/shared/protocol"
 	srel "github.com/deskside/deskside/shared/release"
 )
@@ -37,19 +39,40 @@ type fixture struct {
 	conn []Device
 }
 
-func newFixture(t *testing.T) *fixture {
+// onBoth runs a test on SQLite and on PostgreSQL (skipped when no
+// PostgreSQL server is reachable and $CI is not "true").
+func onBoth(t *testing.T, test func(t *testing.T, f *fixture)) {
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) { test(t, newFixture(t, backend)) })
+	}
+}
+
+func newFixture(t *testing.T, backend string) *fixture {
 	t.Helper()
 	dir := t.TempDir()
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "test.db")+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(OFF)")
-	if err != nil {
-		t.Fatal(err)
+	var db *sql.DB
+	var rebind func(string) string
+	var err error
+	if backend == "postgres" {
+		// As in production: the release tables live in the store's database.
+		st, err := store.OpenPostgres(context.Background(), pgtest.URL(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		db, rebind = st.DB(), st.Rebind
+	} else {
+		db, err = sql.Open("sqlite", "file:"+filepath.Join(dir, "test.db")+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(OFF)")
+		if err != nil {
+			t.Fatal(err)
+		}
+		db.SetMaxOpenConns(1)
+		t.Cleanup(func() { db.Close() })
 	}
-	db.SetMaxOpenConns(1)
-	t.Cleanup(func() { db.Close() })
 	pub, priv, _ := minisign.GenerateKey(nil)
 	f := &fixture{t: t, priv: priv, dir: filepath.Join(dir, "blobs"), now: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC), sent: map[string]protocol.UpdateAvailable{}}
 	f.svc, err = New(context.Background(), Config{
-		DB: db, Dir: f.dir, PublisherKeys: pub.String(),
+		DB: db, Rebind: rebind, Dir: f.dir, PublisherKeys: pub.String(),
 		Device: func(r *http.Request) (string, bool) {
 			id := r.Header.Get("X-Test-Device")
 			return id, id != ""
@@ -233,8 +256,9 @@ func fleet(n int) []string {
 
 var linux100 = Device{OS: "linux", Arch: "amd64", Channel: srel.ChannelStable, Version: "1.0.0"}
 
-func TestUploadChecksAndServes(t *testing.T) {
-	f := newFixture(t)
+func TestUploadChecksAndServes(t *testing.T) { onBoth(t, testUploadChecksAndServes) }
+
+func testUploadChecksAndServes(t *testing.T, f *fixture) {
 	bin := []byte("the agent binary")
 	man, sig := f.sign(build{ver: "1.1.0"}, bin, f.priv)
 	_, stranger, _ := minisign.GenerateKey(nil)
@@ -290,8 +314,9 @@ func TestUploadChecksAndServes(t *testing.T) {
 	}
 }
 
-func TestRolloutPercentPauseAndResume(t *testing.T) {
-	f := newFixture(t)
+func TestRolloutPercentPauseAndResume(t *testing.T) { onBoth(t, testRolloutPercentPauseAndResume) }
+
+func testRolloutPercentPauseAndResume(t *testing.T, f *fixture) {
 	ids := fleet(1000)
 	rel := f.publish(build{ver: "1.1.0"}, 0)
 	if got := f.chosen(ids, linux100); len(got) != 0 {
@@ -357,8 +382,9 @@ func TestRolloutPercentPauseAndResume(t *testing.T) {
 	}
 }
 
-func TestRollbackRelease(t *testing.T) {
-	f := newFixture(t)
+func TestRollbackRelease(t *testing.T) { onBoth(t, testRollbackRelease) }
+
+func testRollbackRelease(t *testing.T, f *fixture) {
 	f.publish(build{ver: "1.1.0"}, 100)
 	d := linux100
 	d.Version = "1.1.0"
@@ -381,8 +407,9 @@ func TestRollbackRelease(t *testing.T) {
 	}
 }
 
-func TestFailedReportHaltsRollout(t *testing.T) {
-	f := newFixture(t)
+func TestFailedReportHaltsRollout(t *testing.T) { onBoth(t, testFailedReportHaltsRollout) }
+
+func testFailedReportHaltsRollout(t *testing.T, f *fixture) {
 	ids := fleet(200)
 	rel := f.publish(build{ver: "1.1.0"}, 50)
 	in := f.offered(ids, linux100)
@@ -449,8 +476,9 @@ func TestFailedReportHaltsRollout(t *testing.T) {
 	}
 }
 
-func TestWideningNudgesConnectedDevices(t *testing.T) {
-	f := newFixture(t)
+func TestWideningNudgesConnectedDevices(t *testing.T) { onBoth(t, testWideningNudgesConnectedDevices) }
+
+func testWideningNudgesConnectedDevices(t *testing.T, f *fixture) {
 	f.conn = []Device{
 		{ID: "dev_1", OS: "linux", Arch: "amd64", Version: "1.0.0"},
 		{ID: "dev_2", OS: "linux", Arch: "amd64", Version: "1.1.0"},
@@ -477,8 +505,9 @@ func TestWideningNudgesConnectedDevices(t *testing.T) {
 	}
 }
 
-func TestOfferEndpoint(t *testing.T) {
-	f := newFixture(t)
+func TestOfferEndpoint(t *testing.T) { onBoth(t, testOfferEndpoint) }
+
+func testOfferEndpoint(t *testing.T, f *fixture) {
 	rel := f.publish(build{ver: "1.1.0"}, 100)
 	resp := f.do("GET", "/api/v1/releases/offer?os=linux&arch=amd64&channel=stable&version=1.0.0", "device:dev_1", nil, "")
 	var o protocol.UpdateAvailable
