@@ -29,11 +29,11 @@ import (
 
 // Config is everything the server can be told. Zero values are defaults.
 type Config struct {
-	DataDir        string // default ./data
+	DataDir string // default ./data
 	// Store is "sqlite" (default: embedded, in DataDir) or "postgres"
 	// (DatabaseURL; several server nodes may share it).
-	Store       string
-	DatabaseURL string // postgres://… when Store is "postgres"
+	Store          string
+	DatabaseURL    string // postgres://… when Store is "postgres"
 	TLSCert        string // PEM certificate file
 	TLSKey         string // PEM key file
 	TLSSelfSigned  bool   // generate (once) and use a self-signed certificate

@@ -34,13 +34,13 @@ type Device struct {
 
 // Config wires a Service. DB, Dir and PublisherKeys are required.
 type Config struct {
-	DB            *sql.DB // SQLite or PostgreSQL; tables are created if missing
+	DB *sql.DB // SQLite or PostgreSQL; tables are created if missing
 	// Rebind rewrites the service's ?-placeholder queries for DB's driver
 	// (store.SQL.Rebind; $1… for PostgreSQL). Nil: queries run as written.
-	Rebind func(query string) string
-	Dir           string  // where binaries are kept, one file per release
-	PublisherKeys string  // minisign public key(s) of the publisher
-	MaxBinary     int64   // upload limit; default shared/release.MaxBinaryBytes
+	Rebind        func(query string) string
+	Dir           string // where binaries are kept, one file per release
+	PublisherKeys string // minisign public key(s) of the publisher
+	MaxBinary     int64  // upload limit; default shared/release.MaxBinaryBytes
 
 	// Device authenticates a device request (manifest, signature, binary,
 	// offer). Staff authenticates a technician; POST and PATCH need admin,
