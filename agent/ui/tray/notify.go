@@ -1,8 +1,14 @@
 package tray
 
-import "log/slog"
+import (
+	"log/slog"
+	"strings"
+	"unicode"
+)
 
-// Notification is one desktop notification.
+// Notification is one desktop notification. Its texts come from
+// MessageNotification and friends: what the employee may read, never a
+// technician's internal note.
 type Notification struct {
 	Title string
 	Body  string
@@ -27,3 +33,18 @@ func (l logNotifier) Notify(n Notification) error {
 }
 
 func (logNotifier) Close() error { return nil }
+
+// printable drops what a notification service cannot carry: control
+// characters (a NUL cuts a command line; most C0 codes are not even legal in
+// XML), U+FFFE and U+FFFF, and broken UTF-8. Line breaks and tabs stay.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\n' || r == '\t':
+			return r
+		case unicode.IsControl(r), r == 0xFFFE, r == 0xFFFF:
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(s, "\uFFFD"))
+}

@@ -1,0 +1,111 @@
+//go:build windows
+
+package tray
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+
+	"git.sr.ht/~jackmordaunt/go-toast/wintoast"
+
+	"github.com/deskside/deskside/agent/ui/icon"
+)
+
+const (
+	// toastAppID is who the toasts come from, as Windows groups them in the
+	// notification centre. It stays "Deskside" whatever the branding, so
+	// the registry holds one entry per desk; the company's name goes on the
+	// toast itself.
+	toastAppID = "Deskside"
+	// toastActivator is Deskside's COM class for toast clicks, generated
+	// once for Deskside (go-toast's default is shared by every program that
+	// uses it, so a click could land in another one).
+	toastActivator = "{78E0AE3F-828E-43F0-A6AB-FAA63F474584}"
+)
+
+// toastNotifier shows Windows toasts through the Windows Runtime's COM API
+// (go-toast, pure Go) and runs OnClick when one is clicked while the agent
+// runs. It never uses go-toast's PowerShell fallback, which would pass the
+// texts through a PowerShell string that expands $(…).
+//
+// A click on a toast left in the notification centre after the agent
+// stopped opens nothing: Windows starts no program for it, as none is
+// registered to (the agent starts with the session anyway).
+type toastNotifier struct {
+	attribution string
+	log         *slog.Logger
+	clicks      clickTable
+	closed      atomic.Bool
+}
+
+// NewNotifier returns the platform's notifier, or one that only logs when
+// Windows refuses to register Deskside for toasts.
+func NewNotifier(app string, log *slog.Logger) Notifier {
+	data := wintoast.AppData{AppID: toastAppID, GUID: toastActivator, IconPath: toastIcon(log)}
+	if err := wintoast.SetAppData(data); err != nil {
+		log.Info("Windows notifications are off: cannot register Deskside for them", "err", err)
+		return logNotifier{log: log}
+	}
+	n := &toastNotifier{log: log}
+	if app != toastAppID {
+		n.attribution = app
+	}
+	wintoast.SetActivationCallback(n.activated)
+	return n
+}
+
+// activated runs on a COM thread when a toast (or its body) is clicked.
+func (n *toastNotifier) activated(_, args string, _ []wintoast.UserData) {
+	if n.closed.Load() {
+		return
+	}
+	if f := n.clicks.take(args); f != nil {
+		go f()
+	}
+}
+
+// Notify implements Notifier.
+func (n *toastNotifier) Notify(msg Notification) error {
+	if n.closed.Load() {
+		return fmt.Errorf("toast notification: notifier closed")
+	}
+	launch := ""
+	if msg.OnClick != nil {
+		launch = n.clicks.add(msg.OnClick)
+	}
+	// No option: the COM API only, never the PowerShell fallback.
+	if err := wintoast.Push(toastXML(msg, launch, n.attribution)); err != nil {
+		n.clicks.take(launch)
+		return fmt.Errorf("toast notification: %w", err)
+	}
+	return nil
+}
+
+// Close implements Notifier; safe to call twice. Windows keeps the toasts
+// already shown; clicking them now opens nothing.
+func (n *toastNotifier) Close() error {
+	n.closed.Store(true)
+	n.clicks.clear()
+	return nil
+}
+
+// toastIcon writes Deskside's mark where Windows can read it for the toasts
+// and returns its path; "" (Windows' blank square) when it cannot.
+func toastIcon(log *slog.Logger) string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	p := filepath.Join(dir, "Deskside", "notification-icon.png")
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err == nil {
+		err = os.WriteFile(p, icon.NewIcons(nil).PNG(icon.Online), 0o644)
+	}
+	if err != nil {
+		log.Debug("toast icon", "err", err)
+		return ""
+	}
+	return p
+}
