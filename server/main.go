@@ -5,6 +5,9 @@
 //	server admin create --email E --name N --password P [--role admin]
 //	server token create [--group G] [--max-uses N] [--expires 72h]
 //
+// The store is embedded SQLite in --data unless --store postgres --database-url
+// postgres://… (docs/api.md, "Running on PostgreSQL").
+//
 // Every flag has an environment variable: --data is DESKSIDE_DATA, --addr is
 // DESKSIDE_ADDR, and so on (upper case, dashes as underscores).
 package main
