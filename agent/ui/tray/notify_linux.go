@@ -5,6 +5,8 @@ package tray
 import (
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 
 	"github.com/godbus/dbus/v5"
@@ -14,6 +16,10 @@ const (
 	notifyDest  = "org.freedesktop.Notifications"
 	notifyPath  = "/org/freedesktop/Notifications"
 	notifyIface = "org.freedesktop.Notifications"
+	// notifyDesktopEntry is the launcher entry the installers put in
+	// applications/ (deskside.desktop): desktops take the app's name and
+	// icon, and the user's notification settings, from it.
+	notifyDesktopEntry = "deskside"
 )
 
 // dbusNotifier sends notifications through org.freedesktop.Notifications on
@@ -25,6 +31,7 @@ type dbusNotifier struct {
 	log     *slog.Logger
 	mu      sync.Mutex
 	pending map[uint32]func()
+	markup  *bool // the server reads the body as markup; nil: not asked yet
 	done    chan struct{}
 }
 
@@ -36,6 +43,11 @@ func NewNotifier(app string, log *slog.Logger) Notifier {
 		log.Info("no D-Bus session bus: desktop notifications are off", "err", err)
 		return logNotifier{log: log}
 	}
+	return newDBusNotifier(conn, app, log)
+}
+
+// newDBusNotifier sends notifications over conn, which it then owns.
+func newDBusNotifier(conn *dbus.Conn, app string, log *slog.Logger) *dbusNotifier {
 	n := &dbusNotifier{conn: conn, app: app, log: log, pending: map[uint32]func(){}, done: make(chan struct{})}
 	if err := conn.AddMatchSignal(dbus.WithMatchObjectPath(notifyPath), dbus.WithMatchInterface(notifyIface)); err != nil {
 		log.Info("notification clicks will not open anything", "err", err)
@@ -60,6 +72,8 @@ func (n *dbusNotifier) listen(sigs chan *dbus.Signal) {
 	}
 }
 
+// signal handles ActionInvoked (a click: run what the notification opens)
+// and NotificationClosed (forget it).
 func (n *dbusNotifier) signal(s *dbus.Signal) {
 	if len(s.Body) < 1 {
 		return
@@ -83,9 +97,14 @@ func (n *dbusNotifier) Notify(msg Notification) error {
 	if msg.OnClick != nil {
 		actions = []string{"default", "Open"}
 	}
-	hints := map[string]dbus.Variant{"desktop-entry": dbus.MakeVariant("deskside-agent")}
+	body := strings.TrimSpace(printable(msg.Body))
+	if n.readsMarkup() {
+		// A "<" or "&" in a message is text, not a tag to draw.
+		body = markupEscaper.Replace(body)
+	}
+	hints := map[string]dbus.Variant{"desktop-entry": dbus.MakeVariant(notifyDesktopEntry)}
 	call := n.conn.Object(notifyDest, notifyPath).Call(notifyIface+".Notify", 0,
-		n.app, uint32(0), "dialog-information", msg.Title, msg.Body, actions, hints, int32(-1))
+		oneLine(n.app), uint32(0), "dialog-information", oneLine(msg.Title), body, actions, hints, int32(-1))
 	if call.Err != nil {
 		return fmt.Errorf("desktop notification: %w", call.Err)
 	}
@@ -99,6 +118,28 @@ func (n *dbusNotifier) Notify(msg Notification) error {
 		n.mu.Unlock()
 	}
 	return nil
+}
+
+var markupEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+
+// readsMarkup asks the server once whether it reads bodies as markup
+// ("body-markup"); until it answers, the body is sent as it is.
+func (n *dbusNotifier) readsMarkup() bool {
+	n.mu.Lock()
+	known := n.markup
+	n.mu.Unlock()
+	if known != nil {
+		return *known
+	}
+	var caps []string
+	if err := n.conn.Object(notifyDest, notifyPath).Call(notifyIface+".GetCapabilities", 0).Store(&caps); err != nil {
+		return false
+	}
+	m := slices.Contains(caps, "body-markup")
+	n.mu.Lock()
+	n.markup = &m
+	n.mu.Unlock()
+	return m
 }
 
 // Close implements Notifier; safe to call twice.
