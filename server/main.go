@@ -179,7 +179,7 @@ func serve(args []string) error {
 			errc <- srv.Serve(ln)
 		}
 	}()
-	log.Info("serving", "url", base, "data", *data, "version", version.Version)
+	log.Info("serving", "url", base, "data", *data, "store", *storeKind, "version", version.Version)
 	if a.Releases == nil {
 		log.Warn("agent updates are off: no publisher key (--release-public-key or --release-public-key-file)")
 	}
