@@ -40,6 +40,7 @@ func run(ctx context.Context, args []string) error {
 	perIP := f.num("per-source-ip", 500, "devices per 127.x.y.z source address")
 	backoff := f.dur("backoff-base", time.Second, "reconnect backoff base (full jitter over min(60 s, base·2^n), as the agent)")
 	profBroadcast := f.str("profile-broadcast", "", "save a 3 s CPU profile of the server (server-bin self) taken across the broadcast to this file")
+	broadcasts := f.num("broadcasts", 1, "announcements the broadcast scenario sends, one after another")
 	_ = f.Parse(args)
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
@@ -114,7 +115,7 @@ func run(ctx context.Context, args []string) error {
 	r := &sim.Runner{Target: target, Shards: shards, Techs: techs, Out: os.Stdout, Cfg: sim.RunConfig{Devices: *devices,
 		Scenarios: strings.Split(*scenarios, ","), Hold: *hold, TelemetryRate: *telem, ProbeRate: *probes, LoadFor: *loadFor,
 		SlowFraction: *slowFrac, SlowPushes: *pushes, PushBytes: *pushBytes, StormTimeout: *stormTimeout, Token: tok,
-		ProfileBroadcast: *profBroadcast}}
+		ProfileBroadcast: *profBroadcast, Broadcasts: *broadcasts}}
 	rep, runErr := r.Run(ctx)
 	if rep != nil {
 		if err := rep.Save(*out); err != nil {

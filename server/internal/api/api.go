@@ -63,6 +63,7 @@ type API struct {
 	updates Updates // nil: no release service
 	linked  linked  // connected devices' hello, for rollout nudges
 	cursors *cursors
+	seen    *seen
 }
 
 // New builds the API and registers its metrics on reg.
@@ -88,13 +89,14 @@ func New(opt Options, reg *prometheus.Registry) *API {
 	a := &API{opt: opt, st: opt.Store, hub: opt.Hub, log: opt.Log, mux: http.NewServeMux(),
 		logins: auth.NewLimiter(5, 15*time.Minute), metrics: newMetrics(reg, opt.Hub)}
 	a.cursors = newCursors(opt.Store, opt.Log, cursorInterval)
+	a.seen = newSeen(opt.Store, opt.Log, seenInterval)
 	a.routes(reg)
 	return a
 }
 
-// Close applies the delivery cursors still in memory; call it after the
-// hub is closed and before the store is. Safe to call twice.
-func (a *API) Close() error { return a.cursors.Close() }
+// Close applies the delivery cursors and hellos still in memory; call it
+// after the hub is closed and before the store is. Safe to call twice.
+func (a *API) Close() error { return errors.Join(a.cursors.Close(), a.seen.Close()) }
 
 // ServeHTTP implements http.Handler.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }

@@ -114,9 +114,7 @@ func (a *API) deviceSetup(ws *websocket.Conn, dev store.Device) *deviceLink {
 		return nil
 	}
 	now := time.Now().UTC()
-	if err := a.st.DeviceSeen(ctxBG(), dev.ID, hello.AgentVersion, hello.OS, hello.Arch, now); err != nil {
-		a.log.Error("record device seen", "device", dev.ID, "err", err)
-	}
+	a.seen.Add(dev.ID, hello.AgentVersion, hello.OS, hello.Arch, now) // written within seenInterval
 	err := a.hub.Resume(p, func(ds []store.Delivery) []byte {
 		wel := protocol.Welcome{DeviceID: dev.ID, ServerVersion: version.Version, Capabilities: a.capabilities(),
 			PingSeconds: int(a.hub.Config().PingInterval / time.Second), ServerName: a.opt.ServerName}

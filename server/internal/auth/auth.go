@@ -93,18 +93,19 @@ type Limiter struct {
 	max    int
 	window time.Duration
 	fails  map[string][]time.Time
+	now    func() time.Time // time.Now; tests set a clock
 }
 
 // NewLimiter allows max failures per window for each key.
 func NewLimiter(max int, window time.Duration) *Limiter {
-	return &Limiter{max: max, window: window, fails: map[string][]time.Time{}}
+	return &Limiter{max: max, window: window, fails: map[string][]time.Time{}, now: time.Now}
 }
 
 // Allow returns ErrTooManyAttempts while key has max failures in the window.
 func (l *Limiter) Allow(key string) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if len(l.recent(key, time.Now())) >= l.max {
+	if len(l.recent(key, l.now())) >= l.max {
 		return ErrTooManyAttempts
 	}
 	return nil
@@ -114,7 +115,7 @@ func (l *Limiter) Allow(key string) error {
 func (l *Limiter) Fail(key string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	now := time.Now()
+	now := l.now()
 	l.fails[key] = append(l.recent(key, now), now)
 	if len(l.fails) > 10000 { // forget stale keys so the map stays small
 		for k := range l.fails {

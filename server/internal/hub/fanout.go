@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -52,8 +53,10 @@ func (h *Hub) fanOut(ds []store.Delivery) (live int) {
 	}
 	h.mu.RUnlock()
 
+	start := time.Now()
 	work := make(chan []claimed, len(ds)/fanOutChunk+1)
-	workers := 0
+	var wg sync.WaitGroup
+	workers, direct := 0, 0
 	batch := make([]claimed, 0, fanOutChunk)
 	send := func() {
 		if len(batch) == 0 {
@@ -61,8 +64,9 @@ func (h *Hub) fanOut(ds []store.Delivery) (live int) {
 		}
 		if workers < senderWorkers() {
 			workers++
-			go h.sender(work)
+			wg.Go(func() { h.sender(work) })
 		}
+		direct += len(batch)
 		work <- batch
 		batch = make([]claimed, 0, fanOutChunk)
 	}
@@ -72,12 +76,12 @@ func (h *Hub) fanOut(ds []store.Delivery) (live int) {
 			continue
 		}
 		p.mu.Lock()
-		var ok, overflow, direct bool
+		var ok, overflow, claim bool
 		switch {
 		case !p.ready || d.Seq <= p.lastSent || p.closing:
 		case !p.writing && len(p.queue) == 0:
 			p.lastSent = d.Seq
-			p.writing, direct, ok = true, true, true
+			p.writing, claim, ok = true, true, true
 		default:
 			p.lastSent = d.Seq
 			ok, overflow = p.enqueueLocked(item{data: d.Frame, shared: d.Shared, seq: d.Seq}, false)
@@ -89,7 +93,7 @@ func (h *Hub) fanOut(ds []store.Delivery) (live int) {
 		if ok {
 			live++
 		}
-		if direct {
+		if claim {
 			batch = append(batch, claimed{p, d})
 			if len(batch) == fanOutChunk {
 				send()
@@ -98,6 +102,12 @@ func (h *Hub) fanOut(ds []store.Delivery) (live int) {
 	}
 	send()
 	close(work)
+	queued := live - direct
+	go func() {
+		wg.Wait()
+		h.log.Info("fan-out written", "frames", len(ds), "direct", direct, "queued", queued,
+			"workers", workers, "took", time.Since(start).Round(time.Millisecond))
+	}()
 	return live
 }
 

@@ -29,6 +29,9 @@ type RunConfig struct {
 	// ProfileBroadcast, when set, is where a CPU profile of the server
 	// (its /debug/pprof, server mode "self") taken across the broadcast goes.
 	ProfileBroadcast string `json:"-"`
+	// Broadcasts is how many announcements the broadcast scenario sends,
+	// one after another on the same fleet (default 1).
+	Broadcasts int `json:"broadcasts"`
 }
 
 // AllScenarios in the order they run.
@@ -62,7 +65,17 @@ func (r *Runner) Run(ctx context.Context) (*Report, error) {
 		case "idle":
 			err = r.idle(ctx)
 		case "broadcast":
-			err = r.broadcast(ctx)
+			for i := range max(1, r.Cfg.Broadcasts) {
+				if i > 0 { // let the last one's delivery.cursor round pass
+					if _, _, err = r.settle(ctx, 30*time.Second); err != nil {
+						break
+					}
+					_ = sleepCtx(ctx, 3*time.Second)
+				}
+				if err = r.broadcast(ctx, i); err != nil {
+					break
+				}
+			}
 		case "route":
 			err = r.route(ctx)
 		case "slow":

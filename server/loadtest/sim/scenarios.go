@@ -73,9 +73,15 @@ func (r *Runner) idle(ctx context.Context) error {
 }
 
 // broadcast sends one announcement to every device and waits for the last.
-func (r *Runner) broadcast(ctx context.Context) error {
+// n counts repeats (--broadcasts): the first is profiled, later ones are
+// reported with "#n+1" in their rows.
+func (r *Runner) broadcast(ctx context.Context, n int) error {
 	tech := r.Techs[0]
-	profiled := r.profileCPU(ctx, r.Cfg.ProfileBroadcast, 3*time.Second)
+	prof, sc := r.Cfg.ProfileBroadcast, "broadcast"
+	if n > 0 {
+		prof, sc = "", fmt.Sprintf("broadcast #%d", n+1)
+	}
+	profiled := r.profileCPU(ctx, prof, 3*time.Second)
 	defer profiled()
 	t0 := time.Now()
 	var out struct {
@@ -114,15 +120,15 @@ func (r *Runner) broadcast(ctx context.Context) error {
 	}
 	toLast := time.Duration(last - t0.UnixNano())
 	s := h.Summary()
-	r.rep.add("broadcast", "delivered", fmt.Sprintf("%d of %d (server: %d recipients, %d sent live)", got, r.Cfg.Devices, out.Recipients, out.SentLive),
+	r.rep.add(sc, "delivered", fmt.Sprintf("%d of %d (server: %d recipients, %d sent live)", got, r.Cfg.Devices, out.Recipients, out.SentLive),
 		fmt.Sprint(r.Cfg.Devices), ptr(got == r.Cfg.Devices))
-	r.rep.add("broadcast", "time to the last device", ms(float64(toLast.Microseconds())/1000), "≤ 250 ms", ptr(got == r.Cfg.Devices && toLast <= 250*time.Millisecond))
-	r.rep.add("broadcast", "POST answered after", ms(float64(posted.Microseconds())/1000), "", nil)
-	r.rep.add("broadcast", "per-device delivery", s.String(), "", nil)
-	r.rep.Details["broadcast"] = map[string]any{"delivered": got, "to_last_ms": float64(toLast.Microseconds()) / 1000,
+	r.rep.add(sc, "time to the last device", ms(float64(toLast.Microseconds())/1000), "≤ 250 ms", ptr(got == r.Cfg.Devices && toLast <= 250*time.Millisecond))
+	r.rep.add(sc, "POST answered after", ms(float64(posted.Microseconds())/1000), "", nil)
+	r.rep.add(sc, "per-device delivery", s.String(), "", nil)
+	r.rep.Details[sc] = map[string]any{"delivered": got, "to_last_ms": float64(toLast.Microseconds()) / 1000,
 		"post_ms": float64(posted.Microseconds()) / 1000, "latency": s, "recipients": out.Recipients, "sent_live": out.SentLive}
 	if got != r.Cfg.Devices {
-		r.rep.fail("broadcast: %d of %d devices got the announcement", got, r.Cfg.Devices)
+		r.rep.fail(sc+": %d of %d devices got the announcement", got, r.Cfg.Devices)
 	}
 	return nil
 }
