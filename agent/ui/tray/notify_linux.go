@@ -31,8 +31,11 @@ type dbusNotifier struct {
 	log     *slog.Logger
 	mu      sync.Mutex
 	pending map[uint32]func()
-	markup  *bool // the server reads the body as markup; nil: not asked yet
-	done    chan struct{}
+	// early holds clicks that came in before Notify's reply was read: the
+	// click signal and the reply race between two goroutines.
+	early  map[uint32]bool
+	markup *bool // the server reads the body as markup; nil: not asked yet
+	done   chan struct{}
 }
 
 // NewNotifier returns the platform's notifier, or one that only logs when
@@ -48,7 +51,7 @@ func NewNotifier(app string, log *slog.Logger) Notifier {
 
 // newDBusNotifier sends notifications over conn, which it then owns.
 func newDBusNotifier(conn *dbus.Conn, app string, log *slog.Logger) *dbusNotifier {
-	n := &dbusNotifier{conn: conn, app: app, log: log, pending: map[uint32]func(){}, done: make(chan struct{})}
+	n := &dbusNotifier{conn: conn, app: app, log: log, pending: map[uint32]func(){}, early: map[uint32]bool{}, done: make(chan struct{})}
 	if err := conn.AddMatchSignal(dbus.WithMatchObjectPath(notifyPath), dbus.WithMatchInterface(notifyIface)); err != nil {
 		log.Info("notification clicks will not open anything", "err", err)
 	}
@@ -82,11 +85,18 @@ func (n *dbusNotifier) signal(s *dbus.Signal) {
 	if !ok {
 		return
 	}
+	clicked := s.Name == notifyIface+".ActionInvoked"
 	n.mu.Lock()
-	f := n.pending[id]
+	f, known := n.pending[id]
 	delete(n.pending, id)
+	if clicked && !known {
+		if len(n.early) >= maxPendingClicks {
+			clear(n.early)
+		}
+		n.early[id] = true
+	}
 	n.mu.Unlock()
-	if s.Name == notifyIface+".ActionInvoked" && f != nil {
+	if clicked && f != nil {
 		go f()
 	}
 }
@@ -114,8 +124,15 @@ func (n *dbusNotifier) Notify(msg Notification) error {
 	}
 	if msg.OnClick != nil {
 		n.mu.Lock()
-		n.pending[id] = msg.OnClick
+		clicked := n.early[id]
+		delete(n.early, id)
+		if !clicked {
+			n.pending[id] = msg.OnClick
+		}
 		n.mu.Unlock()
+		if clicked {
+			go msg.OnClick()
+		}
 	}
 	return nil
 }

@@ -78,6 +78,8 @@ type fakeNotifyServer struct {
 	calls chan notifyCall
 	mu    sync.Mutex
 	next  uint32
+	// clickAtOnce: the user clicks before Notify has even returned.
+	clickAtOnce bool
 }
 
 func startNotifyServer(t *testing.T, addr string, caps ...string) *fakeNotifyServer {
@@ -98,8 +100,11 @@ func (s *fakeNotifyServer) Notify(app string, _ uint32, icon, summary, body stri
 	hints map[string]dbus.Variant, _ int32) (uint32, *dbus.Error) {
 	s.mu.Lock()
 	s.next++
-	id := s.next
+	id, now := s.next, s.clickAtOnce
 	s.mu.Unlock()
+	if now {
+		_ = s.conn.Emit(notifyPath, notifyIface+".ActionInvoked", id, "default")
+	}
 	s.calls <- notifyCall{ID: id, App: app, Icon: icon, Summary: summary, Body: body, Actions: actions, Hints: hints}
 	return id, nil
 }
@@ -248,6 +253,19 @@ func TestDBusAnnouncementOpensNews(t *testing.T) {
 	if s := r.opened(t); s != "news" {
 		t.Errorf("click opened %q", s)
 	}
+}
+
+func TestDBusClickBeforeNotifyReturns(t *testing.T) {
+	r := startDBusRig(t, Branding{})
+	r.server.mu.Lock()
+	r.server.clickAtOnce = true
+	r.server.mu.Unlock()
+	r.fake.AddMessage(model.Message{ID: "m1", RequestID: "r2", Author: protocol.Person{Name: "Rob"}, Text: "Done"})
+	r.server.received(t)
+	if s := r.opened(t); s != "requests --request r2" {
+		t.Errorf("an early click opened %q", s)
+	}
+	r.openedNothing(t)
 }
 
 func TestDBusHostileText(t *testing.T) {

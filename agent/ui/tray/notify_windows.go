@@ -100,7 +100,8 @@ func toastIcon(log *slog.Logger) string {
 		return ""
 	}
 	p := filepath.Join(dir, "Deskside", "notification-icon.png")
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err == nil {
+	err = os.MkdirAll(filepath.Dir(p), 0o755)
+	if err == nil {
 		err = os.WriteFile(p, icon.NewIcons(nil).PNG(icon.Online), 0o644)
 	}
 	if err != nil {
