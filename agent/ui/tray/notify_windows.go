@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync/atomic"
 
 	"git.sr.ht/~jackmordaunt/go-toast/wintoast"
@@ -39,6 +40,13 @@ type toastNotifier struct {
 	log         *slog.Logger
 	clicks      clickTable
 	closed      atomic.Bool
+	pushes      chan toastPush
+}
+
+// toastPush is one toast for the COM thread.
+type toastPush struct {
+	xml  string
+	done chan error
 }
 
 // NewNotifier returns the platform's notifier, or one that only logs when
@@ -49,12 +57,25 @@ func NewNotifier(app string, log *slog.Logger) Notifier {
 		log.Info("Windows notifications are off: cannot register Deskside for them", "err", err)
 		return logNotifier{log: log}
 	}
-	n := &toastNotifier{log: log}
+	n := &toastNotifier{log: log, pushes: make(chan toastPush)}
 	if app != toastAppID {
 		n.attribution = app
 	}
 	wintoast.SetActivationCallback(n.activated)
+	go n.comThread()
 	return n
+}
+
+// comThread pushes every toast from one OS thread, which go-toast
+// initialises for the Windows Runtime on the first push and which
+// registers the click handler: both then stay on a thread that lives as
+// long as the agent. One per process, like the notifier.
+func (n *toastNotifier) comThread() {
+	runtime.LockOSThread()
+	for p := range n.pushes {
+		// No option: the COM API only, never the PowerShell fallback.
+		p.done <- wintoast.Push(p.xml)
+	}
 }
 
 // activated runs on a COM thread when a toast (or its body) is clicked.
@@ -76,8 +97,9 @@ func (n *toastNotifier) Notify(msg Notification) error {
 	if msg.OnClick != nil {
 		launch = n.clicks.add(msg.OnClick)
 	}
-	// No option: the COM API only, never the PowerShell fallback.
-	if err := wintoast.Push(toastXML(msg, launch, n.attribution)); err != nil {
+	p := toastPush{xml: toastXML(msg, launch, n.attribution), done: make(chan error, 1)}
+	n.pushes <- p
+	if err := <-p.done; err != nil {
 		n.clicks.take(launch)
 		return fmt.Errorf("toast notification: %w", err)
 	}
