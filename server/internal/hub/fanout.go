@@ -13,8 +13,9 @@ import (
 )
 
 // fanOutMin is the smallest Deliver that goes through the sender workers;
-// below it each link's own writer is cheap enough.
-const fanOutMin = 64
+// below it each link's own writer is cheap enough. A variable so the
+// benchmark can compare both paths.
+var fanOutMin = 64
 
 // fanOutChunk is how many links a sender worker takes at a time.
 const fanOutChunk = 128

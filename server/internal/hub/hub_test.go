@@ -133,7 +133,9 @@ func waitFor(t *testing.T, ok func() bool) {
 	t.Fatal("condition not met within 5 s")
 }
 
-func announcement(t *testing.T) *protocol.SeqFrame {
+func announcement(t *testing.T) *protocol.SeqFrame { return announcementFrame(t) }
+
+func announcementFrame(t testing.TB) *protocol.SeqFrame {
 	t.Helper()
 	env, err := protocol.New(protocol.KindAnnouncement, protocol.Announcement{AnnouncementID: "ann_1", Title: "Outage", Text: "Mail is down."})
 	if err != nil {
