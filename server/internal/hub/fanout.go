@@ -114,11 +114,13 @@ func (h *Hub) fanOut(ds []store.Delivery) (live int) {
 
 // sender writes claimed links' frames until work is closed and drained.
 func (h *Hub) sender(work <-chan []claimed) {
+	limit := min(directTimeout, h.cfg.WriteTimeout)
 	for batch := range work {
-		// One deadline for the whole chunk: a chunk takes milliseconds.
-		deadline := time.Now().Add(min(directTimeout, h.cfg.WriteTimeout))
 		for _, c := range batch {
-			c.p.writeClaimed(c.d, deadline)
+			// A deadline per write (time.Now is a vDSO read, far below the
+			// write itself): one per chunk would leave the links after a
+			// stuck one too little time, and close them as slow.
+			c.p.writeClaimed(c.d, time.Now().Add(limit))
 		}
 	}
 }
