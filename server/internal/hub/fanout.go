@@ -2,9 +2,10 @@ package hub
 
 import (
 	"errors"
-	"os"
+	"net"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -16,9 +17,6 @@ import (
 // below it each link's own writer is cheap enough. A variable so the
 // benchmark can compare both paths.
 var fanOutMin = 64
-
-// fanOutChunk is how many links a sender worker takes at a time.
-const fanOutChunk = 128
 
 // directTimeout bounds one direct write by a sender worker. The frame is
 // small and the link's queue was empty, so a write that blocks this long
@@ -55,34 +53,20 @@ func (h *Hub) fanOut(ds []store.Delivery) (live int) {
 	h.mu.RUnlock()
 
 	start := time.Now()
-	work := make(chan []claimed, len(ds)/fanOutChunk+1)
-	var wg sync.WaitGroup
-	workers, direct := 0, 0
-	batch := make([]claimed, 0, fanOutChunk)
-	send := func() {
-		if len(batch) == 0 {
-			return
-		}
-		if workers < senderWorkers() {
-			workers++
-			wg.Go(func() { h.sender(work) })
-		}
-		direct += len(batch)
-		work <- batch
-		batch = make([]claimed, 0, fanOutChunk)
-	}
+	direct := make([]claimed, 0, len(ds))
 	for i, d := range ds {
 		p := peers[i]
 		if p == nil {
 			continue
 		}
 		p.mu.Lock()
-		var ok, overflow, claim bool
+		var ok, overflow bool
 		switch {
 		case !p.ready || d.Seq <= p.lastSent || p.closing:
 		case !p.writing && len(p.queue) == 0:
 			p.lastSent = d.Seq
-			p.writing, claim, ok = true, true, true
+			p.writing, ok = true, true
+			direct = append(direct, claimed{p, d})
 		default:
 			p.lastSent = d.Seq
 			ok, overflow = p.enqueueLocked(item{data: d.Frame, shared: d.Shared, seq: d.Seq}, false)
@@ -94,35 +78,37 @@ func (h *Hub) fanOut(ds []store.Delivery) (live int) {
 		if ok {
 			live++
 		}
-		if claim {
-			batch = append(batch, claimed{p, d})
-			if len(batch) == fanOutChunk {
-				send()
-			}
-		}
 	}
-	send()
-	close(work)
-	queued := live - direct
+	if len(direct) == 0 {
+		return live
+	}
+	// Workers take one link at a time from a shared index, so a stuck link
+	// holds up only its own worker, never a batch of links behind it.
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	workers := min(senderWorkers(), len(direct))
+	limit := min(directTimeout, h.cfg.WriteTimeout)
+	for range workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(direct) {
+					return
+				}
+				// A deadline per write: time.Now is a vDSO read, far below
+				// the write itself.
+				direct[i].p.writeClaimed(direct[i].d, time.Now().Add(limit))
+				direct[i] = claimed{}
+			}
+		})
+	}
+	queued := live - len(direct)
 	go func() {
 		wg.Wait()
-		h.log.Info("fan-out written", "frames", len(ds), "direct", direct, "queued", queued,
+		h.log.Info("fan-out written", "frames", len(ds), "direct", len(direct), "queued", queued,
 			"workers", workers, "took", time.Since(start).Round(time.Millisecond))
 	}()
 	return live
-}
-
-// sender writes claimed links' frames until work is closed and drained.
-func (h *Hub) sender(work <-chan []claimed) {
-	limit := min(directTimeout, h.cfg.WriteTimeout)
-	for batch := range work {
-		for _, c := range batch {
-			// A deadline per write (time.Now is a vDSO read, far below the
-			// write itself): one per chunk would leave the links after a
-			// stuck one too little time, and close them as slow.
-			c.p.writeClaimed(c.d, time.Now().Add(limit))
-		}
-	}
 }
 
 // writeClaimed writes d on a link claimed by fanOut, then hands the link
@@ -142,9 +128,17 @@ func (p *Peer) writeClaimed(d store.Delivery, deadline time.Time) {
 	p.mu.Unlock()
 	switch {
 	case err == nil:
-	case errors.Is(err, os.ErrDeadlineExceeded):
+	case isTimeout(err):
 		p.slowClose("slow consumer: a broadcast write timed out, closing")
 	default:
 		p.CloseNow(websocket.CloseGoingAway, "write failed")
 	}
+}
+
+// isTimeout reports a write deadline hit. gorilla hides a temporary
+// net.Error behind its own type, so errors.Is(err, os.ErrDeadlineExceeded)
+// does not see it; Timeout() survives.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }

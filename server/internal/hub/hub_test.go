@@ -1,11 +1,13 @@
 package hub
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -23,8 +25,9 @@ import (
 // hub: /device?id=X as a device (ready for live deliveries after an empty
 // replay), /console?id=X as a console. Clients are real gorilla clients.
 type testHub struct {
-	h   *Hub
-	srv *httptest.Server
+	h       *Hub
+	srv     *httptest.Server
+	handler http.Handler
 
 	mu    sync.Mutex
 	peers map[string]*Peer // by id, latest link
@@ -34,7 +37,7 @@ func newTestHub(t *testing.T, cfg Config) *testHub {
 	t.Helper()
 	th := &testHub{h: New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil))), peers: map[string]*Peer{}}
 	up := websocket.Upgrader{}
-	th.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	th.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ws, err := up.Upgrade(w, r, nil)
 		if err != nil {
 			return
@@ -64,7 +67,8 @@ func newTestHub(t *testing.T, cfg Config) *testHub {
 				}
 			}
 		}()
-	}))
+	})
+	th.srv = httptest.NewServer(th.handler)
 	t.Cleanup(func() {
 		th.h.Close()
 		th.srv.Close()
@@ -321,5 +325,89 @@ func TestCloseIsSafeTwice(t *testing.T) {
 	case <-p.Done():
 	default:
 		t.Fatal("Done is not closed")
+	}
+}
+
+// pipeListener serves HTTP over in-memory pipes: a write to a client that
+// does not read blocks at once (no socket buffer), as a stuck device's
+// write does once its buffers are full.
+type pipeListener struct {
+	conns chan net.Conn
+	done  chan struct{}
+	once  sync.Once
+}
+
+func (l *pipeListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *pipeListener) Close() error   { l.once.Do(func() { close(l.done) }); return nil }
+func (l *pipeListener) Addr() net.Addr { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)} }
+
+func (l *pipeListener) dial(context.Context, string, string) (net.Conn, error) {
+	server, client := net.Pipe()
+	select {
+	case l.conns <- server:
+		return client, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+// A device that stopped reading must not hold back a broadcast: its
+// sender worker gives up after directTimeout, closes it as a slow consumer
+// (it resumes from its seq), and every other device has the frame long
+// before that.
+func TestFanOutStuckLinkIsClosedOthersGetIt(t *testing.T) {
+	th := newTestHub(t, Config{})
+	pl := &pipeListener{conns: make(chan net.Conn), done: make(chan struct{})}
+	srv := &http.Server{Handler: th.handler}
+	go func() { _ = srv.Serve(pl) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	d := websocket.Dialer{NetDialContext: pl.dial}
+	stuck, _, err := d.Dial("ws://pipe/device?id=dev_stuck", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = stuck.Close() })
+	if got := read(t, stuck); !strings.Contains(got, "welcome") {
+		t.Fatalf("first frame %q", got)
+	}
+	waitFor(t, func() bool { p := th.peer("dev_stuck"); return p != nil && th.h.Online("dev_stuck") })
+	// From here dev_stuck reads nothing.
+
+	f := announcement(t)
+	n := fanOutMin + 8
+	links := make([]*websocket.Conn, n)
+	ds := []store.Delivery{{DeviceID: "dev_stuck", Seq: 1, Shared: f}} // first, so a worker meets it early
+	for i := range links {
+		id := fmt.Sprintf("dev_%d", i)
+		links[i] = th.dial(t, "device", id)
+		ds = append(ds, store.Delivery{DeviceID: id, Seq: 1, Shared: f})
+	}
+	t0 := time.Now()
+	if live := th.h.Deliver(ds...); live != n+1 {
+		t.Fatalf("Deliver sent %d live, want %d", live, n+1)
+	}
+	for i, ws := range links {
+		if got := read(t, ws); got != string(f.Frame(1)) {
+			t.Fatalf("dev_%d got %q", i, got)
+		}
+	}
+	if took := time.Since(t0); took > directTimeout/2 {
+		t.Fatalf("the other devices waited %v for the stuck one", took)
+	}
+	p := th.peer("dev_stuck")
+	waitFor(t, p.Closed)
+	if took := time.Since(t0); took < directTimeout {
+		t.Fatalf("the stuck link was closed after %v, before the %v limit", took, directTimeout)
+	}
+	if got := th.h.SlowConsumerCloses(); got != 1 {
+		t.Fatalf("SlowConsumerCloses = %d, want 1", got)
 	}
 }
