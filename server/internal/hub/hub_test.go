@@ -399,10 +399,12 @@ func TestFanOutStuckLinkIsClosedOthersGetIt(t *testing.T) {
 			t.Fatalf("dev_%d got %q", i, got)
 		}
 	}
-	if took := time.Since(t0); took > directTimeout/2 {
-		t.Fatalf("the other devices waited %v for the stuck one", took)
-	}
+	// Ordering, not timing: had the others waited for the stuck link, it
+	// would already have been closed at its write deadline.
 	p := th.peer("dev_stuck")
+	if p.Closed() {
+		t.Fatal("the other devices got the frame only after the stuck link was closed")
+	}
 	waitFor(t, p.Closed)
 	if took := time.Since(t0); took < directTimeout {
 		t.Fatalf("the stuck link was closed after %v, before the %v limit", took, directTimeout)
