@@ -6,7 +6,9 @@
 //	server token create [--group G] [--max-uses N] [--expires 72h]
 //
 // The store is embedded SQLite in --data unless --store postgres --database-url
-// postgres://… (docs/api.md, "Running on PostgreSQL").
+// postgres://… (docs/api.md, "Running on PostgreSQL"). Several nodes on one
+// database route live frames to each other with --bus nats --nats-url
+// nats://… (docs/api.md, "Several server nodes on one database").
 //
 // Every flag has an environment variable: --data is DESKSIDE_DATA, --addr is
 // DESKSIDE_ADDR, and so on (upper case, dashes as underscores).
@@ -112,6 +114,10 @@ func serve(args []string) error {
 	f := newFlags("serve")
 	data := f.str("data", "data", "data directory (database, certificate, token files)")
 	storeKind, dbURL := f.storeFlags()
+	busKind := f.str("bus", "local", "local (one node) or nats (--nats-url; live routing between nodes on one PostgreSQL database)")
+	natsURL := f.str("nats-url", "", "NATS server URL(s) for --bus nats, e.g. nats://nats.example.com:4222")
+	cluster := f.str("cluster", "default", "bus subject namespace shared by the nodes of one help desk")
+	nodeID := f.str("node-id", "", "this node's name on the bus (default: host name and a random suffix)")
 	addr := f.str("addr", "127.0.0.1:8080", "address to listen on")
 	publicURL := f.str("public-url", "", "URL people and agents use to reach the server (default: from --addr)")
 	cert := f.str("tls-cert", "", "PEM certificate file")
@@ -143,7 +149,8 @@ func serve(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	a, err := app.New(ctx, app.Config{DataDir: *data, Store: *storeKind, DatabaseURL: *dbURL, TLSCert: *cert, TLSKey: *key, TLSSelfSigned: *selfSigned,
+	a, err := app.New(ctx, app.Config{DataDir: *data, Store: *storeKind, DatabaseURL: *dbURL,
+		Bus: *busKind, NATSURL: *natsURL, Cluster: *cluster, NodeID: *nodeID, TLSCert: *cert, TLSKey: *key, TLSSelfSigned: *selfSigned,
 		AllowedOrigins: allowed, ServerName: *name, PingInterval: *ping, DeviceRate: float64(*rateN), Log: log,
 		ReleasePublicKeys: pubKeys})
 	if err != nil {
@@ -179,7 +186,7 @@ func serve(args []string) error {
 			errc <- srv.Serve(ln)
 		}
 	}()
-	log.Info("serving", "url", base, "data", *data, "store", *storeKind, "version", version.Version)
+	log.Info("serving", "url", base, "data", *data, "store", *storeKind, "bus", *busKind, "version", version.Version)
 	if a.Releases == nil {
 		log.Warn("agent updates are off: no publisher key (--release-public-key or --release-public-key-file)")
 	}

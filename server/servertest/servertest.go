@@ -1,7 +1,8 @@
 // Package servertest runs a real Deskside server inside a test: real SQLite
 // in t.TempDir() (or PostgreSQL in a fresh schema: WithPostgres, or
-// DESKSIDE_TEST_STORE=postgres for every server), the real HTTP handlers on an httptest listener (no fixed
-// ports), and helpers to get enrolment tokens, signed-in technicians and a
+// DESKSIDE_TEST_STORE=postgres for every server; several nodes on one
+// database with WithNATS), the real HTTP handlers on an httptest listener
+// (no fixed ports), and helpers to get enrolment tokens, signed-in technicians and a
 // console WebSocket. Agent and console tests use it; keep it small and stable.
 //
 //	s := servertest.New(t)
@@ -100,6 +101,7 @@ func New(t testing.TB, opts ...Option) *Server {
 	if cfg.Store == "postgres" && cfg.DatabaseURL == "" {
 		cfg.DatabaseURL = pgtest.URL(t) // before the server starts: dropped after it stops
 	}
+	natsConfig(t, &cfg)
 	s := &Server{cfg: cfg}
 	s.start(t, "")
 	t.Cleanup(s.Close)

@@ -115,7 +115,8 @@ func (a *API) deviceSetup(ws *websocket.Conn, dev store.Device) *deviceLink {
 	}
 	now := time.Now().UTC()
 	a.seen.Add(dev.ID, hello.AgentVersion, hello.OS, hello.Arch, now) // written within seenInterval
-	err := a.hub.Resume(p, func(ds []store.Delivery) []byte {
+	after := max(hello.LastSeq, a.cursors.Of(dev.ID))                 // a cursor not yet applied to the store still counts
+	err := a.hub.ResumeAfter(p, after, func(ds []store.Delivery) []byte {
 		wel := protocol.Welcome{DeviceID: dev.ID, ServerVersion: version.Version, Capabilities: a.capabilities(),
 			PingSeconds: int(a.hub.Config().PingInterval / time.Second), ServerName: a.opt.ServerName}
 		if len(ds) > 0 {
@@ -123,8 +124,7 @@ func (a *API) deviceSetup(ws *websocket.Conn, dev store.Device) *deviceLink {
 		}
 		return frame(protocol.KindWelcome, wel)
 	}, func() ([]store.Delivery, error) {
-		// A cursor not yet applied to the store still counts.
-		return a.st.Replay(ctxBG(), dev.ID, max(hello.LastSeq, a.cursors.Of(dev.ID)))
+		return a.st.Replay(ctxBG(), dev.ID, after)
 	})
 	if err != nil {
 		a.log.Error("replay", "device", dev.ID, "err", err)

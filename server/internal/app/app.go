@@ -21,6 +21,7 @@ import (
 
 	"github.com/deskside/deskside/server/internal/api"
 	"github.com/deskside/deskside/server/internal/auth"
+	"github.com/deskside/deskside/server/internal/bus"
 	"github.com/deskside/deskside/server/internal/console"
 	"github.com/deskside/deskside/server/internal/hub"
 	"github.com/deskside/deskside/server/internal/release"
@@ -32,8 +33,16 @@ type Config struct {
 	DataDir string // default ./data
 	// Store is "sqlite" (default: embedded, in DataDir) or "postgres"
 	// (DatabaseURL; several server nodes may share it).
-	Store          string
-	DatabaseURL    string // postgres://… when Store is "postgres"
+	Store       string
+	DatabaseURL string // postgres://… when Store is "postgres"
+	// Bus is "local" (default: one node, in-process) or "nats" (NATSURL;
+	// live routing between nodes that share one PostgreSQL database).
+	Bus     string
+	NATSURL string // nats://host:4222 when Bus is "nats"
+	// Cluster namespaces the bus subjects of one help desk (default
+	// "default"); NodeID names this node on it (default host name + random).
+	Cluster        string
+	NodeID         string
 	TLSCert        string // PEM certificate file
 	TLSKey         string // PEM key file
 	TLSSelfSigned  bool   // generate (once) and use a self-signed certificate
@@ -54,6 +63,7 @@ type Config struct {
 type App struct {
 	Config Config
 	Store  store.Store
+	Bus    bus.Bus
 	Hub    *hub.Hub
 	API    *api.API // Mount, DeviceAuth and StaffAuth for other services
 	// Releases is the agent update service; nil without a publisher key.
@@ -97,6 +107,14 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		return nil, err
 	}
 	a.Hub = hub.New(hub.Config{PingInterval: cfg.PingInterval, QueueLen: cfg.QueueLen}, cfg.Log)
+	if a.Bus, err = OpenBus(cfg); err != nil {
+		a.Close()
+		return nil, err
+	}
+	if err := a.Hub.Attach(a.Bus, a.Store.Replay); err != nil {
+		a.Close()
+		return nil, fmt.Errorf("attach the bus: %w", err)
+	}
 	reg := prometheus.NewRegistry()
 	a.API = api.New(api.Options{
 		Store: a.Store, Hub: a.Hub, Log: cfg.Log, Console: console.Handler(), ServerName: cfg.ServerName,
@@ -129,8 +147,41 @@ func OpenStore(ctx context.Context, cfg Config) (*store.SQL, error) {
 	return nil, fmt.Errorf("unknown store %q: sqlite or postgres", cfg.Store)
 }
 
+// OpenBus connects to the bus cfg names: in-process (one node) or NATS.
+func OpenBus(cfg Config) (bus.Bus, error) {
+	switch cfg.Bus {
+	case "", "local":
+		if cfg.NATSURL != "" {
+			return nil, errors.New("a NATS URL is only for --bus nats")
+		}
+		return bus.NewMem().Node(), nil
+	case "nats":
+		if cfg.NATSURL == "" {
+			return nil, errors.New("--bus nats needs --nats-url (or $DESKSIDE_NATS_URL)")
+		}
+		if cfg.Store != "postgres" && cfg.Store != "postgresql" {
+			return nil, errors.New("--bus nats is for several nodes on one database: use it with --store postgres")
+		}
+		node := cfg.NodeID
+		if node == "" {
+			node = NodeID()
+		}
+		return bus.DialNATS(bus.NATSOptions{URL: cfg.NATSURL, Cluster: cfg.Cluster, Node: node, Log: cfg.Log})
+	}
+	return nil, fmt.Errorf("unknown bus %q: local or nats", cfg.Bus)
+}
+
+// NodeID is a fresh node id: the host name and a random suffix.
+func NodeID() string {
+	host, _ := os.Hostname()
+	if host == "" {
+		host = "node"
+	}
+	return host + "-" + auth.RandomToken(4)
+}
+
 // Close drops every link, applies the delivery cursors still in memory
-// and closes the store, in that order. Shut the listener first (see
+// and closes the bus and the store, in that order. Shut the listener first (see
 // server/main.go). Safe to call twice.
 func (a *App) Close() error {
 	if a.Hub != nil {
@@ -139,6 +190,9 @@ func (a *App) Close() error {
 	var err error
 	if a.API != nil {
 		err = a.API.Close()
+	}
+	if a.Bus != nil {
+		err = errors.Join(err, a.Bus.Close())
 	}
 	if a.Store != nil {
 		err = errors.Join(err, a.Store.Close())

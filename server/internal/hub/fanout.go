@@ -54,6 +54,7 @@ func (h *Hub) fanOut(ds []store.Delivery) (live int) {
 
 	start := time.Now()
 	direct := make([]claimed, 0, len(ds))
+	var behind []*Peer // a frame from another node is still on its way
 	for i, d := range ds {
 		p := peers[i]
 		if p == nil {
@@ -63,12 +64,14 @@ func (h *Hub) fanOut(ds []store.Delivery) (live int) {
 		var ok, overflow bool
 		switch {
 		case !p.ready || d.Seq <= p.lastSent || p.closing:
+		case h.route.on() && p.based && d.Seq > p.lastSent+1:
+			behind = append(behind, p)
 		case !p.writing && len(p.queue) == 0:
-			p.lastSent = d.Seq
+			p.lastSent, p.based = d.Seq, true
 			p.writing, ok = true, true
 			direct = append(direct, claimed{p, d})
 		default:
-			p.lastSent = d.Seq
+			p.lastSent, p.based = d.Seq, true
 			ok, overflow = p.enqueueLocked(item{data: d.Frame, shared: d.Shared, seq: d.Seq}, false)
 		}
 		p.mu.Unlock()
@@ -78,6 +81,9 @@ func (h *Hub) fanOut(ds []store.Delivery) (live int) {
 		if ok {
 			live++
 		}
+	}
+	for _, p := range behind {
+		h.catchUp(p)
 	}
 	if len(direct) == 0 {
 		return live

@@ -54,6 +54,8 @@ type Hub struct {
 	closed  bool // under mu: links added from now on are closed at once
 
 	pres presence
+
+	route route // other nodes, when Attach was called
 }
 
 // presence holds device presence changes not yet sent to the consoles.
@@ -171,12 +173,14 @@ func (h *Hub) AddDevice(ws *websocket.Conn, deviceID string) *Peer {
 	if old != nil {
 		old.CloseNow(CloseReplaced, "this device connected again from elsewhere")
 	}
+	h.watch(p)
 	return p
 }
 
 // RemoveDevice forgets p if it is still the device's current link and
 // reports whether it was (so presence "offline" is sent once).
 func (h *Hub) RemoveDevice(p *Peer) bool {
+	p.unwatch()
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.devices[p.ID] != p {
@@ -186,7 +190,7 @@ func (h *Hub) RemoveDevice(p *Peer) bool {
 	return true
 }
 
-// Online reports whether the device has a live link.
+// Online reports whether the device has a live link to this node.
 func (h *Hub) Online(deviceID string) bool {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
@@ -212,6 +216,18 @@ func (h *Hub) device(id string) *Peer {
 // store means a frame committed meanwhile is either in the replay or
 // delivered live after it — never neither.
 func (h *Hub) Resume(p *Peer, first func(replay []store.Delivery) []byte, replay func() ([]store.Delivery, error)) error {
+	return h.resume(p, 0, false, first, replay)
+}
+
+// ResumeAfter is Resume for a device that has every frame up to seq after
+// (its hello's last seq): a live frame beyond after+1, or beyond the
+// replay's last, means one in between is still to come, and is read from
+// the store (frames written on another node may be announced out of order).
+func (h *Hub) ResumeAfter(p *Peer, after uint64, first func(replay []store.Delivery) []byte, replay func() ([]store.Delivery, error)) error {
+	return h.resume(p, after, true, first, replay)
+}
+
+func (h *Hub) resume(p *Peer, after uint64, based bool, first func(replay []store.Delivery) []byte, replay func() ([]store.Delivery, error)) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	ds, err := replay()
@@ -224,54 +240,72 @@ func (h *Hub) Resume(p *Peer, first func(replay []store.Delivery) []byte, replay
 	for _, d := range ds {
 		p.enqueueLocked(item{data: d.Bytes()}, true)
 	}
+	p.lastSent = after
 	if n := len(ds); n > 0 {
-		p.lastSent = ds[n-1].Seq
+		p.lastSent = max(after, ds[n-1].Seq)
 	}
-	p.ready = true
+	p.ready, p.based = true, based || len(ds) > 0
 	return nil
 }
 
-// Deliver sends stored frames to their devices if online; offline devices
-// get them by replay. Call with Lock(deviceID) held since the store call.
-// Many frames at once (an announcement) go out through fanOut.
+// Deliver sends stored frames to their devices if online here, and tells
+// the other nodes (see Attach); offline devices get them by replay. Call
+// with Lock(deviceID) held since the store call. Many frames at once (an
+// announcement) go out through fanOut. live counts this node's links.
 func (h *Hub) Deliver(ds ...store.Delivery) (live int) {
 	if len(ds) >= fanOutMin {
-		return h.fanOut(ds)
+		live = h.fanOut(ds)
+		h.route.fanout(ds)
+		return live
 	}
 	for _, d := range ds {
-		p := h.device(d.DeviceID)
-		if p == nil {
-			continue
-		}
-		p.mu.Lock()
-		var ok, overflow bool
-		if p.ready && d.Seq > p.lastSent {
-			p.lastSent = d.Seq
-			ok, overflow = p.enqueueLocked(item{data: d.Frame, shared: d.Shared, seq: d.Seq}, false)
-		}
-		p.mu.Unlock()
-		if overflow {
-			p.overflow()
-		}
-		if ok {
+		if p := h.device(d.DeviceID); p != nil && h.deliverTo(p, d) {
 			live++
 		}
+		h.route.notify(d)
 	}
 	return live
 }
 
-// SendLive sends a frame that is not stored (snapshot.want, telemetry.*);
-// false when the device is offline.
-func (h *Hub) SendLive(deviceID string, frame []byte) bool {
-	p := h.device(deviceID)
-	return p != nil && p.Send(frame)
+// deliverTo queues d on p if it is the next frame p needs; a frame beyond
+// the next (one written on another node is still on its way) makes p catch
+// up from the store instead.
+func (h *Hub) deliverTo(p *Peer, d store.Delivery) bool {
+	p.mu.Lock()
+	var ok, overflow, gap bool
+	switch {
+	case !p.ready || d.Seq <= p.lastSent:
+	case h.route.on() && p.based && d.Seq > p.lastSent+1:
+		gap = true
+	default:
+		p.lastSent, p.based = d.Seq, true
+		ok, overflow = p.enqueueLocked(item{data: d.Frame, shared: d.Shared, seq: d.Seq}, false)
+	}
+	p.mu.Unlock()
+	if overflow {
+		p.overflow()
+	}
+	if gap {
+		h.catchUp(p)
+	}
+	return ok
 }
 
-// Kick closes a device's live link at once (revocation).
+// SendLive sends a frame that is not stored (snapshot.want, telemetry.*)
+// to the device's link on this node or another; false when it is offline.
+func (h *Hub) SendLive(deviceID string, frame []byte) bool {
+	if p := h.device(deviceID); p != nil && p.Send(frame) {
+		return true
+	}
+	return h.route.live(deviceID, frame)
+}
+
+// Kick closes a device's live link at once (revocation), on every node.
 func (h *Hub) Kick(deviceID string, code int, reason string) {
 	if p := h.device(deviceID); p != nil {
 		p.CloseNow(code, reason)
 	}
+	h.route.kick(deviceID, code, reason)
 }
 
 // AddConsole registers a console link.
@@ -296,7 +330,8 @@ func (h *Hub) RemoveConsole(p *Peer) {
 	h.mu.Unlock()
 }
 
-// Broadcast sends one event to every console, encoded and framed once.
+// Broadcast sends one event to every console (of every node), encoded and
+// framed once.
 func (h *Hub) Broadcast(kind protocol.Kind, body any) {
 	env, err := protocol.New(kind, body)
 	if err != nil {
@@ -308,6 +343,12 @@ func (h *Hub) Broadcast(kind protocol.Kind, body any) {
 		h.log.Error("encode console event", "kind", kind, "err", err)
 		return
 	}
+	h.route.console(data)
+	h.broadcast(data)
+}
+
+// broadcast sends an encoded event to this node's consoles.
+func (h *Hub) broadcast(data []byte) {
 	h.mu.RLock()
 	peers := make([]*Peer, 0, len(h.consoles))
 	for p := range h.consoles {
@@ -319,7 +360,7 @@ func (h *Hub) Broadcast(kind protocol.Kind, body any) {
 	}
 	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, data)
 	if err != nil {
-		h.log.Error("prepare console event", "kind", kind, "err", err)
+		h.log.Error("prepare console event", "err", err)
 		return
 	}
 	for _, p := range peers {

@@ -41,7 +41,13 @@ type Peer struct {
 	closed   bool
 	ready    bool   // device: replay done, live deliveries accepted
 	lastSent uint64 // device: highest seq queued
+	based    bool   // device: lastSent is known to be the device's own
+	fetching bool   // device: a catch-up from the store is running
+	again    bool   // device: catch up once more when it ends
 	done     chan struct{}
+
+	unwatchOnce sync.Once
+	stopWatch   func() // set by AddDevice before the peer is shared
 }
 
 func (h *Hub) newPeer(ws *websocket.Conn, id string) *Peer {
