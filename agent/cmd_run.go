@@ -23,6 +23,7 @@ func cmdRun(ctx context.Context, args []string) error {
 	headless := fs.Bool("headless", false, "run without the tray icon")
 	socket := fs.String("socket", "", "local API socket or pipe (default: the user's runtime dir)")
 	uf := addUpdateFlags(fs)
+	addUIFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}

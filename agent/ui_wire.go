@@ -9,12 +9,14 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"os"
 	"strings"
 
 	"github.com/deskside/deskside/agent/internal/localapi"
+	"github.com/deskside/deskside/agent/ui/hotkey"
 	"github.com/deskside/deskside/agent/ui/tray"
 	"github.com/deskside/deskside/agent/ui/uiapp"
 )
@@ -27,10 +29,21 @@ func init() {
 	}
 }
 
+// runHotkey is the global shortcut that opens "Get help", from `agent run
+// --hotkey` or DESKSIDE_HOTKEY; a bad value stops `run` at start with the
+// parser's reason.
+var runHotkey = hotkey.Default
+
+// addUIFlags adds the tray's flags to `agent run`.
+func addUIFlags(fs *flag.FlagSet) {
+	runHotkey = hotkey.Default
+	fs.Var(&runHotkey, "hotkey", `global shortcut that opens Get help, like ctrl+alt+h or ctrl+shift+f1; "off" for none`)
+}
+
 // runTray runs the tray until ctx ends. Quit in the menu stops the whole
 // agent for this session, as the user asked.
 func runTray(ctx context.Context, c *localapi.Client) error {
-	err := tray.Run(ctx, c, tray.Options{Brand: branding(), Log: slog.Default()})
+	err := tray.Run(ctx, c, tray.Options{Brand: branding(), Log: slog.Default(), Hotkey: runHotkey})
 	if errors.Is(err, tray.ErrQuit) {
 		stopAgent()
 		return nil

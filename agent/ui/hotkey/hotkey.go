@@ -177,6 +177,9 @@ const Command = "deskside-ui get-help"
 
 // Grab is a held shortcut. Close releases it; it is safe to call twice.
 type Grab struct {
+	// Note, when set, tells a limit of this grab worth logging (Xwayland).
+	Note string
+
 	presses chan struct{}
 	once    sync.Once
 	stop    func()

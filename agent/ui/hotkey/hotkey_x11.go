@@ -55,6 +55,10 @@ func registerX11(h Hotkey, display, wayland string) (*Grab, error) {
 		conn.Close()
 		return nil, err
 	}
+	if wayland != "" {
+		g.Note = "in a Wayland session the shortcut reaches Deskside only while an X11 app has the focus; " +
+			"for every app, add a custom shortcut in the desktop's keyboard settings that runs: " + Command
+	}
 	return g, nil
 }
 

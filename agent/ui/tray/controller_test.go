@@ -23,12 +23,21 @@ type harness struct {
 
 func start(t *testing.T, brand Branding) *harness {
 	t.Helper()
+	return startWith(t, brand, nil)
+}
+
+// startWith is start with a last say on the controller before it runs.
+func startWith(t *testing.T, brand Branding, configure func(*Controller)) *harness {
+	t.Helper()
 	h := &harness{fake: backend.NewFake(), f: &fakeFactory{}, launch: newFakeLauncher(),
 		notes: &fakeNotifier{ch: make(chan Notification, 8)}, done: make(chan error, 1)}
 	h.fake.AddRequest(model.Request{ID: "r1", Text: "Wi-Fi drops every hour", Status: protocol.StatusNew,
 		CreatedAt: time.Now()})
 	h.menu = NewMenu(h.f, brand)
 	c := &Controller{Src: h.fake, Menu: h.menu, Launch: h.launch, Notify: h.notes, Brand: brand}
+	if configure != nil {
+		configure(c)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel = cancel
 	go func() { h.done <- c.Run(ctx) }()

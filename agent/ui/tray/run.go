@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+
+	"github.com/deskside/deskside/agent/ui/hotkey"
 )
 
 // ErrQuit is returned by Run when the user picked "Quit Deskside".
@@ -15,6 +17,9 @@ type Options struct {
 	Launch   Launcher // nil: an ExecLauncher over the window app
 	Notifier Notifier // nil: the platform's
 	Log      *slog.Logger
+	// Hotkey is the global shortcut that opens "Get help"; the zero Hotkey
+	// is none.
+	Hotkey hotkey.Hotkey
 }
 
 // Run shows the tray icon and menu and sends notifications until ctx ends
@@ -32,6 +37,10 @@ func Run(ctx context.Context, src Source, o Options) error {
 	}
 	defer o.Notifier.Close()
 	c := &Controller{Src: src, Launch: o.Launch, Notify: o.Notifier, Brand: o.Brand, Log: o.Log}
+	if g := grabHotkey(o.Hotkey, o.Log); g != nil {
+		defer g.Close()
+		c.Hotkey, c.Shortcut = g.Presses(), o.Hotkey.String()
+	}
 
 	if !trayHostReachable() {
 		o.Log.Info("no tray host here: Deskside runs without an icon; open it from the applications menu")

@@ -45,9 +45,15 @@ type Controller struct {
 	Notify Notifier
 	Brand  Branding
 	Log    *slog.Logger
+	// Hotkey receives a value for each press of the global shortcut; nil
+	// when there is none. Shortcut names it for the menu ("Ctrl+Alt+H").
+	Hotkey   <-chan struct{}
+	Shortcut string
 
-	view   View
-	status map[string]protocol.Status // last known status of each request
+	now         func() time.Time // time.Now; tests set a clock
+	lastGetHelp time.Time        // when "Get help" was last opened
+	view        View
+	status      map[string]protocol.Status // last known status of each request
 }
 
 // Run serves until ctx ends (nil) or the user picks Quit (ErrQuit).
@@ -55,6 +61,13 @@ func (c *Controller) Run(ctx context.Context) error {
 	if c.Log == nil {
 		c.Log = slog.Default()
 	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if c.Shortcut != "" {
+		c.Menu.SetShortcut(c.Shortcut)
+	}
+	presses := c.Hotkey
 	clicks := make(chan Action, 8)
 	for _, a := range c.Menu.Actions() {
 		go forward(ctx, c.Menu.Item(a).Clicked(), a, clicks)
@@ -73,6 +86,12 @@ func (c *Controller) Run(ctx context.Context) error {
 				return ErrQuit
 			}
 			c.click(a)
+		case _, ok := <-presses:
+			if !ok {
+				presses = nil // the grab ended (the X server went away)
+				continue
+			}
+			c.shortcutPressed()
 		case ev, ok := <-events:
 			if !ok {
 				// The event stream ended (the local API restarted): try again
@@ -200,7 +219,27 @@ func (c *Controller) notify(n Notification, view string, args ...string) {
 	}
 }
 
+// shortcutPressed opens "Get help", unless it was opened a moment ago.
+func (c *Controller) shortcutPressed() {
+	now := c.now()
+	if since := now.Sub(c.lastGetHelp); since >= 0 && since < hotkeyQuiet {
+		c.Log.Debug("tray: shortcut pressed again right after opening Get help; ignored")
+		return
+	}
+	c.lastGetHelp = now
+	c.open(ActGetHelp)
+}
+
+// click answers a menu click.
 func (c *Controller) click(a Action) {
+	if a == ActGetHelp {
+		c.lastGetHelp = c.now()
+	}
+	c.open(a)
+}
+
+// open does what a's menu item says.
+func (c *Controller) open(a Action) {
 	var err error
 	switch a {
 	case ActGetHelp:
