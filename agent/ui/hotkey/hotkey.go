@@ -185,20 +185,10 @@ type Grab struct {
 	stop    func()
 }
 
-func newGrab() *Grab { return &Grab{presses: make(chan struct{}, 1)} }
-
 // Presses receives a value for each press; it is closed when the grab ends
 // (Close, or the display went away). A press while the last one is still
 // unread is dropped.
 func (g *Grab) Presses() <-chan struct{} { return g.presses }
-
-// press records one press without ever blocking the platform's loop.
-func (g *Grab) press() {
-	select {
-	case g.presses <- struct{}{}:
-	default:
-	}
-}
 
 // Close releases the shortcut.
 func (g *Grab) Close() error {
