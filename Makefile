@@ -1,8 +1,9 @@
 # Deskside — `make help` lists the targets.
 GO        ?= go
 PKGS      := ./...
-# The agent's core must build without cgo and without a display on every OS.
-CORE_PKGS := ./shared/... ./agent/internal/...
+# The agent process (core, CLI, tray) must build without cgo on every OS; only
+# the fyne window program (agent/cmd/deskside-ui, agent/ui/windows) needs cgo.
+CORE_PKGS := ./shared/... ./agent/internal/... ./agent ./agent/ui/tray/... ./agent/ui/hotkey/... ./agent/ui/uiapp/... ./agent/ui/backend/... ./agent/ui/icon/...
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 .PHONY: help run test lint vet crossvet unit bench screenshots deps
