@@ -58,35 +58,6 @@ func run(args []string) error {
 	return fmt.Errorf("unknown command %q\n%s", args[0], usage)
 }
 
-type enrolFlags struct{ server, token, pin, updateKey *string }
-
-func addEnrolFlags(fs *flag.FlagSet) enrolFlags {
-	return enrolFlags{
-		server:    fs.String("server", os.Getenv("DESKSIDE_SERVER"), "server URL baked into the enrolment config, https://… (env DESKSIDE_SERVER)"),
-		token:     fs.String("token", os.Getenv("DESKSIDE_TOKEN"), "enrolment token dsk1_… (env DESKSIDE_TOKEN)"),
-		pin:       fs.String("pin", os.Getenv("DESKSIDE_PIN"), "SHA-256 pin of a self-signed server certificate, 64 hex (env DESKSIDE_PIN)"),
-		updateKey: fs.String("update-key", os.Getenv("DESKSIDE_UPDATE_KEY"), "publisher public key(s) for self-updates, RWQ… comma separated, kept by each agent at enrolment (env DESKSIDE_UPDATE_KEY)"),
-	}
-}
-
-// config checks the enrolment flags; nil when none was given.
-func (e enrolFlags) config() (*enrollconf.Config, error) {
-	if *e.server == "" && *e.token == "" && *e.pin == "" && *e.updateKey == "" {
-		return nil, nil
-	}
-	if *e.token == "" {
-		return nil, errors.New("--server, --pin or --update-key given without --token: they go into the enrolment config, which needs the enrolment token too")
-	}
-	c, err := enrollconf.New(*e.server, *e.token, *e.pin)
-	if err != nil {
-		return nil, err
-	}
-	if err := c.SetUpdateKey(*e.updateKey); err != nil {
-		return nil, fmt.Errorf("--update-key: %w", err)
-	}
-	return &c, nil
-}
-
 func buildCmd(args []string) error {
 	fs := flag.NewFlagSet("build", flag.ContinueOnError)
 	ver := fs.String("version", env("DESKSIDE_VERSION", version.Version), "version stamped into binaries and packages (env DESKSIDE_VERSION)")
@@ -100,14 +71,14 @@ func buildCmd(args []string) error {
 	cert := fs.String("sign-cert", os.Getenv("DESKSIDE_SIGN_CERT"), "Authenticode certificate (PEM) for the Windows files (env DESKSIDE_SIGN_CERT)")
 	key := fs.String("sign-key", os.Getenv("DESKSIDE_SIGN_KEY"), "its private key (PEM) (env DESKSIDE_SIGN_KEY)")
 	pass := fs.String("sign-pass", os.Getenv("DESKSIDE_SIGN_PASS"), "the key's passphrase (env DESKSIDE_SIGN_PASS)")
-	ef := addEnrolFlags(fs)
+	ef := enrollconf.AddFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if _, err := version.Parse(*ver); err != nil {
 		return fmt.Errorf("--version: %w", err)
 	}
-	cfg, err := ef.config()
+	cfg, err := ef.Optional()
 	if err != nil {
 		return fmt.Errorf("enrolment settings: %w", err)
 	}
@@ -157,7 +128,7 @@ func userCmd(cmd string, args []string) error {
 	bin := fs.String("bin", "", "the agent binary to install (default: build ./agent)")
 	uiBin := fs.String("ui-bin", "", "the window app to install (default: deskside-ui next to --bin, else build ./agent/cmd/deskside-ui)")
 	purge := fs.Bool("purge", false, "user-uninstall: also remove ~/.config/deskside (the device identity)")
-	ef := addEnrolFlags(fs)
+	ef := enrollconf.AddFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -168,7 +139,7 @@ func userCmd(cmd string, args []string) error {
 	if cmd == "user-uninstall" {
 		return userinstall.Uninstall(l, *purge)
 	}
-	cfg, err := ef.config()
+	cfg, err := ef.Optional()
 	if err != nil {
 		return fmt.Errorf("enrolment settings: %w", err)
 	}

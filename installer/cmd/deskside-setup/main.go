@@ -40,37 +40,6 @@ const usage = `usage:
   deskside-setup user-install  [--bin PATH] [--ui-bin PATH] [--server URL --token T [--pin HEX] [--update-key RWQ…]]
   deskside-setup user-uninstall [--purge]`
 
-type enrolFlags struct{ server, token, pin, updateKey *string }
-
-func addEnrolFlags(fs *flag.FlagSet) enrolFlags {
-	return enrolFlags{
-		server:    fs.String("server", os.Getenv("DESKSIDE_SERVER"), "server URL, https://… (env DESKSIDE_SERVER)"),
-		token:     fs.String("token", os.Getenv("DESKSIDE_TOKEN"), "enrolment token dsk1_… (env DESKSIDE_TOKEN)"),
-		pin:       fs.String("pin", os.Getenv("DESKSIDE_PIN"), "SHA-256 pin of the server certificate, 64 hex (env DESKSIDE_PIN)"),
-		updateKey: fs.String("update-key", os.Getenv("DESKSIDE_UPDATE_KEY"), "publisher public key(s) for self-updates, RWQ… (env DESKSIDE_UPDATE_KEY)"),
-	}
-}
-
-// config returns nil when no enrolment settings were given at all.
-func (e enrolFlags) config() (*enrollconf.Config, error) {
-	if *e.server == "" && *e.token == "" && *e.pin == "" && *e.updateKey == "" {
-		return nil, nil
-	}
-	return e.mustConfig()
-}
-
-// mustConfig checks the settings, which must include a server and token.
-func (e enrolFlags) mustConfig() (*enrollconf.Config, error) {
-	c, err := enrollconf.New(*e.server, *e.token, *e.pin)
-	if err != nil {
-		return nil, err
-	}
-	if err := c.SetUpdateKey(*e.updateKey); err != nil {
-		return nil, fmt.Errorf("--update-key: %w", err)
-	}
-	return &c, nil
-}
-
 // target resolves --system / --user / --file to a path and file mode.
 func target(system, user bool, file string) (string, fs.FileMode, error) {
 	switch {
@@ -97,7 +66,7 @@ func run(args []string) error {
 		system := fs.Bool("system", false, "the machine-wide file")
 		user := fs.Bool("user", false, "the current user's file")
 		file := fs.String("file", "", "this file")
-		ef := addEnrolFlags(fs)
+		ef := enrollconf.AddFlags(fs)
 		if err := fs.Parse(args); err != nil {
 			return err
 		}
@@ -112,7 +81,7 @@ func run(args []string) error {
 			_ = os.Remove(filepath.Dir(path)) // only if empty
 			return nil
 		}
-		c, err := ef.mustConfig()
+		c, err := ef.Required()
 		if err != nil {
 			return err
 		}
@@ -124,11 +93,11 @@ func run(args []string) error {
 	case "user-install":
 		bin := fs.String("bin", besideMe("deskside-agent"), "the agent binary to install")
 		uiBin := fs.String("ui-bin", "", "the window app to install (default: deskside-ui next to --bin)")
-		ef := addEnrolFlags(fs)
+		ef := enrollconf.AddFlags(fs)
 		if err := fs.Parse(args); err != nil {
 			return err
 		}
-		cfg, err := ef.config()
+		cfg, err := ef.Optional()
 		if err != nil {
 			return err
 		}
