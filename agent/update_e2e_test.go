@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/json"
-	"mime/multipart"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,13 +14,10 @@ import (
 	"testing"
 	"time"
 
-	"aead.dev/minisign"
-
 	"github.com/deskside/deskside/agent/internal/enrol"
 	"github.com/deskside/deskside/agent/internal/localapi"
 	"github.com/deskside/deskside/agent/internal/model"
 	"github.com/deskside/deskside/server/servertest"
-	"github.com/deskside/deskside/shared/release"
 )
 
 // The self-update, end to end, with the real binaries: the agent is built
@@ -31,27 +25,6 @@ import (
 // in-process with that publisher key, the admin uploads the signed 1.1.0
 // and rolls it out to 100 %, and `agent run --headless` (1.0.0) runs as a
 // subprocess from its own install directory.
-
-// testPublisher is the offline signing side: a fresh key pair.
-type testPublisher struct {
-	pub  string
-	priv minisign.PrivateKey
-}
-
-func newTestPublisher(t *testing.T) testPublisher {
-	t.Helper()
-	pub, priv, err := minisign.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	text, err := pub.MarshalText()
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The base64 line alone ("RW…"), as it goes into -ldflags -X.
-	lines := strings.Split(strings.TrimSpace(string(text)), "\n")
-	return testPublisher{pub: lines[len(lines)-1], priv: priv}
-}
 
 type releaseInfo struct {
 	ID           string `json:"id"`
@@ -65,34 +38,10 @@ type releaseInfo struct {
 
 // publish signs bin as ver for this platform, uploads it as the admin and
 // rolls it out to everyone.
-func (p testPublisher) publish(t *testing.T, admin *servertest.Tech, bin []byte, ver string) releaseInfo {
+func publish(t *testing.T, p servertest.Publisher, admin *servertest.Tech, bin []byte, ver string) releaseInfo {
 	t.Helper()
-	m, err := release.NewManifest(bytes.NewReader(bin), ver, runtime.GOOS, runtime.GOARCH, release.ChannelStable, false, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	man, sig, err := release.Sign(p.priv, m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	for _, part := range []struct {
-		name string
-		data []byte
-	}{{"manifest", man}, {"signature", sig}, {"binary", bin}} {
-		w, err := mw.CreateFormFile(part.name, part.name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := w.Write(part.data); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := mw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	st, out := admin.DoRaw(t, http.MethodPost, "/api/v1/releases", mw.FormDataContentType(), &body)
+	man, sig := p.Sign(t, bin, ver, runtime.GOOS, runtime.GOARCH)
+	st, out := admin.UploadRelease(t, man, sig, bin)
 	if st != http.StatusCreated {
 		t.Fatalf("upload %s: %d %s", ver, st, out)
 	}
@@ -208,13 +157,13 @@ func TestE2ESelfUpdate(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("exec-in-place restart; Windows restarts by start-and-exit")
 	}
-	pub := newTestPublisher(t)
-	v100 := buildAgentWith(t, agentBuild{version: "1.0.0", key: pub.pub})
-	v110 := buildAgentWith(t, agentBuild{version: "1.1.0", key: pub.pub})
+	pub := servertest.NewPublisher(t)
+	v100 := buildAgentWith(t, agentBuild{version: "1.0.0", key: pub.PublicKey})
+	v110 := buildAgentWith(t, agentBuild{version: "1.1.0", key: pub.PublicKey})
 	sum100, _ := fileSum(t, v100)
 	sum110, bin110 := fileSum(t, v110)
 
-	srv := servertest.New(t, servertest.WithReleaseKey(pub.pub))
+	srv := servertest.New(t, servertest.WithReleaseKey(pub.PublicKey))
 	admin := srv.Tech(t)
 	d := newDesk(t, srv, v100)
 	d.start(t)
@@ -223,7 +172,7 @@ func TestE2ESelfUpdate(t *testing.T) {
 		t.Fatalf("the desk does not run 1.0.0 at first; log:\n%s", d.proc.log)
 	}
 
-	rel := pub.publish(t, admin, bin110, "1.1.0")
+	rel := publish(t, pub, admin, bin110, "1.1.0")
 
 	// The binary on disk becomes the signed 1.1.0, the old one is kept…
 	d.eventually(t, "1.1.0 installed", time.Minute, func() bool { return d.installed(t) == sum110 })
@@ -279,18 +228,18 @@ func TestE2ESelfUpdateRollsBackAVersionThatCannotConnect(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("exec-in-place restart; Windows restarts by start-and-exit")
 	}
-	pub := newTestPublisher(t)
-	v100 := buildAgentWith(t, agentBuild{version: "1.0.0", key: pub.pub})
-	bad := buildAgentWith(t, agentBuild{version: "1.1.0", key: pub.pub, protocol: 2})
+	pub := servertest.NewPublisher(t)
+	v100 := buildAgentWith(t, agentBuild{version: "1.0.0", key: pub.PublicKey})
+	bad := buildAgentWith(t, agentBuild{version: "1.1.0", key: pub.PublicKey, protocol: 2})
 	sum100, _ := fileSum(t, v100)
 	sumBad, binBad := fileSum(t, bad)
 
-	srv := servertest.New(t, servertest.WithReleaseKey(pub.pub))
+	srv := servertest.New(t, servertest.WithReleaseKey(pub.PublicKey))
 	admin := srv.Tech(t)
 	d := newDesk(t, srv, v100, "DESKSIDE_UPDATE_WINDOW=8s")
 	d.start(t)
 
-	rel := pub.publish(t, admin, binBad, "1.1.0")
+	rel := publish(t, pub, admin, binBad, "1.1.0")
 	d.eventually(t, "bad 1.1.0 installed", time.Minute, func() bool { return d.installed(t) == sumBad })
 	d.eventually(t, "rolled back to 1.0.0 and online again", time.Minute, func() bool {
 		return d.installed(t) == sum100 && d.runsVersion("1.0.0")

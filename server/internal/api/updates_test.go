@@ -2,73 +2,15 @@ package api_test
 
 import (
 	"bytes"
-	"crypto/rand"
 	"encoding/json"
-	"mime/multipart"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
-	"time"
-
-	"aead.dev/minisign"
 
 	"github.com/deskside/deskside/server/servertest"
 	"github.com/deskside/deskside/shared/protocol"
-	srel "github.com/deskside/deskside/shared/release"
 )
-
-// publisher is the offline signing side of a test: a fresh key pair.
-type publisher struct {
-	pub  string // "RWQ…"
-	priv minisign.PrivateKey
-}
-
-func newPublisher(t *testing.T) publisher {
-	t.Helper()
-	pub, priv, err := minisign.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	text, err := pub.MarshalText()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return publisher{pub: string(text), priv: priv}
-}
-
-// sign makes the manifest and signature for bin as deskside-release sign does.
-func (p publisher) sign(t *testing.T, bin []byte, ver, goos, goarch string) (man, sig []byte) {
-	t.Helper()
-	m, err := srel.NewManifest(bytes.NewReader(bin), ver, goos, goarch, srel.ChannelStable, false, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	man, sig, err = srel.Sign(p.priv, m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return man, sig
-}
-
-// upload posts the three parts in the documented order.
-func upload(t *testing.T, tech *servertest.Tech, man, sig, bin []byte) (int, []byte) {
-	t.Helper()
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	for _, part := range []struct {
-		name string
-		data []byte
-	}{{"manifest", man}, {"signature", sig}, {"binary", bin}} {
-		w, err := mw.CreateFormFile(part.name, part.name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.Write(part.data)
-	}
-	mw.Close()
-	return tech.DoRaw(t, http.MethodPost, "/api/v1/releases", mw.FormDataContentType(), &body)
-}
 
 // waitAck reads frames until the ack of frame id.
 func waitAck(t *testing.T, d *servertest.Device, id string) protocol.Ack {
@@ -121,8 +63,8 @@ func hello(ver, goos, goarch string) protocol.Hello {
 // exactly the signed bytes with their own credentials, another platform is
 // offered nothing, and a failed update.report halts the rollout, once.
 func TestSignedUpdateRollout(t *testing.T) {
-	pub := newPublisher(t)
-	srv := servertest.New(t, servertest.WithReleaseKey(pub.pub))
+	pub := servertest.NewPublisher(t)
+	srv := servertest.New(t, servertest.WithReleaseKey(pub.PublicKey))
 	admin := srv.Tech(t)
 
 	// A desk already connected before the rollout starts.
@@ -134,7 +76,7 @@ func TestSignedUpdateRollout(t *testing.T) {
 	win.ConnectWith(t, hello("1.0.0", "windows", "amd64"))
 
 	bin := bytes.Repeat([]byte("deskside agent 1.4.0\n"), 5000)
-	man, sig := pub.sign(t, bin, "1.4.0", "linux", "amd64")
+	man, sig := pub.Sign(t, bin, "1.4.0", "linux", "amd64")
 
 	// Only an admin publishes; a manifest signed by another key is refused.
 	if st := admin.Do(t, "POST", "/api/v1/technicians", map[string]string{"email": "sam@example.com", "name": "Sam",
@@ -142,16 +84,16 @@ func TestSignedUpdateRollout(t *testing.T) {
 		t.Fatalf("create technician: %d", st)
 	}
 	sam := srv.Login(t, "sam@example.com", "a long enough password")
-	if st, body := upload(t, sam, man, sig, bin); st != http.StatusForbidden {
+	if st, body := sam.UploadRelease(t, man, sig, bin); st != http.StatusForbidden {
 		t.Errorf("technician upload: %d %s, want 403", st, body)
 	}
-	other := newPublisher(t)
-	oman, osig := other.sign(t, bin, "1.4.0", "linux", "amd64")
-	if st, body := upload(t, admin, oman, osig, bin); st != http.StatusUnprocessableEntity {
+	other := servertest.NewPublisher(t)
+	oman, osig := other.Sign(t, bin, "1.4.0", "linux", "amd64")
+	if st, body := admin.UploadRelease(t, oman, osig, bin); st != http.StatusUnprocessableEntity {
 		t.Errorf("upload signed by a stranger: %d %s, want 422", st, body)
 	}
 
-	st, body := upload(t, admin, man, sig, bin)
+	st, body := admin.UploadRelease(t, man, sig, bin)
 	if st != http.StatusCreated {
 		t.Fatalf("upload: %d %s", st, body)
 	}
