@@ -3,9 +3,7 @@ package core_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
-	"mime/multipart"
 	"net/http"
 	"path/filepath"
 	"runtime"
@@ -14,15 +12,12 @@ import (
 	"testing"
 	"time"
 
-	"aead.dev/minisign"
-
 	"github.com/deskside/deskside/agent/internal/core"
 	"github.com/deskside/deskside/agent/internal/enrol"
 	"github.com/deskside/deskside/agent/internal/model"
 	"github.com/deskside/deskside/agent/internal/store"
 	"github.com/deskside/deskside/server/servertest"
 	"github.com/deskside/deskside/shared/protocol"
-	"github.com/deskside/deskside/shared/release"
 )
 
 // The self-updater's hooks against the real server: the core hands
@@ -31,12 +26,8 @@ import (
 // update.report durably (the server acks it and counts it), and Notify
 // puts a note in News with an announcement event.
 func TestE2EUpdateHooks(t *testing.T) {
-	pub, priv, err := minisign.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pubText, _ := pub.MarshalText()
-	srv := servertest.New(t, servertest.WithReleaseKey(string(pubText)))
+	pub := servertest.NewPublisher(t)
+	srv := servertest.New(t, servertest.WithReleaseKey(pub.PublicKey))
 	creds := enrolled(t, srv)
 
 	var welcomed, enrolledCalls atomic.Int32
@@ -59,26 +50,9 @@ func TestE2EUpdateHooks(t *testing.T) {
 
 	// A rollout reaches the hook through the device's outbox (seq).
 	bin := bytes.Repeat([]byte("deskside-agent 9.9.0\n"), 100)
-	m, err := release.NewManifest(bytes.NewReader(bin), "9.9.0", runtime.GOOS, runtime.GOARCH, release.ChannelStable, false, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	man, sig, err := release.Sign(priv, m)
-	if err != nil {
-		t.Fatal(err)
-	}
+	man, sig := pub.Sign(t, bin, "9.9.0", runtime.GOOS, runtime.GOARCH)
 	admin := srv.Tech(t)
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	for _, p := range []struct {
-		name string
-		data []byte
-	}{{"manifest", man}, {"signature", sig}, {"binary", bin}} {
-		w, _ := mw.CreateFormFile(p.name, p.name)
-		w.Write(p.data)
-	}
-	mw.Close()
-	st, out := admin.DoRaw(t, http.MethodPost, "/api/v1/releases", mw.FormDataContentType(), &body)
+	st, out := admin.UploadRelease(t, man, sig, bin)
 	if st != http.StatusCreated {
 		t.Fatalf("upload: %d %s", st, out)
 	}

@@ -1,22 +1,17 @@
 package console_test
 
 import (
-	"bytes"
-	"crypto/rand"
 	"encoding/json"
-	"mime/multipart"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"aead.dev/minisign"
 	"github.com/chromedp/chromedp"
 
 	"github.com/deskside/deskside/server/internal/console"
 	"github.com/deskside/deskside/server/servertest"
 	"github.com/deskside/deskside/shared/protocol"
-	srel "github.com/deskside/deskside/shared/release"
 )
 
 // TestFlowWithRealServer is the technician's day in one test, against the
@@ -132,36 +127,15 @@ func statusOf(res *http.Response) any {
 // Updates page against the real server; the connected desk is offered it,
 // its failure report halts the release, and the page says so.
 func TestUpdatesWithRealServer(t *testing.T) {
-	pub, priv, err := minisign.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pubText, _ := pub.MarshalText()
-	srv := servertest.New(t, servertest.WithReleaseKey(string(pubText)))
+	pub := servertest.NewPublisher(t)
+	srv := servertest.New(t, servertest.WithReleaseKey(pub.PublicKey))
 	admin := srv.Tech(t)
 	dev := srv.Enroll(t, "ana-laptop")
 	dev.ConnectWith(t, protocol.Hello{AgentVersion: "1.0.0", OS: "linux", Arch: "amd64"})
 
 	bin := []byte("deskside agent 1.1.0")
-	m, err := srel.NewManifest(bytes.NewReader(bin), "1.1.0", "linux", "amd64", srel.ChannelStable, false, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	man, sig, err := srel.Sign(priv, m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	for _, p := range []struct {
-		name string
-		data []byte
-	}{{"manifest", man}, {"signature", sig}, {"binary", bin}} {
-		w, _ := mw.CreateFormFile(p.name, p.name)
-		w.Write(p.data)
-	}
-	mw.Close()
-	if st, out := admin.DoRaw(t, http.MethodPost, "/api/v1/releases", mw.FormDataContentType(), &body); st != http.StatusCreated {
+	man, sig := pub.Sign(t, bin, "1.1.0", "linux", "amd64")
+	if st, out := admin.UploadRelease(t, man, sig, bin); st != http.StatusCreated {
 		t.Fatalf("upload: %d %s", st, out)
 	}
 
