@@ -233,7 +233,18 @@ func (b *NATS) Notify(deviceID string, m Device) error {
 	return nil
 }
 
+// askTimeout bounds an Ask whose context has no deadline. NATS answers "no
+// responders" at once only when no subscription exists; a holder that has
+// just unwatched (its unsubscribe still in flight) or that declines never
+// replies, so without a bound the caller would wait for ever.
+const askTimeout = 3 * time.Second
+
 func (b *NATS) Ask(ctx context.Context, deviceID string, m Device) (bool, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, askTimeout)
+		defer cancel()
+	}
 	_, err := b.nc.RequestMsgWithContext(ctx, b.deviceMsg(deviceID, m))
 	switch {
 	case err == nil:
