@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/deskside/deskside/agent/internal/enrol"
-	"github.com/deskside/deskside/installer/enrollconf"
+	"github.com/deskside/deskside/shared/enrollconf"
 	"github.com/deskside/deskside/server/servertest"
 )
 

@@ -14,7 +14,7 @@ import (
 	"github.com/deskside/deskside/agent/internal/localapi"
 	"github.com/deskside/deskside/agent/internal/store"
 	"github.com/deskside/deskside/agent/internal/sysinfo"
-	"github.com/deskside/deskside/installer/enrollconf"
+	"github.com/deskside/deskside/shared/enrollconf"
 	"github.com/deskside/deskside/shared/version"
 )
 

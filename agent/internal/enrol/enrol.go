@@ -20,7 +20,7 @@ import (
 	"time"
 
 	"github.com/deskside/deskside/agent/internal/link"
-	"github.com/deskside/deskside/installer/enrollconf"
+	"github.com/deskside/deskside/shared/enrollconf"
 	"github.com/deskside/deskside/shared/protocol"
 	"github.com/deskside/deskside/shared/version"
 )

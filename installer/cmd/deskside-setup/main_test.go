@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/deskside/deskside/installer/enrollconf"
+	"github.com/deskside/deskside/shared/enrollconf"
 )
 
 func TestWriteAndRemoveConfig(t *testing.T) {

@@ -21,7 +21,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/deskside/deskside/installer/enrollconf"
+	"github.com/deskside/deskside/shared/enrollconf"
 )
 
 // Module is the Go module path; VersionVar is stamped with -X.

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/deskside/deskside/installer/enrollconf"
+	"github.com/deskside/deskside/shared/enrollconf"
 	"github.com/deskside/deskside/installer/internal/gen"
 )
 

@@ -19,7 +19,7 @@ import (
 	"path/filepath"
 	"runtime"
 
-	"github.com/deskside/deskside/installer/enrollconf"
+	"github.com/deskside/deskside/shared/enrollconf"
 	"github.com/deskside/deskside/shared/version"
 )
 

@@ -12,7 +12,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/deskside/deskside/installer/enrollconf"
+	"github.com/deskside/deskside/shared/enrollconf"
 	"github.com/deskside/deskside/installer/internal/gen"
 )
 

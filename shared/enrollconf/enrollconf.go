@@ -1,8 +1,9 @@
 // Package enrollconf defines the enrolment config file: the server URL and
 // enrolment token an installer leaves on a machine so that the agent enrols
 // silently at its first run. The installer writes it; the agent reads it.
-// It imports only the standard library, shared/protocol and shared/release,
-// so the agent can import it without pulling in any packaging code.
+// It is the contract between installer and agent, so it lives in shared/ and
+// imports only the standard library, shared/protocol and shared/release,
+// so the agent never imports packaging code.
 //
 // The file is JSON:
 //
