@@ -20,7 +20,7 @@ func newRequest(id, device string) Request {
 
 func testRequests(t *testing.T, s Store) {
 	ctx := context.Background()
-	enrol(t, s, map[string]string{"a": "linux", "b": "windows"})
+	enroll(t, s, map[string]string{"a": "linux", "b": "windows"})
 	r := newRequest("req_1", "a")
 	r.Snapshot = []byte(`{"host":"a"}`)
 	r.ScreenshotType = "image/png"
@@ -118,7 +118,7 @@ func testRequests(t *testing.T, s Store) {
 // Each device frame is applied once, however often it arrives.
 func testDeviceFramesOnce(t *testing.T, s Store) {
 	ctx := context.Background()
-	enrol(t, s, map[string]string{"a": "linux"})
+	enroll(t, s, map[string]string{"a": "linux"})
 	for range 3 {
 		if _, err := s.CreateRequest(ctx, "f1", newRequest("req_1", "a"), nil); err != nil {
 			t.Fatal(err)
@@ -146,7 +146,7 @@ func testDeviceFramesOnce(t *testing.T, s Store) {
 // Messages and notes written in the same millisecond keep their order.
 func testThreadOrder(t *testing.T, s Store) {
 	ctx := context.Background()
-	enrol(t, s, map[string]string{"a": "linux"})
+	enroll(t, s, map[string]string{"a": "linux"})
 	if _, err := s.CreateRequest(ctx, "f", newRequest("req_1", "a"), nil); err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +194,7 @@ func testThreadOrder(t *testing.T, s Store) {
 
 func testOutboxAndReplay(t *testing.T, s Store) {
 	ctx := context.Background()
-	enrol(t, s, map[string]string{"a": "linux"})
+	enroll(t, s, map[string]string{"a": "linux"})
 	if _, err := s.Enqueue(ctx, "nobody", Outgoing{Kind: protocol.KindSnapshotWant, ID: "w"}); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("enqueue for unknown device: %v", err)
 	}
@@ -226,7 +226,7 @@ func testOutboxAndReplay(t *testing.T, s Store) {
 // twice or skipped, and every one is in the outbox with its frame.
 func testTwoNodes(t *testing.T, node1, node2 Store) {
 	ctx := context.Background()
-	enrol(t, node1, map[string]string{"a": "linux", "b": "linux"})
+	enroll(t, node1, map[string]string{"a": "linux", "b": "linux"})
 	const workers, each, announcements = 4, 15, 10
 	var (
 		mu   sync.Mutex
