@@ -22,6 +22,7 @@ func testStore(t *testing.T, open func(t *testing.T) Store) {
 		{"Devices", testDevices},
 		{"Requests", testRequests},
 		{"DeviceFramesOnce", testDeviceFramesOnce},
+		{"WritesReturnWhatTheyWrote", testWritesReturnWhatTheyWrote},
 		{"ThreadOrder", testThreadOrder},
 		{"OutboxAndReplay", testOutboxAndReplay},
 		{"AnnounceOncePerDevice", testAnnounceOncePerDevice},
