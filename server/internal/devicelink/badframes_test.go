@@ -2,8 +2,11 @@ package devicelink_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -193,4 +196,39 @@ func TestWrongDeviceSecretRefused(t *testing.T) {
 	if err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("wrong secret accepted: err %v resp %v", err, resp)
 	}
+}
+
+// A frame header may claim any 64-bit length. One beyond the limit closes
+// the link with 1009 (message too big), also when it does not fit an int64
+// (2^63, which gorilla refuses without a close frame of its own). Only the
+// header is sent: the server must decide on the claim alone.
+func TestHugeLengthClaimCloses1009(t *testing.T) {
+	for _, claim := range []uint64{1 << 63, 1<<63 - 1, math.MaxUint64} {
+		t.Run(strconv.FormatUint(claim, 10), func(t *testing.T) {
+			_, d := connected(t)
+			header := []byte{0x81, 0x80 | 127} // FIN + text; masked (client → server), 64-bit length follows
+			header = binary.BigEndian.AppendUint64(header, claim)
+			header = append(header, 1, 2, 3, 4) // masking key
+			if _, err := d.Conn.UnderlyingConn().Write(header); err != nil {
+				t.Fatal(err)
+			}
+			expectClose(t, d.Conn, websocket.CloseMessageTooBig)
+		})
+	}
+}
+
+// The same claim in place of hello is refused with 1009 too.
+func TestHugeLengthClaimAtHelloCloses1009(t *testing.T) {
+	s := servertest.New(t)
+	d := s.Enroll(t, "ana-laptop")
+	c, _, err := d.Dial()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	header := binary.BigEndian.AppendUint64([]byte{0x81, 0x80 | 127}, 1<<63)
+	if _, err := c.UnderlyingConn().Write(append(header, 1, 2, 3, 4)); err != nil {
+		t.Fatal(err)
+	}
+	expectClose(t, c, websocket.CloseMessageTooBig)
 }
