@@ -232,3 +232,27 @@ func TestHugeLengthClaimAtHelloCloses1009(t *testing.T) {
 	}
 	expectClose(t, c, websocket.CloseMessageTooBig)
 }
+
+// A seq beyond what the store can hold is refused (found by
+// FuzzDeviceFrame): as a delivery cursor it broke the device's replay and
+// would fail every cursor batch it joined; as hello's last_seq it made every
+// reconnect end in 1011.
+func TestSeqBeyondStoreRefused(t *testing.T) {
+	_, d := connected(t)
+	d.Send(t, protocol.KindDeliveryCursor, protocol.DeliveryCursor{Seq: math.MaxUint64})
+	expectError(t, d, protocol.ErrBadBody)
+	d.Conn.Close()
+	d.Connect(t, 0) // the replay still reads
+
+	c, _, err := d.Dial()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	env, _ := protocol.New(protocol.KindHello, protocol.Hello{AgentVersion: "1.0.0", LastSeq: 1 << 63})
+	data, _ := env.Marshal()
+	if err := c.WriteMessage(websocket.TextMessage, data); err != nil {
+		t.Fatal(err)
+	}
+	expectClose(t, c, protocol.CloseTooManyBad)
+}

@@ -282,7 +282,7 @@ func (g *Gateway) readHello(ws *websocket.Conn, id string) (protocol.Hello, bool
 	case env.Type != protocol.KindHello:
 		return closeWith(protocol.CloseTooManyBad, "the first frame must be hello")
 	}
-	if err := env.Decode(&h); err != nil {
+	if err := env.Decode(&h); err != nil || h.LastSeq > maxSeq {
 		return closeWith(protocol.CloseTooManyBad, "the hello frame is not valid")
 	}
 	return h, true

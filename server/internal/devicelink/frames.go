@@ -2,6 +2,7 @@ package devicelink
 
 import (
 	"context"
+	"math"
 	"strconv"
 	"time"
 
@@ -11,6 +12,12 @@ import (
 
 // storeTimeout bounds one device frame's store work.
 const storeTimeout = 15 * time.Second
+
+// maxSeq is the highest seq the store can hold (a signed 64-bit column). A
+// device naming a higher one (a cursor, hello's last_seq) is refused: the
+// store could not read its replay, and a cursor batch holding it would fail
+// for every device in the batch.
+const maxSeq = math.MaxInt64
 
 // dispatch handles one parsed device frame. Every state-changing frame is
 // acknowledged only after the store call returned (a durable commit).
@@ -74,6 +81,10 @@ func (l *link) dispatch(env protocol.Envelope) {
 	case protocol.KindDeliveryCursor:
 		var b protocol.DeliveryCursor
 		if !l.decode(env, &b) {
+			return
+		}
+		if b.Seq > maxSeq {
+			l.refuse(protocol.ErrBadBody, "seq is beyond any the server assigns", env.ID)
 			return
 		}
 		// Coalesced and applied in batches (see cursors): ack at once.
