@@ -79,7 +79,7 @@ func dispatch(ctx context.Context, f *sim.Fleet, c call) (any, error) {
 	case "enrol":
 		var tok string
 		_ = json.Unmarshal(c.Args, &tok)
-		return f.Enrol(ctx, tok)
+		return f.Enroll(ctx, tok)
 	case "connect":
 		return f.Connect(ctx)
 	case "status":
@@ -166,7 +166,7 @@ func (s *remoteShard) call(method string, args, out any) error {
 	return nil
 }
 
-func (s *remoteShard) Enrol(_ context.Context, token string) (r sim.EnrolResult, err error) {
+func (s *remoteShard) Enroll(_ context.Context, token string) (r sim.EnrollResult, err error) {
 	return r, s.call("enrol", token, &r)
 }
 

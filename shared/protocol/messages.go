@@ -61,15 +61,35 @@ func (s Status) Valid() bool {
 // Open reports whether the request still needs work.
 func (s Status) Open() bool { return s != StatusResolved }
 
-func checkText(field, s string, required bool) error {
+// Why CheckText refused a text; match with errors.Is to word the refusal
+// for a person (the agent does).
+var (
+	ErrTextEmpty   = errors.New("text is empty")
+	ErrTextInvalid = errors.New("text is not valid UTF-8")
+	ErrTextTooLong = errors.New("text is too long")
+)
+
+// textError names the field in its message and wraps the reason.
+type textError struct {
+	msg    string
+	reason error
+}
+
+func (e *textError) Error() string { return e.msg }
+func (e *textError) Unwrap() error { return e.reason }
+
+// CheckText is the one check of free text a person wrote (a request, a
+// reply, a comment): not blank when required, valid UTF-8, at most
+// MaxTextRunes characters. field names it in the error ("text is empty").
+func CheckText(field, s string, required bool) error {
 	if required && strings.TrimSpace(s) == "" {
-		return fmt.Errorf("%s is empty", field)
+		return &textError{field + " is empty", ErrTextEmpty}
 	}
 	if !utf8.ValidString(s) {
-		return fmt.Errorf("%s is not valid UTF-8", field)
+		return &textError{field + " is not valid UTF-8", ErrTextInvalid}
 	}
 	if n := utf8.RuneCountInString(s); n > MaxTextRunes {
-		return fmt.Errorf("%s has %d characters; the limit is %d", field, n, MaxTextRunes)
+		return &textError{fmt.Sprintf("%s has %d characters; the limit is %d", field, n, MaxTextRunes), ErrTextTooLong}
 	}
 	return nil
 }
@@ -165,7 +185,7 @@ func (r *RequestNew) Validate() error {
 	if !r.Urgency.Valid() {
 		return fmt.Errorf("urgency %q is not blocking or when_you_can", r.Urgency)
 	}
-	if err := checkText("text", r.Text, true); err != nil {
+	if err := CheckText("text", r.Text, true); err != nil {
 		return err
 	}
 	if r.Screenshot != nil {
@@ -187,7 +207,7 @@ func (r *RequestReply) Validate() error {
 	if r.RequestID == "" || r.MessageID == "" {
 		return errors.New("request_id and message_id are required")
 	}
-	return checkText("text", r.Text, true)
+	return CheckText("text", r.Text, true)
 }
 
 // RequestRate is the user's satisfaction after resolution.
@@ -205,7 +225,7 @@ func (r *RequestRate) Validate() error {
 	if r.Rating < 1 || r.Rating > 5 {
 		return fmt.Errorf("rating %d is not between 1 and 5", r.Rating)
 	}
-	return checkText("comment", r.Comment, false)
+	return CheckText("comment", r.Comment, false)
 }
 
 // RequestReopen reopens a resolved request, with an optional word why.
@@ -219,7 +239,7 @@ func (r *RequestReopen) Validate() error {
 	if r.RequestID == "" {
 		return errors.New("request_id is empty")
 	}
-	return checkText("text", r.Text, false)
+	return CheckText("text", r.Text, false)
 }
 
 // Person is a technician as the user sees them.

@@ -1,7 +1,8 @@
 // Package api is the server's HTTP face: the REST API under /api/v1 for the
-// console and scripts (see docs/api.md), enrolment, the device and console
-// WebSocket endpoints, /healthz and /metrics. It turns requests into store
-// calls and hands what must reach a desk or a console to the hub.
+// console and scripts (see docs/api.md), enrolment, technician sessions,
+// the console WebSocket, /healthz and /metrics, and it mounts the device
+// gateway (package devicelink) at the device WebSocket. It turns requests
+// into store calls and hands what must reach a desk or a console to the hub.
 package api
 
 import (
@@ -20,6 +21,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/deskside/deskside/server/internal/auth"
+	"github.com/deskside/deskside/server/internal/devicelink"
 	"github.com/deskside/deskside/server/internal/hub"
 	"github.com/deskside/deskside/server/internal/store"
 	"github.com/deskside/deskside/shared/protocol"
@@ -60,25 +62,13 @@ type API struct {
 	mux     *http.ServeMux
 	logins  *auth.Limiter
 	metrics *metrics
-	updates Updates // nil: no release service
-	linked  linked  // connected devices' hello, for rollout nudges
-	cursors *cursors
-	seen    *seen
+	devices *devicelink.Gateway
 }
 
 // New builds the API and registers its metrics on reg.
 func New(opt Options, reg *prometheus.Registry) *API {
 	if opt.Log == nil {
 		opt.Log = slog.Default()
-	}
-	if opt.DeviceRate == 0 {
-		opt.DeviceRate = 20
-	}
-	if opt.DeviceBurst == 0 {
-		opt.DeviceBurst = 50
-	}
-	if opt.HelloTimeout == 0 {
-		opt.HelloTimeout = 15 * time.Second
 	}
 	if opt.SessionTTL == 0 {
 		opt.SessionTTL = 12 * time.Hour
@@ -88,15 +78,19 @@ func New(opt Options, reg *prometheus.Registry) *API {
 	}
 	a := &API{opt: opt, st: opt.Store, hub: opt.Hub, log: opt.Log, mux: http.NewServeMux(),
 		logins: auth.NewLimiter(5, 15*time.Minute), metrics: newMetrics(reg, opt.Hub)}
-	a.cursors = newCursors(opt.Store, opt.Log, cursorInterval)
-	a.seen = newSeen(opt.Store, opt.Log, seenInterval)
+	a.devices = devicelink.New(devicelink.Options{Store: opt.Store, Hub: opt.Hub, Log: opt.Log, ServerName: opt.ServerName,
+		Rate: opt.DeviceRate, Burst: opt.DeviceBurst, HelloTimeout: opt.HelloTimeout}, reg)
 	a.routes(reg)
 	return a
 }
 
 // Close applies the delivery cursors and hellos still in memory; call it
 // after the hub is closed and before the store is. Safe to call twice.
-func (a *API) Close() error { return errors.Join(a.cursors.Close(), a.seen.Close()) }
+func (a *API) Close() error { return a.devices.Close() }
+
+// Devices is the device gateway, for the release service (SetUpdates,
+// ConnectedDevices, SendUpdate).
+func (a *API) Devices() *devicelink.Gateway { return a.devices }
 
 // ServeHTTP implements http.Handler.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }
@@ -105,7 +99,7 @@ func (a *API) routes(reg *prometheus.Registry) {
 	m := a.mux
 	m.HandleFunc("GET /healthz", a.healthz)
 	m.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	m.HandleFunc("GET "+protocol.DevicePath, a.deviceWS)
+	m.Handle("GET "+protocol.DevicePath, a.devices)
 	m.HandleFunc("GET "+protocol.ConsolePath, a.consoleWS)
 
 	m.HandleFunc("POST /api/v1/setup", a.setup)

@@ -61,13 +61,22 @@ func (a *API) consoleWS(w http.ResponseWriter, r *http.Request) {
 	}
 	ws.SetReadLimit(4096)
 	p := a.hub.AddConsole(ws, ac.ID)
-	p.Send(frame(protocol.KindConsoleHello, protocol.ConsoleHello{TechnicianID: ac.ID, Name: ac.Name, ServerVersion: version.Version}))
+	hello, err := protocol.New(protocol.KindConsoleHello, protocol.ConsoleHello{TechnicianID: ac.ID, Name: ac.Name, ServerVersion: version.Version})
+	if err == nil {
+		var data []byte
+		if data, err = hello.Marshal(); err == nil {
+			p.Send(data)
+		}
+	}
+	if err != nil {
+		a.log.Error("encode console.hello", "err", err) // our own body: a bug
+	}
 	go func() {
 		defer func() {
 			a.hub.RemoveConsole(p)
 			p.CloseNow(websocket.CloseNormalClosure, "")
 		}()
-		timeout := a.readTimeout()
+		timeout := a.hub.Config().ReadTimeout()
 		ws.SetPongHandler(func(string) error { return ws.SetReadDeadline(time.Now().Add(timeout)) })
 		for {
 			// The console speaks over REST; reading keeps pongs and closes flowing.

@@ -131,7 +131,7 @@ func (a *API) listDevices(w http.ResponseWriter, r *http.Request, _ *actor) {
 	}
 	out := make([]deviceView, 0, len(ds))
 	for _, d := range ds {
-		out = append(out, deviceView{a.seen.Overlay(d), a.hub.Online(d.ID)})
+		out = append(out, deviceView{a.devices.WithPendingHello(d), a.hub.Online(d.ID)})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"devices": out})
 }
@@ -154,7 +154,7 @@ func (a *API) getDevice(w http.ResponseWriter, r *http.Request, _ *actor) {
 	writeJSON(w, http.StatusOK, struct {
 		deviceView
 		Snapshot json.RawMessage `json:"snapshot"`
-	}{deviceView{a.seen.Overlay(d), a.hub.Online(id)}, snap})
+	}{deviceView{a.devices.WithPendingHello(d), a.hub.Online(id)}, snap})
 }
 
 // sendLive sends an unstored frame to an online device, answering 202 or 409.

@@ -9,28 +9,20 @@ import (
 
 // metrics are the server's Prometheus series, registered per server (not
 // globally) so several servers can live in one test process.
+// The device gateway registers the device frame series (devicelink).
 type metrics struct {
-	framesIn        *prometheus.CounterVec
-	badFrames       *prometheus.CounterVec
-	requestsCreated prometheus.Counter
-	enrolled        prometheus.Counter
-	techMessages    prometheus.Counter
+	enrolled     prometheus.Counter
+	techMessages prometheus.Counter
 }
 
 func newMetrics(reg *prometheus.Registry, h *hub.Hub) *metrics {
 	m := &metrics{
-		framesIn: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "deskside_device_frames_total",
-			Help: "Frames received from devices, by kind."}, []string{"kind"}),
-		badFrames: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "deskside_device_bad_frames_total",
-			Help: "Device frames refused, by reason."}, []string{"reason"}),
-		requestsCreated: prometheus.NewCounter(prometheus.CounterOpts{Name: "deskside_requests_created_total",
-			Help: "Help requests stored."}),
 		enrolled: prometheus.NewCounter(prometheus.CounterOpts{Name: "deskside_devices_enrolled_total",
 			Help: "Devices enrolled."}),
 		techMessages: prometheus.NewCounter(prometheus.CounterOpts{Name: "deskside_technician_messages_total",
 			Help: "Messages technicians sent to devices."}),
 	}
-	reg.MustRegister(m.framesIn, m.badFrames, m.requestsCreated, m.enrolled, m.techMessages,
+	reg.MustRegister(m.enrolled, m.techMessages,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "deskside_device_connections", Help: "Live device links."},
 			func() float64 { d, _ := h.Counts(); return float64(d) }),

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -12,21 +13,10 @@ import (
 	"github.com/deskside/deskside/shared/protocol"
 )
 
-func summary(r store.Request) protocol.RequestSummary {
-	return protocol.RequestSummary{RequestID: r.ID, DeviceID: r.DeviceID, Hostname: r.Hostname, User: r.User,
-		Category: protocol.Category(r.Category), Urgency: protocol.Urgency(r.Urgency), Status: protocol.Status(r.Status),
-		Text: r.Text, Assignee: r.Assignee, Rating: r.Rating, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
-}
-
-func wireMessage(m store.Message) protocol.Message {
-	return protocol.Message{RequestID: m.RequestID, MessageID: m.ID, DeviceID: m.DeviceID, Author: protocol.Person{Name: m.AuthorName},
-		FromUser: m.FromUser, Text: m.Text, CreatedAt: m.CreatedAt}
-}
-
 func (a *API) listRequests(w http.ResponseWriter, r *http.Request, ac *actor) {
 	q := r.URL.Query()
-	f := store.RequestFilter{Status: q.Get("status"), Category: q.Get("category"), Urgency: q.Get("urgency"),
-		Assignee: q.Get("assignee"), DeviceID: q.Get("device")}
+	f := store.RequestFilter{Status: protocol.Status(q.Get("status")), Category: protocol.Category(q.Get("category")),
+		Urgency: protocol.Urgency(q.Get("urgency")), Assignee: q.Get("assignee"), DeviceID: q.Get("device")}
 	if f.Assignee == "me" {
 		f.Assignee = ac.ID
 	}
@@ -42,7 +32,7 @@ func (a *API) listRequests(w http.ResponseWriter, r *http.Request, ac *actor) {
 	}
 	out := make([]protocol.RequestSummary, 0, len(rs))
 	for _, x := range rs {
-		out = append(out, summary(x))
+		out = append(out, x.ToWire())
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"requests": out, "counts": counts})
 }
@@ -66,7 +56,7 @@ func (a *API) getRequest(w http.ResponseWriter, r *http.Request, _ *actor) {
 	}
 	msgs := make([]protocol.Message, 0, len(ms))
 	for _, m := range ms {
-		msgs = append(msgs, wireMessage(m))
+		msgs = append(msgs, m.ToWire())
 	}
 	snap := req.Snapshot
 	if len(snap) == 0 {
@@ -78,7 +68,7 @@ func (a *API) getRequest(w http.ResponseWriter, r *http.Request, _ *actor) {
 			assignee = map[string]string{"id": t.ID, "name": t.Name}
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"request": summary(req), "snapshot": snap, "messages": msgs, "notes": notes,
+	writeJSON(w, http.StatusOK, map[string]any{"request": req.ToWire(), "snapshot": snap, "messages": msgs, "notes": notes,
 		"screenshot": req.ScreenshotType != "", "assignee": assignee, "rating_comment": req.RatingComment})
 }
 
@@ -154,19 +144,19 @@ func (a *API) patchRequest(w http.ResponseWriter, r *http.Request, ac *actor) {
 			q.Assignee = ""
 			if assignee != nil {
 				q.Assignee = assignee.ID
-				if q.Status == string(protocol.StatusNew) && in.Status == nil {
-					q.Status = string(protocol.StatusInProgress)
+				if q.Status == protocol.StatusNew && in.Status == nil {
+					q.Status = protocol.StatusInProgress
 				}
 			}
 		}
 		if in.Status != nil {
-			q.Status = string(*in.Status)
+			q.Status = *in.Status
 		}
 		if q.Status == before.Status && q.Assignee == before.Assignee {
 			return nil, nil
 		}
-		detail = before.Status + "→" + q.Status + " assignee=" + q.Assignee
-		st := protocol.RequestStatus{RequestID: q.ID, Status: protocol.Status(q.Status), ChangedAt: time.Now().UTC()}
+		detail = string(before.Status) + "→" + string(q.Status) + " assignee=" + q.Assignee
+		st := protocol.RequestStatus{RequestID: q.ID, Status: q.Status, ChangedAt: time.Now().UTC()}
 		name := ""
 		if assignee != nil {
 			name = assignee.Name
@@ -174,7 +164,7 @@ func (a *API) patchRequest(w http.ResponseWriter, r *http.Request, ac *actor) {
 		} else if q.Assignee != "" && q.Assignee == ac.ID {
 			st.Assignee = &protocol.Person{Name: ac.Name, Greeting: ac.Greeting}
 		}
-		status := protocol.Status(q.Status)
+		status := q.Status
 		if q.Status == before.Status && q.Assignee == "" {
 			status = protocol.StatusNew // unassigned: back in the queue
 		}
@@ -188,9 +178,9 @@ func (a *API) patchRequest(w http.ResponseWriter, r *http.Request, ac *actor) {
 	if d != nil {
 		a.hub.Deliver(*d)
 		a.audit(r.Context(), ac.Email, "request.update", id, detail)
-		a.hub.Broadcast(protocol.KindRequestUpdated, summary(req))
+		a.hub.Broadcast(protocol.KindRequestUpdated, req.ToWire())
 	}
-	writeJSON(w, http.StatusOK, summary(req))
+	writeJSON(w, http.StatusOK, req.ToWire())
 }
 
 func (a *API) techMessage(w http.ResponseWriter, r *http.Request, ac *actor) {
@@ -214,14 +204,14 @@ func (a *API) sendMessage(w http.ResponseWriter, r *http.Request, ac *actor, dev
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	wire := protocol.Message{RequestID: requestID, MessageID: "msg_" + uuid.NewString(),
 		Author: protocol.Person{Name: ac.Name, Greeting: ac.Greeting}, Text: trimmed(in.Text), CreatedAt: now}
-	if err := (&protocol.RequestReply{RequestID: "x", MessageID: "x", Text: wire.Text}).Validate(); err != nil {
+	if err := protocol.CheckText("text", wire.Text, true); err != nil {
 		writeErr(w, http.StatusBadRequest, "bad_body", "The message "+err.Error()+".")
 		return
 	}
 	m := store.Message{ID: wire.MessageID, RequestID: requestID, DeviceID: deviceID, TechnicianID: ac.ID,
 		AuthorName: ac.Name, Text: wire.Text, CreatedAt: now}
 	unlock := a.hub.Lock(deviceID)
-	d, err := a.st.AddTechMessage(r.Context(), m, store.Outgoing{Kind: protocol.KindMessage, ID: protocol.NewID(), Body: wire})
+	req, d, err := a.st.AddTechMessage(r.Context(), m, store.Outgoing{Kind: protocol.KindMessage, ID: protocol.NewID(), Body: wire})
 	if err == nil {
 		a.hub.Deliver(d)
 	}
@@ -231,11 +221,9 @@ func (a *API) sendMessage(w http.ResponseWriter, r *http.Request, ac *actor, dev
 		return
 	}
 	a.metrics.techMessages.Inc()
-	a.audit(r.Context(), ac.Email, "message.send", firstNonEmpty(requestID, deviceID), "")
+	a.audit(r.Context(), ac.Email, "message.send", cmp.Or(requestID, deviceID), "")
 	if requestID != "" {
-		if req, err := a.st.Request(r.Context(), requestID); err == nil {
-			a.hub.Broadcast(protocol.KindRequestUpdated, summary(req))
-		}
+		a.hub.Broadcast(protocol.KindRequestUpdated, req.ToWire())
 	}
 	wire.DeviceID = deviceID
 	writeJSON(w, http.StatusCreated, wire)
@@ -266,82 +254,6 @@ func (a *API) addNote(w http.ResponseWriter, r *http.Request, ac *actor) {
 	writeJSON(w, http.StatusCreated, n)
 }
 
-func (a *API) listAnnouncements(w http.ResponseWriter, r *http.Request, _ *actor) {
-	// Delivered counts come from applied cursors: apply the pending ones.
-	if err := a.cursors.Flush(r.Context()); err != nil {
-		a.log.Warn("apply delivery cursors", "err", err)
-	}
-	as, err := a.st.ListAnnouncements(r.Context())
-	if err != nil {
-		a.internal(w, r, err)
-		return
-	}
-	type view struct {
-		store.Announcement
-		Target target `json:"target"`
-	}
-	out := make([]view, 0, len(as))
-	for _, x := range as {
-		out = append(out, view{x, target{x.TargetKind, x.TargetValue}})
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"announcements": out})
-}
-
-type target struct {
-	Kind  string `json:"kind"`
-	Value string `json:"value"`
-}
-
-func (a *API) announce(w http.ResponseWriter, r *http.Request, ac *actor) {
-	var in struct {
-		Title     string    `json:"title"`
-		Text      string    `json:"text"`
-		Severity  string    `json:"severity"`
-		Target    target    `json:"target"`
-		ExpiresAt time.Time `json:"expires_at"`
-	}
-	if !decode(w, r, &in) {
-		return
-	}
-	if in.Severity == "" {
-		in.Severity = "info"
-	}
-	if in.Target.Kind == "" {
-		in.Target.Kind = "all"
-	}
-	switch {
-	case trimmed(in.Title) == "" || trimmed(in.Text) == "":
-		writeErr(w, http.StatusBadRequest, "bad_body", "An announcement needs a title and a text.")
-		return
-	case in.Severity != "info" && in.Severity != "warning" && in.Severity != "outage":
-		writeErr(w, http.StatusBadRequest, "bad_body", "Severity must be info, warning or outage.")
-		return
-	case in.Target.Kind != "all" && in.Target.Kind != "group" && in.Target.Kind != "os":
-		writeErr(w, http.StatusBadRequest, "bad_body", "Target kind must be all, group or os.")
-		return
-	}
-	now := time.Now().UTC().Truncate(time.Millisecond)
-	an := store.Announcement{ID: "ann_" + uuid.NewString(), Title: trimmed(in.Title), Text: trimmed(in.Text), Severity: in.Severity,
-		TargetKind: in.Target.Kind, TargetValue: in.Target.Value, AuthorID: ac.ID, AuthorName: ac.Name, CreatedAt: now, ExpiresAt: in.ExpiresAt}
-	wire := protocol.Announcement{AnnouncementID: an.ID, Title: an.Title, Text: an.Text, Severity: an.Severity,
-		Author: protocol.Person{Name: ac.Name, Greeting: ac.Greeting}, CreatedAt: now, ExpiresAt: in.ExpiresAt}
-	envID := protocol.NewID() // one id for all devices: it names the announcement
-	unlock := a.hub.LockAll()
-	an, ds, err := a.st.Announce(r.Context(), an, store.Outgoing{Kind: protocol.KindAnnouncement, ID: envID, Body: wire})
-	live := 0
-	if err == nil {
-		live = a.hub.Deliver(ds...)
-	}
-	unlock()
-	if err != nil {
-		a.internal(w, r, err)
-		return
-	}
-	a.audit(r.Context(), ac.Email, "announcement.create", an.ID, in.Target.Kind+":"+in.Target.Value+" recipients="+strconv.Itoa(an.Recipients))
-	writeJSON(w, http.StatusCreated, map[string]any{"id": an.ID, "title": an.Title, "text": an.Text, "severity": an.Severity,
-		"target": in.Target, "recipients": an.Recipients, "sent_live": live, "delivered": 0, "created_at": an.CreatedAt})
-}
-
 func (a *API) listAudit(w http.ResponseWriter, r *http.Request, _ *actor) {
 	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
 	es, err := a.st.ListAudit(r.Context(), limit)
@@ -353,13 +265,4 @@ func (a *API) listAudit(w http.ResponseWriter, r *http.Request, _ *actor) {
 		es = []store.AuditEntry{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"entries": es})
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, x := range s {
-		if x != "" {
-			return x
-		}
-	}
-	return ""
 }

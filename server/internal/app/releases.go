@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/deskside/deskside/server/internal/api"
+	"github.com/deskside/deskside/server/internal/devicelink"
 	"github.com/deskside/deskside/server/internal/release"
 	"github.com/deskside/deskside/server/internal/store"
 	"github.com/deskside/deskside/shared/protocol"
@@ -51,14 +51,14 @@ func (a *App) wireReleases(ctx context.Context) error {
 		Device:        a.API.DeviceAuth,
 		Staff:         a.API.StaffAuth, // checks X-CSRF-Token on POST and PATCH
 		Connected: func() []release.Device {
-			linked := a.API.ConnectedDevices()
+			linked := a.API.Devices().ConnectedDevices()
 			out := make([]release.Device, len(linked))
 			for i, d := range linked {
 				out[i] = release.Device{ID: d.ID, OS: d.OS, Arch: d.Arch, Version: d.Version}
 			}
 			return out
 		},
-		Send: a.API.SendUpdate,
+		Send: a.API.Devices().SendUpdate,
 		Audit: func(ctx context.Context, actor, action, target, detail string) {
 			if err := a.Store.Audit(ctx, store.AuditEntry{At: time.Now(), Actor: actor, Action: action, Target: target, Detail: detail}); err != nil {
 				a.Config.Log.Error("audit", "action", action, "target", target, "err", err)
@@ -72,14 +72,14 @@ func (a *App) wireReleases(ctx context.Context) error {
 	a.Releases = svc
 	a.API.Mount("/api/v1/releases", svc.Handler())
 	a.API.Mount("/api/v1/releases/", svc.Handler())
-	a.API.SetUpdates(updates{svc})
+	a.API.Devices().SetUpdates(updates{svc})
 	return nil
 }
 
 // updates adapts the release service to what the device link needs.
 type updates struct{ svc *release.Service }
 
-func (u updates) Offer(ctx context.Context, d api.LinkedDevice) (*protocol.UpdateAvailable, error) {
+func (u updates) Offer(ctx context.Context, d devicelink.LinkedDevice) (*protocol.UpdateAvailable, error) {
 	return u.svc.Offer(ctx, release.Device{ID: d.ID, OS: d.OS, Arch: d.Arch, Version: d.Version})
 }
 

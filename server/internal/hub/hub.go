@@ -38,6 +38,12 @@ type Config struct {
 	PresenceEvery time.Duration
 }
 
+// ReadTimeout is how long a link may stay silent before its read ends: a
+// ping interval and a half, plus slack for a slow pong.
+func (c Config) ReadTimeout() time.Duration {
+	return c.PingInterval + c.PingInterval/2 + 5*time.Second
+}
+
 // Hub is the connection map. Its zero value is not usable; call New.
 type Hub struct {
 	cfg  Config

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 )
@@ -80,114 +79,6 @@ func testSessions(t *testing.T, s Store) {
 	}
 	if _, err := s.Session(ctx, []byte{1, 2, 3}); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("deleted session: %v", err)
-	}
-}
-
-func testEnrolTokens(t *testing.T, s Store) {
-	ctx := context.Background()
-	now := time.Now()
-	past := now.Add(-time.Minute)
-	for _, tok := range []struct {
-		tok  EnrollToken
-		hash string
-	}{
-		{EnrollToken{ID: "once", Group: "lab", MaxUses: 1, CreatedAt: now}, "h-once"},
-		{EnrollToken{ID: "old", ExpiresAt: &past, CreatedAt: now.Add(-time.Hour)}, "h-old"},
-		{EnrollToken{ID: "gone", CreatedAt: now.Add(-2 * time.Hour)}, "h-gone"},
-	} {
-		if err := s.CreateToken(ctx, tok.tok, []byte(tok.hash)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := s.RevokeToken(ctx, "gone"); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.RevokeToken(ctx, "nope"); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("revoke unknown: %v", err)
-	}
-	d, err := s.Enroll(ctx, []byte("h-once"), Device{ID: "d1", SecretHash: []byte("s"), Hostname: "pc1"}, now)
-	if err != nil || d.Group != "lab" {
-		t.Fatalf("enrol: %+v %v", d, err)
-	}
-	for hash, want := range map[string]error{"h-once": ErrTokenUsedUp, "h-old": ErrTokenExpired, "h-gone": ErrTokenRevoked, "h-x": ErrTokenUnknown} {
-		if _, err := s.Enroll(ctx, []byte(hash), Device{ID: "d-" + hash, SecretHash: []byte("s"), Hostname: "pc"}, now); !errors.Is(err, want) {
-			t.Errorf("enrol with %s: %v, want %v", hash, err, want)
-		}
-	}
-	toks, err := s.ListTokens(ctx)
-	if err != nil || len(toks) != 3 || toks[0].ID != "once" || toks[0].Uses != 1 || toks[1].ExpiresAt == nil || !toks[2].Revoked {
-		t.Fatalf("tokens: %+v %v", toks, err)
-	}
-}
-
-// Several enrolments race for a single-use token (on PostgreSQL each in its
-// own connection): exactly one wins.
-func testSingleUseTokenRace(t *testing.T, s Store) {
-	ctx := context.Background()
-	if err := s.CreateToken(ctx, EnrollToken{ID: "once", MaxUses: 1, CreatedAt: time.Now()}, []byte("h")); err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	errs := make([]error, 8)
-	for i := range errs {
-		wg.Go(func() {
-			_, errs[i] = s.Enroll(ctx, []byte("h"), Device{ID: string(rune('a' + i)), SecretHash: []byte("s"), Hostname: "pc"}, time.Now())
-		})
-	}
-	wg.Wait()
-	won := 0
-	for _, err := range errs {
-		switch {
-		case err == nil:
-			won++
-		case !errors.Is(err, ErrTokenUsedUp):
-			t.Errorf("loser: %v, want ErrTokenUsedUp", err)
-		}
-	}
-	if won != 1 {
-		t.Fatalf("%d enrolments won a single-use token", won)
-	}
-}
-
-func testDevices(t *testing.T, s Store) {
-	ctx := context.Background()
-	enrol(t, s, map[string]string{"Alpha": "Linux", "beta": "windows", "50%off": "darwin"})
-	if err := s.DeviceSeen(ctx, "beta", "1.2.3", "", "arm64", time.UnixMilli(1700000000000)); err != nil {
-		t.Fatal(err)
-	}
-	d, err := s.Device(ctx, "beta")
-	if err != nil || d.AgentVersion != "1.2.3" || d.OS != "windows" || d.Arch != "arm64" || d.LastSeen.UnixMilli() != 1700000000000 || string(d.SecretHash) != "beta" {
-		t.Fatalf("after hello: %+v %v", d, err)
-	}
-	for q, want := range map[string]int{"": 3, "ALPHA": 1, "linux": 1, "%": 1, "_": 0, "a": 3} {
-		ds, err := s.ListDevices(ctx, q)
-		if err != nil || len(ds) != want {
-			t.Errorf("search %q: %d devices %v, want %d", q, len(ds), err, want)
-		}
-	}
-	if err := s.RevokeDevice(ctx, "beta"); err != nil {
-		t.Fatal(err)
-	}
-	if d, err := s.Device(ctx, "beta"); err != nil || !d.Revoked {
-		t.Fatalf("revoked: %+v %v", d, err)
-	}
-	if err := s.RevokeDevice(ctx, "nobody"); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("revoke unknown: %v", err)
-	}
-	if snap, err := s.DeviceSnapshot(ctx, "Alpha"); err != nil || snap != nil {
-		t.Fatalf("no snapshot yet: %s %v", snap, err)
-	}
-	if res, err := s.SaveSnapshot(ctx, "f1", "Alpha", []byte(`{"cpu":1}`)); err != nil || res.Duplicate {
-		t.Fatalf("save snapshot: %+v %v", res, err)
-	}
-	if res, err := s.SaveSnapshot(ctx, "f1", "Alpha", []byte(`{"cpu":2}`)); err != nil || !res.Duplicate {
-		t.Fatalf("same frame again: %+v %v", res, err)
-	}
-	if snap, err := s.DeviceSnapshot(ctx, "Alpha"); err != nil || string(snap) != `{"cpu":1}` {
-		t.Fatalf("snapshot: %s %v", snap, err)
-	}
-	if _, err := s.DeviceSnapshot(ctx, "nobody"); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("snapshot of unknown: %v", err)
 	}
 }
 

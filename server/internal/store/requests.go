@@ -5,11 +5,20 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+
+	"github.com/deskside/deskside/shared/protocol"
 )
 
 const reqCols = `r.id, r.device_id, d.hostname, d.usr, r.category, r.urgency, r.status, r.text, r.assignee, r.rating,
 	r.rating_comment, r.snapshot, r.screenshot_type, r.created_at, r.updated_at`
+
+// reqSummaryCols are reqCols without the snapshot (a few KB each), for
+// lists and for the request a write returns.
+var reqSummaryCols = strings.Replace(reqCols, "r.snapshot", "NULL", 1)
+
+const reqFrom = " FROM requests r JOIN devices d ON d.id = r.device_id"
 
 func scanRequest(row interface{ Scan(...any) error }) (Request, error) {
 	var r Request
@@ -22,21 +31,25 @@ func scanRequest(row interface{ Scan(...any) error }) (Request, error) {
 	return r, err
 }
 
-// ownRequest returns the request's status when it belongs to deviceID.
-func ownRequest(ctx context.Context, tx handle, deviceID, requestID string) (string, error) {
-	var owner, status string
-	err := tx.QueryRowContext(ctx, "SELECT device_id, status FROM requests WHERE id = ?"+tx.d.lock(""), requestID).Scan(&owner, &status)
+// ownRequest reads the request (without its snapshot), locked for the
+// transaction, when it belongs to deviceID.
+func ownRequest(ctx context.Context, tx handle, deviceID, requestID string) (Request, error) {
+	r, err := scanRequest(tx.QueryRowContext(ctx, "SELECT "+reqSummaryCols+reqFrom+" WHERE r.id = ?"+tx.d.lock("r"), requestID))
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", fmt.Errorf("request %s: %w", requestID, ErrNotFound)
+		return Request{}, fmt.Errorf("request %s: %w", requestID, ErrNotFound)
 	}
 	if err != nil {
-		return "", err
+		return Request{}, err
 	}
-	if owner != deviceID {
-		return "", fmt.Errorf("request %s: %w", requestID, ErrForbidden)
+	if r.DeviceID != deviceID {
+		return Request{}, fmt.Errorf("request %s: %w", requestID, ErrForbidden)
 	}
-	return status, nil
+	return r, nil
 }
+
+// stamp is t as the store keeps it (milliseconds), so a request a write
+// returns equals the one a later read gives.
+func stamp(t time.Time) time.Time { return fromMS(ms(t)) }
 
 // CreateRequest stores a new request with its snapshot and screenshot. The
 // same request id sent again by the same device is a duplicate; by another
@@ -79,8 +92,9 @@ var errDuplicate = errors.New("duplicate")
 // resolved request reopens it ("if it's not solved, just reply"); a reply
 // while waiting on the user puts it back in progress.
 func (s *SQL) AddUserMessage(ctx context.Context, frameID string, m Message) (Result, error) {
+	var changed Request
 	res, err := s.deviceOp(ctx, m.DeviceID, frameID, func(tx handle) (string, error) {
-		status, err := ownRequest(ctx, tx, m.DeviceID, m.RequestID)
+		r, err := ownRequest(ctx, tx, m.DeviceID, m.RequestID)
 		if err != nil {
 			return "", err
 		}
@@ -94,14 +108,15 @@ func (s *SQL) AddUserMessage(ctx context.Context, frameID string, m Message) (Re
 		if err != nil {
 			return "", err
 		}
-		next := status
-		switch status {
-		case "resolved":
-			next = "reopened"
-		case "waiting_on_user":
-			next = "in_progress"
+		switch r.Status {
+		case protocol.StatusResolved:
+			r.Status = protocol.StatusReopened
+		case protocol.StatusWaitingOnUser:
+			r.Status = protocol.StatusInProgress
 		}
-		_, err = tx.ExecContext(ctx, "UPDATE requests SET status = ?, updated_at = ? WHERE id = ?", next, ms(time.Now()), m.RequestID)
+		r.UpdatedAt = stamp(time.Now())
+		_, err = tx.ExecContext(ctx, "UPDATE requests SET status = ?, updated_at = ? WHERE id = ?", r.Status, ms(r.UpdatedAt), m.RequestID)
+		changed = r
 		return m.RequestID, err
 	})
 	if errors.Is(err, errDuplicate) {
@@ -109,6 +124,9 @@ func (s *SQL) AddUserMessage(ctx context.Context, frameID string, m Message) (Re
 	}
 	if err != nil {
 		return res, fmt.Errorf("add message to %s: %w", m.RequestID, err)
+	}
+	if !res.Duplicate {
+		res.Request = changed
 	}
 	return res, nil
 }
@@ -118,28 +136,36 @@ var ErrNotResolved = errors.New("request is not resolved yet")
 
 // RateRequest stores the user's satisfaction with a resolved request.
 func (s *SQL) RateRequest(ctx context.Context, frameID, deviceID, requestID string, rating int, comment string) (Result, error) {
+	var changed Request
 	res, err := s.deviceOp(ctx, deviceID, frameID, func(tx handle) (string, error) {
-		status, err := ownRequest(ctx, tx, deviceID, requestID)
+		r, err := ownRequest(ctx, tx, deviceID, requestID)
 		if err != nil {
 			return "", err
 		}
-		if status != "resolved" {
+		if r.Status != protocol.StatusResolved {
 			return "", ErrNotResolved
 		}
+		r.Rating, r.RatingComment, r.UpdatedAt = rating, comment, stamp(time.Now())
 		_, err = tx.ExecContext(ctx, "UPDATE requests SET rating = ?, rating_comment = ?, updated_at = ? WHERE id = ?",
-			rating, comment, ms(time.Now()), requestID)
+			rating, comment, ms(r.UpdatedAt), requestID)
+		changed = r
 		return requestID, err
 	})
 	if err != nil {
 		return res, fmt.Errorf("rate request %s: %w", requestID, err)
+	}
+	if !res.Duplicate {
+		res.Request = changed
 	}
 	return res, nil
 }
 
 // ReopenRequest reopens a request, keeping the user's word why in the thread.
 func (s *SQL) ReopenRequest(ctx context.Context, frameID, deviceID, requestID, text string, at time.Time) (Result, error) {
+	var changed Request
 	res, err := s.deviceOp(ctx, deviceID, frameID, func(tx handle) (string, error) {
-		if _, err := ownRequest(ctx, tx, deviceID, requestID); err != nil {
+		r, err := ownRequest(ctx, tx, deviceID, requestID)
+		if err != nil {
 			return "", err
 		}
 		if text != "" {
@@ -149,18 +175,23 @@ func (s *SQL) ReopenRequest(ctx context.Context, frameID, deviceID, requestID, t
 				return "", err
 			}
 		}
-		_, err := tx.ExecContext(ctx, "UPDATE requests SET status = 'reopened', updated_at = ? WHERE id = ?", ms(at), requestID)
+		r.Status, r.UpdatedAt = protocol.StatusReopened, stamp(at)
+		_, err = tx.ExecContext(ctx, "UPDATE requests SET status = ?, updated_at = ? WHERE id = ?", r.Status, ms(r.UpdatedAt), requestID)
+		changed = r
 		return requestID, err
 	})
 	if err != nil {
 		return res, fmt.Errorf("reopen request %s: %w", requestID, err)
+	}
+	if !res.Duplicate {
+		res.Request = changed
 	}
 	return res, nil
 }
 
 // Request returns one request.
 func (s *SQL) Request(ctx context.Context, id string) (Request, error) {
-	r, err := scanRequest(s.r.QueryRowContext(ctx, "SELECT "+reqCols+" FROM requests r JOIN devices d ON d.id = r.device_id WHERE r.id = ?", id))
+	r, err := scanRequest(s.r.QueryRowContext(ctx, "SELECT "+reqCols+reqFrom+" WHERE r.id = ?", id))
 	if err != nil {
 		return r, notFound(err, "request "+id)
 	}
@@ -169,7 +200,7 @@ func (s *SQL) Request(ctx context.Context, id string) (Request, error) {
 
 // ListRequests returns matching requests, newest first, without snapshots.
 func (s *SQL) ListRequests(ctx context.Context, f RequestFilter) ([]Request, error) {
-	q := "SELECT " + reqCols + " FROM requests r JOIN devices d ON d.id = r.device_id WHERE 1=1"
+	q := "SELECT " + reqSummaryCols + reqFrom + " WHERE 1=1"
 	var args []any
 	add := func(cond, v string) {
 		if v != "" {
@@ -177,9 +208,9 @@ func (s *SQL) ListRequests(ctx context.Context, f RequestFilter) ([]Request, err
 			args = append(args, v)
 		}
 	}
-	add("r.status = ?", f.Status)
-	add("r.category = ?", f.Category)
-	add("r.urgency = ?", f.Urgency)
+	add("r.status = ?", string(f.Status))
+	add("r.category = ?", string(f.Category))
+	add("r.urgency = ?", string(f.Urgency))
 	add("r.device_id = ?", f.DeviceID)
 	if f.Assignee == "none" {
 		q += " AND r.assignee = ''"
@@ -202,22 +233,21 @@ func (s *SQL) ListRequests(ctx context.Context, f RequestFilter) ([]Request, err
 		if err != nil {
 			return nil, fmt.Errorf("list requests: %w", err)
 		}
-		r.Snapshot = nil
 		out = append(out, r)
 	}
 	return out, rows.Err()
 }
 
 // CountRequestsByStatus counts requests per status.
-func (s *SQL) CountRequestsByStatus(ctx context.Context) (map[string]int, error) {
+func (s *SQL) CountRequestsByStatus(ctx context.Context) (map[protocol.Status]int, error) {
 	rows, err := s.r.QueryContext(ctx, "SELECT status, count(*) FROM requests GROUP BY status")
 	if err != nil {
 		return nil, fmt.Errorf("count requests: %w", err)
 	}
 	defer rows.Close()
-	out := map[string]int{}
+	out := map[protocol.Status]int{}
 	for rows.Next() {
-		var st string
+		var st protocol.Status
 		var n int
 		if err := rows.Scan(&st, &n); err != nil {
 			return nil, fmt.Errorf("count requests: %w", err)
@@ -268,7 +298,7 @@ func (s *SQL) UpdateRequest(ctx context.Context, id string, change func(r *Reque
 	var d *Delivery
 	err := s.tx(ctx, func(tx handle) error {
 		var err error
-		r, err = scanRequest(tx.QueryRowContext(ctx, "SELECT "+reqCols+" FROM requests r JOIN devices d ON d.id = r.device_id WHERE r.id = ?"+tx.d.lock("r"), id))
+		r, err = scanRequest(tx.QueryRowContext(ctx, "SELECT "+reqSummaryCols+reqFrom+" WHERE r.id = ?"+tx.d.lock("r"), id))
 		if err != nil {
 			return notFound(err, "request "+id)
 		}
@@ -276,7 +306,7 @@ func (s *SQL) UpdateRequest(ctx context.Context, id string, change func(r *Reque
 		if err != nil {
 			return err
 		}
-		r.UpdatedAt = time.Now().UTC()
+		r.UpdatedAt = stamp(time.Now())
 		_, err = tx.ExecContext(ctx, "UPDATE requests SET status = ?, assignee = ?, updated_at = ? WHERE id = ?",
 			r.Status, r.Assignee, ms(r.UpdatedAt), id)
 		if err != nil || out == nil {
@@ -289,20 +319,25 @@ func (s *SQL) UpdateRequest(ctx context.Context, id string, change func(r *Reque
 	if err != nil {
 		return r, nil, fmt.Errorf("update request %s: %w", id, err)
 	}
-	r.Snapshot = nil
 	return r, d, nil
 }
 
-// AddTechMessage stores a technician's message and the frame that carries it.
-func (s *SQL) AddTechMessage(ctx context.Context, m Message, out Outgoing) (Delivery, error) {
+// AddTechMessage stores a technician's message and the frame that carries
+// it, and returns the request as it left it (zero for a direct message).
+func (s *SQL) AddTechMessage(ctx context.Context, m Message, out Outgoing) (Request, Delivery, error) {
+	var r Request
 	var d Delivery
 	err := s.tx(ctx, func(tx handle) error {
+		r = Request{}
 		if m.RequestID != "" {
-			var status string
-			if err := tx.QueryRowContext(ctx, "SELECT status FROM requests WHERE id = ? AND device_id = ?", m.RequestID, m.DeviceID).Scan(&status); err != nil {
+			var err error
+			r, err = scanRequest(tx.QueryRowContext(ctx, "SELECT "+reqSummaryCols+reqFrom+" WHERE r.id = ? AND r.device_id = ?"+tx.d.lock("r"),
+				m.RequestID, m.DeviceID))
+			if err != nil {
 				return notFound(err, "request "+m.RequestID)
 			}
-			if _, err := tx.ExecContext(ctx, "UPDATE requests SET updated_at = ? WHERE id = ?", ms(m.CreatedAt), m.RequestID); err != nil {
+			r.UpdatedAt = stamp(m.CreatedAt)
+			if _, err := tx.ExecContext(ctx, "UPDATE requests SET updated_at = ? WHERE id = ?", ms(r.UpdatedAt), m.RequestID); err != nil {
 				return err
 			}
 		}
@@ -315,9 +350,9 @@ func (s *SQL) AddTechMessage(ctx context.Context, m Message, out Outgoing) (Deli
 		return err
 	})
 	if err != nil {
-		return d, fmt.Errorf("add technician message: %w", err)
+		return Request{}, d, fmt.Errorf("add technician message: %w", err)
 	}
-	return d, nil
+	return r, d, nil
 }
 
 // AddNote stores an internal note.

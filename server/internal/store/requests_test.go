@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"sync"
 	"testing"
@@ -20,7 +21,7 @@ func newRequest(id, device string) Request {
 
 func testRequests(t *testing.T, s Store) {
 	ctx := context.Background()
-	enrol(t, s, map[string]string{"a": "linux", "b": "windows"})
+	enroll(t, s, map[string]string{"a": "linux", "b": "windows"})
 	r := newRequest("req_1", "a")
 	r.Snapshot = []byte(`{"host":"a"}`)
 	r.ScreenshotType = "image/png"
@@ -118,7 +119,7 @@ func testRequests(t *testing.T, s Store) {
 // Each device frame is applied once, however often it arrives.
 func testDeviceFramesOnce(t *testing.T, s Store) {
 	ctx := context.Background()
-	enrol(t, s, map[string]string{"a": "linux"})
+	enroll(t, s, map[string]string{"a": "linux"})
 	for range 3 {
 		if _, err := s.CreateRequest(ctx, "f1", newRequest("req_1", "a"), nil); err != nil {
 			t.Fatal(err)
@@ -146,7 +147,7 @@ func testDeviceFramesOnce(t *testing.T, s Store) {
 // Messages and notes written in the same millisecond keep their order.
 func testThreadOrder(t *testing.T, s Store) {
 	ctx := context.Background()
-	enrol(t, s, map[string]string{"a": "linux"})
+	enroll(t, s, map[string]string{"a": "linux"})
 	if _, err := s.CreateRequest(ctx, "f", newRequest("req_1", "a"), nil); err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +160,7 @@ func testThreadOrder(t *testing.T, s Store) {
 		if i%2 == 0 {
 			_, err = s.AddUserMessage(ctx, "f"+id, Message{ID: id, RequestID: "req_1", DeviceID: "a", Text: id, CreatedAt: at})
 		} else {
-			_, err = s.AddTechMessage(ctx, Message{ID: id, RequestID: "req_1", DeviceID: "a", TechnicianID: "t1", AuthorName: "Rob", Text: id, CreatedAt: at},
+			_, _, err = s.AddTechMessage(ctx, Message{ID: id, RequestID: "req_1", DeviceID: "a", TechnicianID: "t1", AuthorName: "Rob", Text: id, CreatedAt: at},
 				Outgoing{Kind: protocol.KindMessage, ID: "env-" + id, Body: protocol.Message{RequestID: "req_1", MessageID: id, Text: id}})
 		}
 		if err != nil {
@@ -194,7 +195,7 @@ func testThreadOrder(t *testing.T, s Store) {
 
 func testOutboxAndReplay(t *testing.T, s Store) {
 	ctx := context.Background()
-	enrol(t, s, map[string]string{"a": "linux"})
+	enroll(t, s, map[string]string{"a": "linux"})
 	if _, err := s.Enqueue(ctx, "nobody", Outgoing{Kind: protocol.KindSnapshotWant, ID: "w"}); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("enqueue for unknown device: %v", err)
 	}
@@ -226,7 +227,7 @@ func testOutboxAndReplay(t *testing.T, s Store) {
 // twice or skipped, and every one is in the outbox with its frame.
 func testTwoNodes(t *testing.T, node1, node2 Store) {
 	ctx := context.Background()
-	enrol(t, node1, map[string]string{"a": "linux", "b": "linux"})
+	enroll(t, node1, map[string]string{"a": "linux", "b": "linux"})
 	const workers, each, announcements = 4, 15, 10
 	var (
 		mu   sync.Mutex
@@ -289,5 +290,63 @@ func testTwoNodes(t *testing.T, node1, node2 Store) {
 				t.Fatalf("%s: replayed frame %d has seq %d (envelope %d, %v)", dev, i+1, d.Seq, env.Seq, err)
 			}
 		}
+	}
+}
+
+// Every write that changes a request returns it as a later read gives it
+// (without the snapshot), so no caller has to read it back.
+func testWritesReturnWhatTheyWrote(t *testing.T, s Store) {
+	ctx := context.Background()
+	enroll(t, s, map[string]string{"a": "linux"})
+	r := newRequest("req_1", "a")
+	r.Snapshot = []byte(`{"host":"a"}`)
+	if _, err := s.CreateRequest(ctx, "f1", r, nil); err != nil {
+		t.Fatal(err)
+	}
+	same := func(step string, got Request) {
+		t.Helper()
+		want, err := s.Request(ctx, "req_1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want.Snapshot = nil
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s returned\n%+v\nthe store holds\n%+v", step, got, want)
+		}
+	}
+	res, err := s.AddUserMessage(ctx, "f2", Message{ID: "m1", RequestID: "req_1", DeviceID: "a", AuthorName: "Ann", Text: "hi"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	same("AddUserMessage", res.Request)
+	if res, err := s.AddUserMessage(ctx, "f2", Message{ID: "m1", RequestID: "req_1", DeviceID: "a", Text: "hi"}); err != nil || !res.Duplicate || res.Request.ID != "" {
+		t.Fatalf("a duplicate changes nothing and returns no request: %+v %v", res, err)
+	}
+	got, _, err := s.UpdateRequest(ctx, "req_1", func(r *Request) (*Outgoing, error) {
+		r.Status, r.Assignee = protocol.StatusResolved, "t1"
+		return nil, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	same("UpdateRequest", got)
+	if res, err = s.RateRequest(ctx, "f3", "a", "req_1", 5, "thanks"); err != nil {
+		t.Fatal(err)
+	}
+	same("RateRequest", res.Request)
+	if res, err = s.ReopenRequest(ctx, "f4", "a", "req_1", "again", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	same("ReopenRequest", res.Request)
+	got, _, err = s.AddTechMessage(ctx, Message{ID: "m2", RequestID: "req_1", DeviceID: "a", TechnicianID: "t1", AuthorName: "Rob",
+		Text: "on it", CreatedAt: time.Now()}, Outgoing{Kind: protocol.KindMessage, ID: "env-m2", Body: protocol.Message{RequestID: "req_1", MessageID: "m2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	same("AddTechMessage", got)
+	got, _, err = s.AddTechMessage(ctx, Message{ID: "m3", DeviceID: "a", TechnicianID: "t1", AuthorName: "Rob", Text: "direct", CreatedAt: time.Now()},
+		Outgoing{Kind: protocol.KindMessage, ID: "env-m3", Body: protocol.Message{MessageID: "m3"}})
+	if err != nil || got.ID != "" {
+		t.Fatalf("a direct message touches no request: %+v %v", got, err)
 	}
 }

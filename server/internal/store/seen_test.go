@@ -9,7 +9,7 @@ import (
 func TestDevicesSeen(t *testing.T) {
 	ctx := context.Background()
 	s := openSQLite(t, t.TempDir())
-	enrol(t, s, map[string]string{"a": "linux", "b": "windows"})
+	enroll(t, s, map[string]string{"a": "linux", "b": "windows"})
 	at := time.Now().UTC().Truncate(time.Millisecond)
 	err := s.DevicesSeen(ctx, []Device{
 		{ID: "a", AgentVersion: "1.2.0", OS: "darwin", Arch: "arm64", LastSeen: at},

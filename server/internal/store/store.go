@@ -83,9 +83,9 @@ type Request struct {
 	DeviceID       string
 	Hostname       string // joined from the device
 	User           string // joined from the device
-	Category       string
-	Urgency        string
-	Status         string
+	Category       protocol.Category
+	Urgency        protocol.Urgency
+	Status         protocol.Status
 	Text           string
 	Assignee       string // technician id or ""
 	Rating         int
@@ -94,6 +94,14 @@ type Request struct {
 	ScreenshotType string          // "" when there is none
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
+}
+
+// ToWire is the request as consoles and scripts see it (request.created,
+// request.updated, GET /api/v1/requests).
+func (r Request) ToWire() protocol.RequestSummary {
+	return protocol.RequestSummary{RequestID: r.ID, DeviceID: r.DeviceID, Hostname: r.Hostname, User: r.User,
+		Category: r.Category, Urgency: r.Urgency, Status: r.Status, Text: r.Text, Assignee: r.Assignee,
+		Rating: r.Rating, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 }
 
 // Message is one entry in a request's thread (or a direct message when
@@ -107,6 +115,13 @@ type Message struct {
 	FromUser     bool
 	Text         string
 	CreatedAt    time.Time
+}
+
+// ToWire is the message as a thread shows it (device.message to consoles,
+// GET /api/v1/requests/{id}).
+func (m Message) ToWire() protocol.Message {
+	return protocol.Message{RequestID: m.RequestID, MessageID: m.ID, DeviceID: m.DeviceID, Author: protocol.Person{Name: m.AuthorName},
+		FromUser: m.FromUser, Text: m.Text, CreatedAt: m.CreatedAt}
 }
 
 // Note is an internal note technicians see and users never do.
@@ -174,13 +189,20 @@ func (d Delivery) Bytes() []byte {
 type Result struct {
 	Ref       string // what the frame created or touched, e.g. the request id
 	Duplicate bool   // the envelope id was seen before; nothing changed
+	// Request is the request as the frame left it (without its snapshot),
+	// so the caller need not read it back; zero on a duplicate and for
+	// frames that change no request.
+	Request Request
 }
 
 // RequestFilter narrows ListRequests. Empty fields match everything;
 // Assignee "none" matches unassigned requests.
 type RequestFilter struct {
-	Status, Category, Urgency, Assignee, DeviceID string
-	Limit                                         int
+	Status             protocol.Status
+	Category           protocol.Category
+	Urgency            protocol.Urgency
+	Assignee, DeviceID string
+	Limit              int
 }
 
 // Store is the server's durable state.
@@ -233,14 +255,15 @@ type Store interface {
 
 	Request(ctx context.Context, id string) (Request, error)
 	ListRequests(ctx context.Context, f RequestFilter) ([]Request, error)
-	CountRequestsByStatus(ctx context.Context) (map[string]int, error)
+	CountRequestsByStatus(ctx context.Context) (map[protocol.Status]int, error)
 	Screenshot(ctx context.Context, requestID string) (data []byte, contentType string, err error)
 	Messages(ctx context.Context, requestID string) ([]Message, error)
 	// UpdateRequest runs change on the request inside a transaction; the
 	// frame it returns (if any) is stored in the device's outbox.
 	UpdateRequest(ctx context.Context, id string, change func(r *Request) (*Outgoing, error)) (Request, *Delivery, error)
-	// AddTechMessage stores a technician's message and its outbox frame.
-	AddTechMessage(ctx context.Context, m Message, out Outgoing) (Delivery, error)
+	// AddTechMessage stores a technician's message and its outbox frame,
+	// and returns the request as it left it (zero for a direct message).
+	AddTechMessage(ctx context.Context, m Message, out Outgoing) (Request, Delivery, error)
 	AddNote(ctx context.Context, n Note) error
 	Notes(ctx context.Context, requestID string) ([]Note, error)
 

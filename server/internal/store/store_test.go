@@ -17,11 +17,12 @@ func testStore(t *testing.T, open func(t *testing.T) Store) {
 		{"Meta", testMeta},
 		{"Technicians", testTechnicians},
 		{"Sessions", testSessions},
-		{"EnrolTokens", testEnrolTokens},
+		{"EnrollTokens", testEnrollTokens},
 		{"SingleUseTokenRace", testSingleUseTokenRace},
 		{"Devices", testDevices},
 		{"Requests", testRequests},
 		{"DeviceFramesOnce", testDeviceFramesOnce},
+		{"WritesReturnWhatTheyWrote", testWritesReturnWhatTheyWrote},
 		{"ThreadOrder", testThreadOrder},
 		{"OutboxAndReplay", testOutboxAndReplay},
 		{"AnnounceOncePerDevice", testAnnounceOncePerDevice},
@@ -59,7 +60,7 @@ func TestPostgres(t *testing.T) {
 		t.Parallel()
 		url := pgtest.URL(t)
 		s := openPostgres(t, url)
-		enrol(t, s, map[string]string{"a": "linux"})
+		enroll(t, s, map[string]string{"a": "linux"})
 		s2 := openPostgres(t, url) // a second node: nothing to migrate, data kept
 		if d, err := s2.Device(context.Background(), "a"); err != nil || d.OS != "linux" {
 			t.Fatalf("device after second open: %+v %v", d, err)

@@ -126,13 +126,13 @@ type creds struct {
 
 // Enrol trades token for credentials for every device of the shard (or
 // loads them from CredsFile when it holds enough).
-func (f *Fleet) Enrol(ctx context.Context, token string) (EnrolResult, error) {
+func (f *Fleet) Enroll(ctx context.Context, token string) (EnrollResult, error) {
 	start := time.Now()
 	var cs []creds
 	if f.cfg.CredsFile != "" {
 		if b, err := os.ReadFile(f.cfg.CredsFile); err == nil && json.Unmarshal(b, &cs) == nil && len(cs) >= f.cfg.Count {
 			f.setCreds(cs[:f.cfg.Count])
-			return EnrolResult{Devices: f.cfg.Count, Cached: true}, nil
+			return EnrollResult{Devices: f.cfg.Count, Cached: true}, nil
 		}
 	}
 	cs = make([]creds, f.cfg.Count)
@@ -144,7 +144,7 @@ func (f *Fleet) Enrol(ctx context.Context, token string) (EnrolResult, error) {
 			for i := range work {
 				var err error
 				for try := 0; try < 3; try++ {
-					if cs[i], err = f.enrolOne(ctx, token, f.cfg.First+i); err == nil {
+					if cs[i], err = f.enrollOne(ctx, token, f.cfg.First+i); err == nil {
 						break
 					}
 				}
@@ -164,16 +164,16 @@ func (f *Fleet) Enrol(ctx context.Context, token string) (EnrolResult, error) {
 	close(work)
 	wg.Wait()
 	if n := fails.Load(); n > 0 {
-		return EnrolResult{Failures: int(n)}, fmt.Errorf("enrol: %d of %d devices failed", n, len(cs))
+		return EnrollResult{Failures: int(n)}, fmt.Errorf("enrol: %d of %d devices failed", n, len(cs))
 	}
 	f.setCreds(cs)
 	if f.cfg.CredsFile != "" {
 		b, _ := json.Marshal(cs)
 		if err := os.WriteFile(f.cfg.CredsFile, b, 0o600); err != nil {
-			return EnrolResult{}, fmt.Errorf("save credentials: %w", err)
+			return EnrollResult{}, fmt.Errorf("save credentials: %w", err)
 		}
 	}
-	return EnrolResult{Devices: len(cs), Seconds: time.Since(start).Seconds()}, nil
+	return EnrollResult{Devices: len(cs), Seconds: time.Since(start).Seconds()}, nil
 }
 
 func (f *Fleet) setCreds(cs []creds) {
@@ -183,7 +183,7 @@ func (f *Fleet) setCreds(cs []creds) {
 	}
 }
 
-func (f *Fleet) enrolOne(ctx context.Context, token string, g int) (creds, error) {
+func (f *Fleet) enrollOne(ctx context.Context, token string, g int) (creds, error) {
 	body, _ := json.Marshal(protocol.EnrollRequest{Token: token, Hostname: fmt.Sprintf("sim-%05d", g), User: "sim",
 		OS: "linux", Arch: "amd64", AgentVersion: "1.0.0-sim"})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.cfg.URL+protocol.EnrollPath, strings.NewReader(string(body)))

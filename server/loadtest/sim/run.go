@@ -53,7 +53,7 @@ type Runner struct {
 // that could not go on.
 func (r *Runner) Run(ctx context.Context) (*Report, error) {
 	r.rep = &Report{Started: time.Now(), Machine: thisMachine(), Config: r.Cfg, Details: map[string]any{}}
-	if err := r.enrolAndConnect(ctx); err != nil {
+	if err := r.enrollAndConnect(ctx); err != nil {
 		return r.rep, err
 	}
 	for _, sc := range AllScenarios {
@@ -126,8 +126,8 @@ func (r *Runner) status(ctx context.Context) (Status, error) {
 	return sum, err
 }
 
-func (r *Runner) enrolAndConnect(ctx context.Context) error {
-	ens, err := each(r, func(s Shard) (EnrolResult, error) { return s.Enrol(ctx, r.Cfg.Token) })
+func (r *Runner) enrollAndConnect(ctx context.Context) error {
+	ens, err := each(r, func(s Shard) (EnrollResult, error) { return s.Enroll(ctx, r.Cfg.Token) })
 	if err != nil {
 		return err
 	}

@@ -11,7 +11,7 @@ import (
 // Shard is a group of simulated devices the coordinator drives: a Fleet in
 // this process, or a worker process speaking JSON over its pipes.
 type Shard interface {
-	Enrol(ctx context.Context, token string) (EnrolResult, error)
+	Enroll(ctx context.Context, token string) (EnrollResult, error)
 	Connect(ctx context.Context) (ConnectResult, error)
 	Status(ctx context.Context) (Status, error)
 	Expect(ctx context.Context, on bool) error
@@ -21,8 +21,8 @@ type Shard interface {
 	Close() error
 }
 
-// EnrolResult is one shard's enrolment.
-type EnrolResult struct {
+// EnrollResult is one shard's enrolment.
+type EnrollResult struct {
 	Devices  int     `json:"devices"`
 	Failures int     `json:"failures"`
 	Cached   bool    `json:"cached"`
@@ -94,8 +94,8 @@ type LoadResult struct {
 type LocalShard struct{ F *Fleet }
 
 // Enrol implements Shard.
-func (s LocalShard) Enrol(ctx context.Context, token string) (EnrolResult, error) {
-	return s.F.Enrol(ctx, token)
+func (s LocalShard) Enroll(ctx context.Context, token string) (EnrollResult, error) {
+	return s.F.Enroll(ctx, token)
 }
 
 // Connect implements Shard.

@@ -9,20 +9,6 @@ import (
 	"github.com/deskside/deskside/shared/protocol"
 )
 
-// enrol stores devices: name → os.
-func enrol(t *testing.T, s Store, devs map[string]string) {
-	t.Helper()
-	ctx := context.Background()
-	if err := s.CreateToken(ctx, EnrollToken{ID: "tok", CreatedAt: time.Now()}, []byte("h")); err != nil {
-		t.Fatal(err)
-	}
-	for id, os := range devs {
-		if _, err := s.Enroll(ctx, []byte("h"), Device{ID: id, SecretHash: []byte(id), Hostname: id, OS: os}, time.Now()); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 func announcement(id string) (Announcement, Outgoing) {
 	a := Announcement{ID: id, Title: "Email is slow", Text: "We are on it", Severity: "outage", TargetKind: "all", CreatedAt: time.Now()}
 	return a, Outgoing{Kind: protocol.KindAnnouncement, ID: "env-" + id,
@@ -34,7 +20,7 @@ func announcement(id string) (Announcement, Outgoing) {
 // stored template): byte for byte the same frame.
 func testAnnounceOncePerDevice(t *testing.T, s Store) {
 	ctx := context.Background()
-	enrol(t, s, map[string]string{"a": "linux", "b": "windows", "c": "windows", "gone": "linux"})
+	enroll(t, s, map[string]string{"a": "linux", "b": "windows", "c": "windows", "gone": "linux"})
 	if err := s.RevokeDevice(ctx, "gone"); err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +70,7 @@ func testAnnounceOncePerDevice(t *testing.T, s Store) {
 // per device, and leave later frames in place.
 func testPruneCursors(t *testing.T, s Store) {
 	ctx := context.Background()
-	enrol(t, s, map[string]string{"a": "linux", "b": "linux", "c": "linux"})
+	enroll(t, s, map[string]string{"a": "linux", "b": "linux", "c": "linux"})
 	a, out := announcement("ann_1")
 	if _, _, err := s.Announce(ctx, a, out); err != nil {
 		t.Fatal(err)

@@ -1,10 +1,11 @@
-package api
+package devicelink
 
 import (
 	"context"
 	"errors"
 	"log/slog"
 	"maps"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -45,7 +46,7 @@ func TestCursorsCoalesce(t *testing.T) {
 	defer c.Close()
 	for dev := range 1000 {
 		for _, seq := range []uint64{3, 7, 5} {
-			c.Add(itoa(dev), seq)
+			c.Add(strconv.Itoa(dev), seq)
 		}
 	}
 	if got := c.Of("42"); got != 7 {

@@ -1,9 +1,10 @@
-package api
+package devicelink
 
 import (
 	"context"
 	"errors"
 	"log/slog"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -56,7 +57,7 @@ func TestSeenCoalesce(t *testing.T) {
 	defer s.Close()
 	t0 := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 	for dev := range 1000 {
-		s.Add(itoa(dev), "1.0.0", "linux", "amd64", t0)
+		s.Add(strconv.Itoa(dev), "1.0.0", "linux", "amd64", t0)
 	}
 	s.Add("42", "1.1.0", "", "", t0.Add(time.Second))
 

@@ -1,6 +1,7 @@
-package api
+package devicelink
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"sync"
@@ -65,9 +66,9 @@ func (s *seen) Overlay(d store.Device) store.Device {
 		return d
 	}
 	d.LastSeen = h.LastSeen
-	d.AgentVersion = firstNonEmpty(h.AgentVersion, d.AgentVersion)
-	d.OS = firstNonEmpty(h.OS, d.OS)
-	d.Arch = firstNonEmpty(h.Arch, d.Arch)
+	d.AgentVersion = cmp.Or(h.AgentVersion, d.AgentVersion)
+	d.OS = cmp.Or(h.OS, d.OS)
+	d.Arch = cmp.Or(h.Arch, d.Arch)
 	return d
 }
 

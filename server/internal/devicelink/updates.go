@@ -1,4 +1,4 @@
-package api
+package devicelink
 
 import (
 	"context"
@@ -29,7 +29,7 @@ type LinkedDevice struct {
 }
 
 // SetUpdates wires the release service in. Call it before serving.
-func (a *API) SetUpdates(u Updates) { a.updates = u }
+func (g *Gateway) SetUpdates(u Updates) { g.updates = u }
 
 // linked remembers what each connected device said in hello, for rollout
 // nudges. Entries belong to a peer: a replaced link's departure does not
@@ -63,11 +63,11 @@ func (l *linked) remove(p *hub.Peer) {
 
 // ConnectedDevices lists the connected devices with their platform and
 // agent version (from hello).
-func (a *API) ConnectedDevices() []LinkedDevice {
-	a.linked.mu.Lock()
-	defer a.linked.mu.Unlock()
-	out := make([]LinkedDevice, 0, len(a.linked.m))
-	for _, e := range a.linked.m {
+func (g *Gateway) ConnectedDevices() []LinkedDevice {
+	g.linked.mu.Lock()
+	defer g.linked.mu.Unlock()
+	out := make([]LinkedDevice, 0, len(g.linked.m))
+	for _, e := range g.linked.m {
 		out = append(out, e.d)
 	}
 	return out
@@ -76,47 +76,47 @@ func (a *API) ConnectedDevices() []LinkedDevice {
 // SendUpdate stores update.available in the device's outbox (with a seq,
 // like every server → device frame that matters) and delivers it now when
 // the device is connected; otherwise it is replayed at the next hello.
-func (a *API) SendUpdate(ctx context.Context, deviceID string, offer protocol.UpdateAvailable) error {
-	unlock := a.hub.Lock(deviceID)
+func (g *Gateway) SendUpdate(ctx context.Context, deviceID string, offer protocol.UpdateAvailable) error {
+	unlock := g.hub.Lock(deviceID)
 	defer unlock()
-	d, err := a.st.Enqueue(ctx, deviceID, store.Outgoing{Kind: protocol.KindUpdateAvailable, ID: protocol.NewID(), Body: offer})
+	d, err := g.st.Enqueue(ctx, deviceID, store.Outgoing{Kind: protocol.KindUpdateAvailable, ID: protocol.NewID(), Body: offer})
 	if err != nil {
 		return fmt.Errorf("send update.available: %w", err)
 	}
-	a.hub.Deliver(d)
+	g.hub.Deliver(d)
 	return nil
 }
 
 // offerOnHello tells a device that just said hello about a release for it,
 // after welcome and the replay. A failure only costs the nudge: the agent
 // also asks on its own timer.
-func (l *deviceLink) offerOnHello(ctx context.Context, d LinkedDevice) {
-	u := l.a.updates
+func (l *link) offerOnHello(ctx context.Context, d LinkedDevice) {
+	u := l.g.updates
 	if u == nil {
 		return
 	}
 	offer, err := u.Offer(ctx, d)
 	if err != nil {
-		l.a.log.Warn("offer an update at hello", "device", d.ID, "err", err)
+		l.g.log.Warn("offer an update at hello", "device", d.ID, "err", err)
 		return
 	}
 	if offer == nil {
 		return
 	}
-	if err := l.a.SendUpdate(ctx, d.ID, *offer); err != nil {
-		l.a.log.Warn("offer an update at hello", "device", d.ID, "err", err)
+	if err := l.g.SendUpdate(ctx, d.ID, *offer); err != nil {
+		l.g.log.Warn("offer an update at hello", "device", d.ID, "err", err)
 		return
 	}
-	l.a.log.Info("update offered", "device", d.ID, "from", d.Version, "to", offer.Version)
+	l.g.log.Info("update offered", "device", d.ID, "from", d.Version, "to", offer.Version)
 }
 
 // updateReport stores an update.report and acks it after the commit; a
 // repeated envelope id is acked as a duplicate and changes nothing.
-func (l *deviceLink) updateReport(ctx context.Context, env protocol.Envelope, b protocol.UpdateReport) {
-	if l.a.updates == nil {
+func (l *link) updateReport(ctx context.Context, env protocol.Envelope, b protocol.UpdateReport) {
+	if l.g.updates == nil {
 		// No release service: keep the device's word in the audit log.
 		detail := fmt.Sprintf("%s → %s ok=%t rolled_back=%t %s", b.FromVersion, b.ToVersion, b.OK, b.RolledBack, b.Detail)
-		if err := l.a.st.Audit(ctx, store.AuditEntry{At: time.Now(), Actor: "device:" + l.dev.ID, Action: "device.update",
+		if err := l.g.st.Audit(ctx, store.AuditEntry{At: time.Now(), Actor: "device:" + l.dev.ID, Action: "device.update",
 			Target: l.dev.ID, Detail: detail}); err != nil {
 			l.storeFailed(env, err)
 			return
@@ -124,14 +124,14 @@ func (l *deviceLink) updateReport(ctx context.Context, env protocol.Envelope, b 
 		l.ack(env, store.Result{})
 		return
 	}
-	dup, err := l.a.updates.Report(ctx, l.dev.ID, env.ID, b)
+	dup, err := l.g.updates.Report(ctx, l.dev.ID, env.ID, b)
 	if err != nil {
 		l.storeFailed(env, err)
 		return
 	}
 	l.ack(env, store.Result{Duplicate: dup})
 	if !dup {
-		l.a.log.Info("update report", "device", l.dev.ID, "from", b.FromVersion, "to", b.ToVersion, "ok", b.OK,
+		l.g.log.Info("update report", "device", l.dev.ID, "from", b.FromVersion, "to", b.ToVersion, "ok", b.OK,
 			"rolled_back", b.RolledBack)
 	}
 }

@@ -1,0 +1,61 @@
+package devicelink_test
+
+import (
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/deskside/deskside/server/servertest"
+	"github.com/deskside/deskside/shared/protocol"
+)
+
+// FuzzDeviceFrame sends arbitrary bytes as one frame from a connected
+// device through the real gateway, hub and store. Whatever arrives, the
+// gateway must not fall over: it acks the frame, refuses it with an error
+// frame, or closes the link with one of the protocol's close codes; and a
+// link left open still acks the next frame.
+func FuzzDeviceFrame(f *testing.F) {
+	s := servertest.New(f, servertest.WithDeviceRate(1e9, 1e9))
+	d := s.Enroll(f, "fuzz-pc")
+	for _, seed := range []string{
+		`{"v":1,"type":"request.reopen","id":"f1","ts":"2026-01-01T00:00:00Z","body":{"request_id":"nope"}}`,
+		`{"v":1,"type":"telemetry","id":"f2","ts":"2026-01-01T00:00:00Z","body":{"cpu_percent":12}}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	closes := []int{websocket.CloseMessageTooBig, protocol.CloseBadVersion, protocol.CloseTooManyBad, protocol.CloseRateLimited}
+	f.Fuzz(func(t *testing.T, frame []byte) {
+		d.Connect(t, 0)
+		if err := d.Conn.WriteMessage(websocket.TextMessage, frame); err != nil {
+			t.Fatal(err)
+		}
+		probe, err := protocol.New(protocol.KindDeliveryCursor, protocol.DeliveryCursor{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		probeData, _ := probe.Marshal()
+		_ = d.Conn.WriteMessage(websocket.TextMessage, probeData) // fails only when the link is closing: read the close below
+		_ = d.Conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		for {
+			_, data, err := d.Conn.ReadMessage()
+			var ce *websocket.CloseError
+			switch {
+			case errors.As(err, &ce) && slices.Contains(closes, ce.Code):
+				return
+			case err != nil:
+				t.Fatalf("after frame %q the link ended with %v", frame, err)
+			}
+			env, err := protocol.Parse(data)
+			if err != nil {
+				t.Fatalf("the server sent %q: %v", data, err)
+			}
+			var ack protocol.Ack
+			if env.Type == protocol.KindAck && env.Decode(&ack) == nil && ack.ID == probe.ID {
+				return
+			}
+		}
+	})
+}

@@ -1,0 +1,24 @@
+package devicelink
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// metrics are the gateway's Prometheus series, registered per server (not
+// globally) so several servers can live in one test process.
+type metrics struct {
+	framesIn        *prometheus.CounterVec
+	badFrames       *prometheus.CounterVec
+	requestsCreated prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		framesIn: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "deskside_device_frames_total",
+			Help: "Frames received from devices, by kind."}, []string{"kind"}),
+		badFrames: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "deskside_device_bad_frames_total",
+			Help: "Device frames refused, by reason."}, []string{"reason"}),
+		requestsCreated: prometheus.NewCounter(prometheus.CounterOpts{Name: "deskside_requests_created_total",
+			Help: "Help requests stored."}),
+	}
+	reg.MustRegister(m.framesIn, m.badFrames, m.requestsCreated)
+	return m
+}
