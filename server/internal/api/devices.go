@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,7 +15,6 @@ import (
 	"github.com/deskside/deskside/shared/protocol"
 )
 
-func hashHex(s string) string { return hex.EncodeToString(auth.Hash(s)) }
 
 // CreateToken makes an enrolment token and returns it with its wire form
 // (shown once; only a hash is stored). pin is added when non-nil.
