@@ -15,7 +15,6 @@ import (
 	"github.com/deskside/deskside/shared/protocol"
 )
 
-
 // CreateToken makes an enrolment token and returns it with its wire form
 // (shown once; only a hash is stored). pin is added when non-nil.
 func CreateToken(ctx context.Context, st store.Store, group string, maxUses int, expiresIn time.Duration, pin []byte) (store.EnrollToken, string, error) {
