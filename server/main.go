@@ -31,6 +31,7 @@ import (
 
 	"github.com/deskside/deskside/server/internal/api"
 	"github.com/deskside/deskside/server/internal/app"
+	"github.com/deskside/deskside/server/internal/identity"
 	"github.com/deskside/deskside/server/internal/store"
 	"github.com/deskside/deskside/shared/version"
 )
@@ -129,6 +130,7 @@ func serve(args []string) error {
 	rateN := f.num("device-rate", 20, "frames per second a device may send")
 	logLevel := f.str("log-level", "info", "debug, info, warn or error")
 	relKey := f.str("release-public-key", "", "publisher's minisign public key(s) (RWQ…, comma-separated to rotate) for agent updates; without one the releases API answers 503")
+	metricsToken := f.str("metrics-token", "", "bearer token GET /metrics asks for (default: /metrics is open to whoever reaches the port)")
 	relKeyFile := f.str("release-public-key-file", "", "file with the publisher's minisign public key(s), e.g. deskside-release.pub")
 	_ = f.Parse(args)
 	pubKeys, err := releaseKeys(*relKey, *relKeyFile)
@@ -152,7 +154,7 @@ func serve(args []string) error {
 	a, err := app.New(ctx, app.Config{DataDir: *data, Store: *storeKind, DatabaseURL: *dbURL,
 		Bus: *busKind, NATSURL: *natsURL, Cluster: *cluster, NodeID: *nodeID, TLSCert: *cert, TLSKey: *key, TLSSelfSigned: *selfSigned,
 		AllowedOrigins: allowed, ServerName: *name, PingInterval: *ping, DeviceRate: float64(*rateN), Log: log,
-		ReleasePublicKeys: pubKeys})
+		ReleasePublicKeys: pubKeys, MetricsToken: *metricsToken})
 	if err != nil {
 		return err
 	}
@@ -239,6 +241,7 @@ func printWelcome(base, data string, b app.Bootstrap) {
 	}
 	if b.EnrollToken != "" {
 		fmt.Printf("  Enrolment token for desks: %s\n", b.EnrollToken)
+		fmt.Printf("    (expires %s, in %d days)\n", b.EnrollTokenExpires.Local().Format("Mon 2 Jan 2006 15:04"), int(app.FirstTokenTTL.Hours()/24))
 		fmt.Printf("    (also in %s/%s; make more with `server token create`)\n", data, app.EnrollTokenFile)
 	}
 	fmt.Println()
@@ -260,14 +263,14 @@ func adminCreate(args []string) error {
 	email := f.String("email", "", "email address (sign-in name)")
 	name := f.String("name", "", "name users see")
 	password := f.String("password", "", "password (at least 10 characters)")
-	role := f.String("role", "admin", "admin or technician")
+	role := f.String("role", "admin", "admin, technician or viewer")
 	_ = f.Parse(args)
 	st, err := openStore(*data, *storeKind, *dbURL)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	t, err := api.NewTechnician(*email, *name, *password, *role)
+	t, err := identity.NewTechnician(*email, *name, *password, *role)
 	if err != nil {
 		return err
 	}
@@ -275,7 +278,7 @@ func adminCreate(args []string) error {
 	if err := st.CreateTechnician(ctx, t); err != nil {
 		return err
 	}
-	if err := st.SetMeta(ctx, api.MetaSetupTokenHash, ""); err != nil {
+	if err := st.SetMeta(ctx, identity.MetaSetupTokenHash, ""); err != nil {
 		return err
 	}
 	_ = os.Remove(filepath.Join(*data, app.SetupTokenFile))

@@ -68,6 +68,9 @@ func WithPostgres(url string) Option {
 	return func(c *app.Config) { c.Store, c.DatabaseURL = "postgres", url }
 }
 
+// WithMetricsToken makes GET /metrics ask for a bearer token.
+func WithMetricsToken(tok string) Option { return func(c *app.Config) { c.MetricsToken = tok } }
+
 // WithLogger sends the server's logs to l (default: discarded unless -v).
 func WithLogger(l *slog.Logger) Option { return func(c *app.Config) { c.Log = l } }
 
@@ -145,6 +148,21 @@ func (s *Server) start(t testing.TB, addr string) {
 	s.mu.Lock()
 	s.app, s.srv, s.addr = a, srv, srv.Listener.Addr().String()
 	s.mu.Unlock()
+}
+
+// SetupToken is the one-time setup token printed at first start.
+func (s *Server) SetupToken() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.setupToken
+}
+
+// Handler is the server's HTTP handler, for requests made in-process
+// (e.g. from chosen client addresses).
+func (s *Server) Handler() http.Handler {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.app.Handler
 }
 
 // URL is the server's base URL, e.g. http://127.0.0.1:41234.

@@ -111,6 +111,7 @@ const (
 	CloseBadVersion   = 4004 // unknown major protocol version
 	CloseTooManyBad   = 4005 // repeated invalid frames
 	CloseRateLimited  = 4006 // too many frames per second, persistently
+	CloseSessionEnded = 4007 // console: the technician's sign-in session ended (signed out, disabled, password or role changed)
 )
 
 // Envelope wraps every frame. ID is the sender's idempotency key: the

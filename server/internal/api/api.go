@@ -23,6 +23,7 @@ import (
 	"github.com/deskside/deskside/server/internal/auth"
 	"github.com/deskside/deskside/server/internal/devicelink"
 	"github.com/deskside/deskside/server/internal/hub"
+	"github.com/deskside/deskside/server/internal/identity"
 	"github.com/deskside/deskside/server/internal/store"
 	"github.com/deskside/deskside/shared/protocol"
 	"github.com/deskside/deskside/shared/version"
@@ -51,6 +52,10 @@ type Options struct {
 	HelloTimeout time.Duration
 	// SessionTTL is how long a technician stays signed in.
 	SessionTTL time.Duration
+	// SetupTokenFile is removed once the setup token is used.
+	SetupTokenFile string
+	// MetricsToken, when set, is the bearer token GET /metrics asks for.
+	MetricsToken string
 }
 
 // API serves HTTP. Create with New.
@@ -60,7 +65,7 @@ type API struct {
 	hub     *hub.Hub
 	log     *slog.Logger
 	mux     *http.ServeMux
-	logins  *auth.Limiter
+	ids     *identity.Sessions
 	metrics *metrics
 	devices *devicelink.Gateway
 }
@@ -76,8 +81,9 @@ func New(opt Options, reg *prometheus.Registry) *API {
 	if opt.ServerName == "" {
 		opt.ServerName = "IT help desk"
 	}
-	a := &API{opt: opt, st: opt.Store, hub: opt.Hub, log: opt.Log, mux: http.NewServeMux(),
-		logins: auth.NewLimiter(5, 15*time.Minute), metrics: newMetrics(reg, opt.Hub)}
+	a := &API{opt: opt, st: opt.Store, hub: opt.Hub, log: opt.Log, mux: http.NewServeMux(), metrics: newMetrics(reg, opt.Hub)}
+	a.ids = identity.New(identity.Options{Store: opt.Store, Hub: opt.Hub, Log: opt.Log, SecureCookies: opt.SecureCookies,
+		SessionTTL: opt.SessionTTL, SetupTokenFile: opt.SetupTokenFile, Registerer: reg})
 	a.devices = devicelink.New(devicelink.Options{Store: opt.Store, Hub: opt.Hub, Log: opt.Log, ServerName: opt.ServerName,
 		Rate: opt.DeviceRate, Burst: opt.DeviceBurst, HelloTimeout: opt.HelloTimeout}, reg)
 	a.routes(reg)
@@ -95,45 +101,64 @@ func (a *API) Devices() *devicelink.Gateway { return a.devices }
 // ServeHTTP implements http.Handler.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }
 
+// actor is the signed-in technician behind a staff request.
+type actor = identity.Actor
+
+// Access levels of the route table (see identity.Access).
+const (
+	public = identity.Public
+	reader = identity.Reader
+	staff  = identity.Staff
+	admin  = identity.Admin
+)
+
+// routeTable is every route the API serves, with who may use it: the
+// sign-in routes from identity, then the API's own. routes registers it
+// and the role matrix test walks it, so a route cannot be added without
+// saying who may use it.
+func (a *API) routeTable(reg *prometheus.Registry) []identity.Route {
+	r := func(pattern string, access identity.Access, h identity.Handler) identity.Route {
+		return identity.Route{Pattern: pattern, Access: access, Handler: h}
+	}
+	open := func(pattern string, h http.HandlerFunc) identity.Route {
+		return identity.Route{Pattern: pattern, Access: public, Public: h}
+	}
+	return append(a.ids.Routes(),
+		open("GET /healthz", a.healthz),
+		open("GET /metrics", a.metricsAuth(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))),
+		open("GET "+protocol.DevicePath, a.devices.ServeHTTP),
+		r("GET "+protocol.ConsolePath, reader, a.consoleWS),
+
+		r("GET /api/v1/tokens", admin, a.listTokens),
+		r("POST /api/v1/tokens", admin, a.createToken),
+		r("DELETE /api/v1/tokens/{id}", admin, a.revokeToken),
+		open("POST "+protocol.EnrollPath, a.enroll),
+
+		r("GET /api/v1/devices", reader, a.listDevices),
+		r("GET /api/v1/devices/{id}", reader, a.getDevice),
+		r("POST /api/v1/devices/{id}/snapshot", staff, a.wantSnapshot),
+		r("POST /api/v1/devices/{id}/telemetry", staff, a.telemetry),
+		r("POST /api/v1/devices/{id}/messages", staff, a.directMessage),
+		r("POST /api/v1/devices/{id}/revoke", admin, a.revokeDevice),
+
+		r("GET /api/v1/requests", reader, a.listRequests),
+		r("GET /api/v1/requests/{id}", reader, a.getRequest),
+		r("GET /api/v1/requests/{id}/screenshot", reader, a.screenshot),
+		r("PATCH /api/v1/requests/{id}", staff, a.patchRequest),
+		r("POST /api/v1/requests/{id}/messages", staff, a.techMessage),
+		r("POST /api/v1/requests/{id}/notes", staff, a.addNote),
+
+		r("GET /api/v1/announcements", staff, a.listAnnouncements),
+		r("POST /api/v1/announcements", staff, a.announce),
+		r("GET /api/v1/audit", admin, a.listAudit),
+	)
+}
+
 func (a *API) routes(reg *prometheus.Registry) {
 	m := a.mux
-	m.HandleFunc("GET /healthz", a.healthz)
-	m.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	m.Handle("GET "+protocol.DevicePath, a.devices)
-	m.HandleFunc("GET "+protocol.ConsolePath, a.consoleWS)
-
-	m.HandleFunc("POST /api/v1/setup", a.setup)
-	m.HandleFunc("POST /api/v1/login", a.login)
-	m.HandleFunc("POST /api/v1/logout", a.tech(a.logout, false))
-	m.HandleFunc("GET /api/v1/session", a.tech(a.session, false))
-	m.HandleFunc("PATCH /api/v1/me", a.tech(a.patchMe, false))
-	m.HandleFunc("GET /api/v1/technicians", a.tech(a.listTechs, true))
-	m.HandleFunc("POST /api/v1/technicians", a.tech(a.createTech, true))
-	m.HandleFunc("PATCH /api/v1/technicians/{id}", a.tech(a.patchTech, true))
-
-	m.HandleFunc("GET /api/v1/tokens", a.tech(a.listTokens, true))
-	m.HandleFunc("POST /api/v1/tokens", a.tech(a.createToken, true))
-	m.HandleFunc("DELETE /api/v1/tokens/{id}", a.tech(a.revokeToken, true))
-	m.HandleFunc("POST "+protocol.EnrollPath, a.enroll)
-
-	m.HandleFunc("GET /api/v1/devices", a.tech(a.listDevices, false))
-	m.HandleFunc("GET /api/v1/devices/{id}", a.tech(a.getDevice, false))
-	m.HandleFunc("POST /api/v1/devices/{id}/snapshot", a.tech(a.wantSnapshot, false))
-	m.HandleFunc("POST /api/v1/devices/{id}/telemetry", a.tech(a.telemetry, false))
-	m.HandleFunc("POST /api/v1/devices/{id}/messages", a.tech(a.directMessage, false))
-	m.HandleFunc("POST /api/v1/devices/{id}/revoke", a.tech(a.revokeDevice, true))
-
-	m.HandleFunc("GET /api/v1/requests", a.tech(a.listRequests, false))
-	m.HandleFunc("GET /api/v1/requests/{id}", a.tech(a.getRequest, false))
-	m.HandleFunc("GET /api/v1/requests/{id}/screenshot", a.tech(a.screenshot, false))
-	m.HandleFunc("PATCH /api/v1/requests/{id}", a.tech(a.patchRequest, false))
-	m.HandleFunc("POST /api/v1/requests/{id}/messages", a.tech(a.techMessage, false))
-	m.HandleFunc("POST /api/v1/requests/{id}/notes", a.tech(a.addNote, false))
-
-	m.HandleFunc("GET /api/v1/announcements", a.tech(a.listAnnouncements, false))
-	m.HandleFunc("POST /api/v1/announcements", a.tech(a.announce, false))
-	m.HandleFunc("GET /api/v1/audit", a.tech(a.listAudit, true))
-
+	for _, rt := range a.routeTable(reg) {
+		m.HandleFunc(rt.Pattern, a.ids.HandlerFunc(rt))
+	}
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusNotFound, "not_found", "There is no such API endpoint; see docs/api.md.")
 	})
@@ -141,6 +166,10 @@ func (a *API) routes(reg *prometheus.Registry) {
 		m.Handle("/", a.opt.Console)
 	}
 }
+
+// Sessions is technician sign-in, for services beside the API (single
+// sign-on starts sessions through it).
+func (a *API) Sessions() *identity.Sessions { return a.ids }
 
 // Mount adds a handler owned by another package (e.g. "/api/v1/releases/"
 // for updates); it authenticates callers with DeviceAuth and StaffAuth.
@@ -161,17 +190,9 @@ func (a *API) DeviceAuth(r *http.Request) (deviceID string, ok bool) {
 }
 
 // StaffAuth authenticates a technician by session cookie and, for methods
-// other than GET and HEAD, the X-CSRF-Token header. actor is the email.
-func (a *API) StaffAuth(r *http.Request) (actor string, admin, ok bool) {
-	ac, ok := a.authenticate(r)
-	if !ok {
-		return "", false, false
-	}
-	if r.Method != http.MethodGet && r.Method != http.MethodHead && !auth.Equal([]byte(r.Header.Get("X-CSRF-Token")), []byte(ac.csrf)) {
-		return "", false, false
-	}
-	return ac.Email, ac.Role == "admin", true
-}
+// other than GET and HEAD, the X-CSRF-Token header; a viewer only reads.
+// actor is the email.
+func (a *API) StaffAuth(r *http.Request) (actor string, admin, ok bool) { return a.ids.StaffAuth(r) }
 
 func (a *API) healthz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
@@ -236,3 +257,10 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 }
 
 func trimmed(s string) string { return strings.TrimSpace(s) }
+
+func capitalise(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}

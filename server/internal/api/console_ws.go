@@ -39,19 +39,17 @@ func (a *API) originAllowed(r *http.Request) bool {
 // consoleWS opens the technician's live event stream. Three checks stop
 // cross-site WebSocket hijacking: the session cookie (SameSite=Strict), the
 // Origin allow-list, and the CSRF token in the query, which a foreign page
-// cannot read.
-func (a *API) consoleWS(w http.ResponseWriter, r *http.Request) {
-	ac, ok := a.authenticate(r)
-	if !ok {
-		writeErr(w, http.StatusUnauthorized, "signed_out", "Please sign in.")
-		return
-	}
+// cannot read. The link is tied to its session: signing out, a disabled
+// account or a changed role or password closes it (CloseSessionEnded).
+// Every event on it is about the queue and the devices, which every role
+// may read; the console sends nothing but pongs and closes.
+func (a *API) consoleWS(w http.ResponseWriter, r *http.Request, ac *actor) {
 	if !a.originAllowed(r) {
 		a.log.Warn("console socket refused: origin not allowed", "origin", r.Header.Get("Origin"), "technician", ac.ID)
 		writeErr(w, http.StatusForbidden, "origin", "This page's origin may not open the console socket. An admin can allow it with --allowed-origin.")
 		return
 	}
-	if !auth.Equal([]byte(r.URL.Query().Get("csrf")), []byte(ac.csrf)) {
+	if !auth.Equal([]byte(r.URL.Query().Get("csrf")), []byte(ac.CSRF)) {
 		writeErr(w, http.StatusForbidden, "csrf", "The console socket needs the csrf token from GET /api/v1/session.")
 		return
 	}
@@ -60,7 +58,7 @@ func (a *API) consoleWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ws.SetReadLimit(4096)
-	p := a.hub.AddConsole(ws, ac.ID)
+	p := a.hub.AddSessionConsole(ws, ac.ID, ac.Session)
 	hello, err := protocol.New(protocol.KindConsoleHello, protocol.ConsoleHello{TechnicianID: ac.ID, Name: ac.Name, ServerVersion: version.Version})
 	if err == nil {
 		var data []byte

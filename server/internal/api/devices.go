@@ -2,9 +2,9 @@ package api
 
 import (
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -14,8 +14,6 @@ import (
 	"github.com/deskside/deskside/server/internal/store"
 	"github.com/deskside/deskside/shared/protocol"
 )
-
-func hashHex(s string) string { return hex.EncodeToString(auth.Hash(s)) }
 
 // CreateToken makes an enrolment token and returns it with its wire form
 // (shown once; only a hash is stored). pin is added when non-nil.
@@ -90,6 +88,10 @@ func (a *API) enroll(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusBadRequest, "bad_body", "The device did not say its hostname.")
 		return
 	}
+	if msg := enrollTooLong(in); msg != "" {
+		writeErr(w, http.StatusBadRequest, "too_long", msg)
+		return
+	}
 	secret := auth.RandomToken(32)
 	d := store.Device{ID: "dev_" + uuid.NewString(), Hostname: trimmed(in.Hostname), User: in.User, OS: in.OS,
 		Arch: in.Arch, AgentVersion: in.AgentVersion, SecretHash: auth.Hash(secret)}
@@ -116,6 +118,22 @@ func (a *API) enroll(w http.ResponseWriter, r *http.Request) {
 	a.metrics.enrolled.Inc()
 	a.audit(r.Context(), "device:"+d.ID, "device.enroll", d.ID, d.Hostname+" group="+d.Group)
 	writeJSON(w, http.StatusCreated, protocol.EnrollResponse{DeviceID: d.ID, DeviceSecret: secret, Group: d.Group, ServerName: a.opt.ServerName})
+}
+
+// enrollTooLong says which enrolment field is longer than any real one
+// (a DNS name is at most 253 bytes) and would only bloat every list and
+// console that shows it; "" when all fit.
+func enrollTooLong(in protocol.EnrollRequest) string {
+	for _, f := range []struct {
+		name, v string
+		max     int
+	}{{"hostname", in.Hostname, 253}, {"user name", in.User, 256}, {"OS", in.OS, 128},
+		{"architecture", in.Arch, 32}, {"agent version", in.AgentVersion, 64}} {
+		if len(f.v) > f.max {
+			return fmt.Sprintf("The device's %s is %d bytes long; at most %d are accepted.", f.name, len(f.v), f.max)
+		}
+	}
+	return ""
 }
 
 type deviceView struct {

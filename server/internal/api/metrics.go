@@ -1,9 +1,12 @@
 package api
 
 import (
+	"net/http"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/deskside/deskside/server/internal/auth"
 	"github.com/deskside/deskside/server/internal/hub"
 )
 
@@ -33,4 +36,17 @@ func newMetrics(reg *prometheus.Registry, h *hub.Hub) *metrics {
 			func() float64 { return float64(h.SlowConsumerCloses()) }),
 	)
 	return m
+}
+
+// metricsAuth asks for the bearer token MetricsToken when one is set.
+func (a *API) metricsAuth(h http.Handler) http.HandlerFunc {
+	want := []byte("Bearer " + a.opt.MetricsToken)
+	return func(w http.ResponseWriter, r *http.Request) {
+		if a.opt.MetricsToken != "" && !auth.Equal([]byte(r.Header.Get("Authorization")), want) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="deskside metrics"`)
+			writeErr(w, http.StatusUnauthorized, "unauthorized", "The metrics need the bearer token set with --metrics-token.")
+			return
+		}
+		h.ServeHTTP(w, r)
+	}
 }

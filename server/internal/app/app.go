@@ -24,6 +24,7 @@ import (
 	"github.com/deskside/deskside/server/internal/bus"
 	"github.com/deskside/deskside/server/internal/console"
 	"github.com/deskside/deskside/server/internal/hub"
+	"github.com/deskside/deskside/server/internal/identity"
 	"github.com/deskside/deskside/server/internal/release"
 	"github.com/deskside/deskside/server/internal/store"
 )
@@ -56,7 +57,9 @@ type Config struct {
 	// agent updates. Empty: the server runs, and the releases API answers
 	// 503 saying how to configure it.
 	ReleasePublicKeys string
-	Log               *slog.Logger
+	// MetricsToken, when set, is the bearer token GET /metrics asks for.
+	MetricsToken string
+	Log          *slog.Logger
 }
 
 // App is a wired server. Handler serves everything; Close releases it.
@@ -120,6 +123,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		Store: a.Store, Hub: a.Hub, Log: cfg.Log, Console: console.Handler(), ServerName: cfg.ServerName,
 		AllowedOrigins: cfg.AllowedOrigins, Pin: a.Pin, SecureCookies: a.TLS != nil,
 		DeviceRate: rate.Limit(cfg.DeviceRate), DeviceBurst: cfg.DeviceBurst,
+		SetupTokenFile: filepath.Join(cfg.DataDir, SetupTokenFile), MetricsToken: cfg.MetricsToken,
 	}, reg)
 	if err := a.wireReleases(ctx); err != nil {
 		a.Close()
@@ -207,7 +211,14 @@ type Bootstrap struct {
 	SetupToken string
 	// EnrollToken is the first enrolment token; "" unless made just now.
 	EnrollToken string
+	// EnrollTokenExpires is when EnrollToken stops enrolling (FirstTokenTTL).
+	EnrollTokenExpires time.Time
 }
+
+// FirstTokenTTL is how long the first enrolment token works: long enough
+// to roll the agent out, short enough that a token printed in a log or
+// pasted in a chat stops mattering. Make more with `server token create`.
+const FirstTokenTTL = 7 * 24 * time.Hour
 
 // File names in the data directory that scripts read (see docs/api.md).
 const (
@@ -217,7 +228,8 @@ const (
 
 // Bootstrap prepares a fresh server: while no technician exists it makes a
 // new one-time setup token (only its hash is stored); when no enrolment
-// token exists it makes one for the "default" group with no expiry. Both
+// token exists it makes one for the "default" group that expires after
+// FirstTokenTTL. Both
 // are written to files in the data directory (0600) for scripts.
 func (a *App) Bootstrap(ctx context.Context) (Bootstrap, error) {
 	var b Bootstrap
@@ -228,7 +240,7 @@ func (a *App) Bootstrap(ctx context.Context) (Bootstrap, error) {
 	setupFile := filepath.Join(a.Config.DataDir, SetupTokenFile)
 	if n == 0 {
 		b.SetupToken = auth.RandomToken(24)
-		if err := a.Store.SetMeta(ctx, api.MetaSetupTokenHash, hashHex(b.SetupToken)); err != nil {
+		if err := a.Store.SetMeta(ctx, identity.MetaSetupTokenHash, hashHex(b.SetupToken)); err != nil {
 			return b, err
 		}
 		if err := os.WriteFile(setupFile, []byte(b.SetupToken+"\n"), 0o600); err != nil {
@@ -242,11 +254,11 @@ func (a *App) Bootstrap(ctx context.Context) (Bootstrap, error) {
 		return b, err
 	}
 	if len(toks) == 0 {
-		_, tok, err := api.CreateToken(ctx, a.Store, "default", 0, 0, a.Pin)
+		t, tok, err := api.CreateToken(ctx, a.Store, "default", 0, FirstTokenTTL, a.Pin)
 		if err != nil {
 			return b, err
 		}
-		b.EnrollToken = tok
+		b.EnrollToken, b.EnrollTokenExpires = tok, *t.ExpiresAt
 		if err := os.WriteFile(filepath.Join(a.Config.DataDir, EnrollTokenFile), []byte(tok+"\n"), 0o600); err != nil {
 			return b, fmt.Errorf("write enrolment token file: %w", err)
 		}

@@ -316,7 +316,14 @@ func (h *Hub) Kick(deviceID string, code int, reason string) {
 
 // AddConsole registers a console link.
 func (h *Hub) AddConsole(ws *websocket.Conn, technicianID string) *Peer {
+	return h.AddSessionConsole(ws, technicianID, "")
+}
+
+// AddSessionConsole registers a console link opened with a sign-in
+// session, so that ending the session (CloseConsoles) closes the link.
+func (h *Hub) AddSessionConsole(ws *websocket.Conn, technicianID, session string) *Peer {
 	p := h.newPeer(ws, technicianID)
+	p.session = session
 	p.ready = true
 	h.mu.Lock()
 	if h.closed {

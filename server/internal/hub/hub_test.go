@@ -45,7 +45,7 @@ func newTestHub(t *testing.T, cfg Config) *testHub {
 		id := r.URL.Query().Get("id")
 		var p *Peer
 		if strings.HasPrefix(r.URL.Path, "/console") {
-			p = th.h.AddConsole(ws, id)
+			p = th.h.AddSessionConsole(ws, id, r.URL.Query().Get("session"))
 		} else {
 			p = th.h.AddDevice(ws, id)
 			_ = th.h.Resume(p, func([]store.Delivery) []byte { return []byte(`{"type":"welcome"}`) },

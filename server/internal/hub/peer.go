@@ -33,6 +33,8 @@ type Peer struct {
 	WS *websocket.Conn
 	ID string // device id, or technician id for consoles
 
+	session string // console: the sign-in session it was opened with
+
 	h        *Hub
 	mu       sync.Mutex
 	queue    []item

@@ -228,7 +228,17 @@ func (r router) Device(deviceID string, m bus.Device) bool {
 	return false
 }
 
-func (r router) Console(frame []byte) { r.h.broadcast(frame) }
+func (r router) Console(frame []byte) {
+	if len(frame) > 0 && frame[0] == consoleCloseMark {
+		if sel, ok := parseConsoleClose(frame); ok {
+			r.h.closeConsoles(sel)
+		} else {
+			r.h.log.Error("bus: unreadable console close order")
+		}
+		return
+	}
+	r.h.broadcast(frame)
+}
 
 func (r router) Fanout(f bus.Fanout) {
 	sf, err := protocol.ParseSeqFrame(f.Template)

@@ -212,6 +212,7 @@ type Store interface {
 
 	GetMeta(ctx context.Context, key string) (string, error)
 	SetMeta(ctx context.Context, key, value string) error
+	TakeMeta(ctx context.Context, key, value string) (bool, error)
 
 	CreateTechnician(ctx context.Context, t Technician) error
 	UpdateTechnician(ctx context.Context, t Technician) error
@@ -223,6 +224,7 @@ type Store interface {
 	CreateSession(ctx context.Context, hash []byte, s Session) error
 	Session(ctx context.Context, hash []byte) (Session, error)
 	DeleteSession(ctx context.Context, hash []byte) error
+	DeleteSessions(ctx context.Context, technicianID string, except []byte) (int, error)
 
 	CreateToken(ctx context.Context, t EnrollToken, secretHash []byte) error
 	ListTokens(ctx context.Context) ([]EnrollToken, error)

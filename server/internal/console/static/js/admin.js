@@ -9,7 +9,7 @@ export function renderTechnicians(main) {
   const email = h('input', { type: 'email', name: 'email', required: true, autocomplete: 'off' });
   const name = h('input', { type: 'text', name: 'name', required: true, autocomplete: 'off' });
   const pass = h('input', { type: 'password', name: 'password', required: true, autocomplete: 'new-password', minlength: 10 });
-  const role = select('role', [['technician', 'Technician'], ['admin', 'Admin']], 'technician');
+  const role = select('role', [['technician', 'Technician'], ['admin', 'Admin'], ['viewer', 'Viewer (read-only)']], 'technician');
   const err = h('div', { class: 'error', role: 'alert', hidden: true });
   const form = h('form', { class: 'panel', id: 'tech-form', 'aria-labelledby': 'tech-new' },
     h('h2', { id: 'tech-new', text: 'Add a technician' }), err,
@@ -39,7 +39,7 @@ export function renderTechnicians(main) {
       const data = await get('/api/v1/technicians');
       tbody.replaceChildren(...(data.technicians || []).map((t) => {
         const me = t.id === session.tech.id;
-        const roleSel = select('role', [['technician', 'Technician'], ['admin', 'Admin']], t.role);
+        const roleSel = select('role', [['technician', 'Technician'], ['admin', 'Admin'], ['viewer', 'Viewer (read-only)']], t.role);
         roleSel.setAttribute('aria-label', 'Role of ' + (t.name || t.email));
         roleSel.disabled = me;
         roleSel.addEventListener('change', () => change(t, { role: roleSel.value }, 'Role changed.'));
@@ -105,4 +105,27 @@ export function renderTokens(main) {
     } catch (e) { if (e.status !== 401) tbody.replaceChildren(emptyRow(6, e.message)); }
   }
   load();
+}
+
+// renderAudit shows the audit log: sign-ins (method and address), failed
+// sign-ins, role changes, ended sessions and every admin action.
+export function renderAudit(main) {
+  const body = h('tbody', {});
+  main.append(h('section', { class: 'panel', 'aria-labelledby': 'audit-h' },
+    h('h1', { id: 'audit-h', text: 'Audit log' }),
+    h('p', { class: 'muted small', text: 'The latest 200 entries, newest first.' }),
+    h('table', { class: 'table', id: 'audit-table' },
+      h('thead', {}, h('tr', {}, ...['When', 'Who', 'What', 'On', 'Details'].map((t) => h('th', { scope: 'col', text: t })))), body)));
+  (async () => {
+    try {
+      const res = await get('/api/v1/audit?limit=200');
+      const rows = res.entries || res.audit || [];
+      if (!rows.length) { body.append(emptyRow(5, 'Nothing recorded yet.')); return; }
+      body.replaceChildren(...rows.map((e) => h('tr', {},
+        h('td', {}, timeEl(e.at)), h('td', { text: e.actor }), h('td', { text: e.action }),
+        h('td', { text: e.target }), h('td', { text: e.detail || '' }))));
+    } catch (e) {
+      if (e.status !== 401) toast(e.message, true);
+    }
+  })();
 }

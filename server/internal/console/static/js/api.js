@@ -15,6 +15,12 @@ export class APIError extends Error {
 let onEnded = () => {};
 // onSessionEnded registers what to do when the server says we are signed out.
 export function onSessionEnded(fn) { onEnded = fn; }
+// endSession says the server ended our session (the console socket closed
+// with 4007: signed out elsewhere, disabled, password or role changed).
+export function endSession() { onEnded(); }
+
+// canChange: a viewer reads; the console hides what would only be refused.
+export const canChange = () => !!session.tech && session.tech.role !== 'viewer';
 
 const friendly = {
   0: 'We can’t reach the Deskside server. Check your connection and try again.',

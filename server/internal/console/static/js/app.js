@@ -11,7 +11,7 @@ import { renderRequest } from './request.js';
 import { renderDevices, renderDevice } from './devices.js';
 import { renderAnnouncements } from './announce.js';
 import { renderProfile } from './profile.js';
-import { renderTechnicians, renderTokens } from './admin.js';
+import { renderTechnicians, renderTokens, renderAudit } from './admin.js';
 import { renderUpdates } from './updates.js';
 
 const main = document.getElementById('main');
@@ -25,11 +25,12 @@ const routes = [
   [/^\/requests\/([^/]+)$/, 'queue', renderRequest],
   [/^\/devices$/, 'devices', renderDevices],
   [/^\/devices\/([^/]+)$/, 'devices', renderDevice],
-  [/^\/announcements$/, 'announcements', renderAnnouncements],
+  [/^\/announcements$/, 'announcements', renderAnnouncements, 'staff'],
   [/^\/profile$/, 'profile', renderProfile],
-  [/^\/admin\/technicians$/, 'technicians', renderTechnicians, true],
-  [/^\/admin\/tokens$/, 'tokens', renderTokens, true],
-  [/^\/admin\/updates$/, 'updates', renderUpdates, true],
+  [/^\/admin\/technicians$/, 'technicians', renderTechnicians, 'admin'],
+  [/^\/admin\/tokens$/, 'tokens', renderTokens, 'admin'],
+  [/^\/admin\/updates$/, 'updates', renderUpdates, 'admin'],
+  [/^\/admin\/audit$/, 'audit', renderAudit, 'admin'],
 ];
 
 function parseHash() {
@@ -44,8 +45,9 @@ function setChrome(signedIn) {
   document.getElementById('sidebar').hidden = !signedIn;
   if (signedIn) {
     const t = session.tech;
-    document.getElementById('whoami').textContent = `${t.name || t.email}${t.role === 'admin' ? ' · admin' : ''}`;
+    document.getElementById('whoami').textContent = `${t.name || t.email}${t.role !== 'technician' ? ' · ' + t.role : ''}`;
     document.querySelector('.admin-only').hidden = t.role !== 'admin';
+    for (const el of document.querySelectorAll('.staff-only')) el.hidden = t.role === 'viewer';
   }
 }
 
@@ -60,20 +62,25 @@ async function route() {
   }
   if (!session.tech) {
     setChrome(false);
+    // The message stays until the next sign-in: the session may end (the
+    // socket closes with 4007) just before the technician moves on.
     cleanup = renderSignIn(main, flash, signedIn);
-    flash = '';
     return;
   }
   setChrome(true);
-  for (const [re, nav, render, adminOnly] of routes) {
+  for (const [re, nav, render, who] of routes) {
     const m = path.match(re);
     if (!m) continue;
     for (const a of document.querySelectorAll('[data-nav]')) {
       if (a.dataset.nav === nav) a.setAttribute('aria-current', 'page');
       else a.removeAttribute('aria-current');
     }
-    if (adminOnly && session.tech.role !== 'admin') {
+    if (who === 'admin' && session.tech.role !== 'admin') {
       main.append(h('p', { class: 'notice', text: 'This page is for admins. Ask an admin if you need something changed here.' }));
+      return;
+    }
+    if (who === 'staff' && session.tech.role === 'viewer') {
+      main.append(h('p', { class: 'notice', text: 'Your role can read the queue and the devices. Ask an admin if you need more.' }));
       return;
     }
     cleanup = render(main, decodeURIComponent(m[1] || ''), params) || null;
@@ -88,6 +95,7 @@ async function route() {
 
 // signedIn is called by the sign-in and setup pages with the login answer.
 function signedIn(data) {
+  flash = '';
   session.tech = data.technician;
   session.csrf = data.csrf_token;
   store.start();

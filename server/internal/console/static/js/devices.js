@@ -1,7 +1,7 @@
 // Devices: the list with online state and search; one device with its last
 // snapshot, live figures while open, a message to its user and admin revoke.
 
-import { get, post, session, enc } from './api.js';
+import { get, post, session, enc, canChange } from './api.js';
 import * as live from './live.js';
 import { h, field, timeEl, refreshTimes, debounce, toast, osName, pct } from './util.js';
 import { hostFacts, figures } from './devstate.js';
@@ -83,7 +83,7 @@ export function renderDevice(main, id) {
   let closed = false;
   const info = h('div', {}, h('p', { class: 'loading', text: 'Loading the device…' }));
   const liveBox = h('section', { class: 'panel', 'aria-labelledby': 'live-h' });
-  main.append(h('p', { class: 'small' }, h('a', { href: '#/devices', text: '← All devices' })), h('div', { class: 'grid-2' }, info, h('div', {}, liveBox, messageForm())));
+  main.append(h('p', { class: 'small' }, h('a', { href: '#/devices', text: '← All devices' })), h('div', { class: 'grid-2' }, info, h('div', {}, liveBox, canChange() ? messageForm() : null)));
 
   function messageForm() {
     const ta = h('textarea', { id: 'dm-text', rows: 3, placeholder: 'For example: “Hi! We’ll restart the printer at noon — save your work first.”' });
@@ -113,7 +113,7 @@ export function renderDevice(main, id) {
         d.revoked ? h('span', { class: 'tag sev-outage', text: 'Revoked' }) : null),
       h('p', { class: 'muted small' }, `${d.user || 'Unknown user'} · ${osName(d.os)} ${d.arch || ''} · group ${d.group || '—'} · agent ${d.agent_version || '—'} · enrolled `, d.enrolled_at ? timeEl(d.enrolled_at) : '—'),
       h('div', { class: 'row' },
-        h('button', { class: 'btn quiet', type: 'button', id: 'fresh-snapshot', text: 'Ask for a fresh snapshot', disabled: !d.online || d.revoked,
+        canChange() && h('button', { class: 'btn quiet', type: 'button', id: 'fresh-snapshot', text: 'Ask for a fresh snapshot', disabled: !d.online || d.revoked,
           onclick: async () => { try { await post(`/api/v1/devices/${enc(id)}/snapshot`); toast('Asked for a fresh snapshot. It appears here when it arrives.'); } catch (e) { if (e.status !== 401) toast(e.message, true); } } }),
         h('a', { class: 'btn ghost', href: '#/queue', text: 'Back to the queue' }),
         admin && !d.revoked ? h('button', { class: 'btn danger', type: 'button', id: 'revoke', text: 'Revoke this device', onclick: revoke }) : null),

@@ -7,7 +7,7 @@
 // whether the session still stands, so an ended session goes to sign-in
 // instead of retrying for ever.
 
-import { session, get } from './api.js';
+import { session, get, endSession } from './api.js';
 
 const listeners = new Map();
 let ws = null;
@@ -58,10 +58,11 @@ export function connect() {
     }
     emit(env);
   };
-  sock.onclose = () => {
+  sock.onclose = (ev) => {
     if (ws !== sock) return;
     ws = null;
     if (!wanted) return;
+    if (ev.code === 4007) { wanted = false; endSession(); return; } // the session ended on the server
     retry();
   };
 }

@@ -13,6 +13,7 @@ export function renderProfile(main) {
   greeting.addEventListener('input', sync);
   sync();
   const pass = h('input', { type: 'password', id: 'p-pass', name: 'password', autocomplete: 'new-password', minlength: 10 });
+  const current = h('input', { type: 'password', id: 'p-current', name: 'current_password', autocomplete: 'current-password' });
   const err = h('div', { class: 'error', role: 'alert', hidden: true });
   const form = h('form', { class: 'panel', id: 'profile-form', style: 'max-width:40rem', 'aria-labelledby': 'p-h' },
     h('h1', { id: 'p-h', text: 'My profile' }), err,
@@ -20,17 +21,19 @@ export function renderProfile(main) {
     field('Greeting', greeting, 'Users see this when you pick up their request.'),
     h('div', { class: 'field' }, h('div', { class: 'muted small', text: 'What they see:' }), preview),
     field('New password', pass, 'Leave empty to keep your current password.'),
+    field('Current password', current, 'Needed to set a new one. Your other browsers are signed out.'),
     h('button', { class: 'btn', type: 'submit', text: 'Save' }));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     err.hidden = true;
     const body = { name: name.value.trim(), greeting: greeting.value.trim() };
-    if (pass.value) body.password = pass.value;
+    if (pass.value) { body.password = pass.value; body.current_password = current.value; }
     try {
       const res = await patch('/api/v1/me', body);
       session.tech = { ...session.tech, ...(res?.technician || res || body) };
-      document.getElementById('whoami').textContent = session.tech.name + (session.tech.role === 'admin' ? ' · admin' : '');
+      document.getElementById('whoami').textContent = session.tech.name + (session.tech.role !== 'technician' ? ' · ' + session.tech.role : '');
       pass.value = '';
+      current.value = '';
       toast('Saved. Users see your new greeting from now on.');
     } catch (ex) {
       if (ex.status !== 401) { err.textContent = ex.message; err.hidden = false; }

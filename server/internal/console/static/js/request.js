@@ -1,7 +1,7 @@
 // One request: the conversation, the device then and now, replies, notes,
 // assignment and status.
 
-import { get, post, patch, session, enc } from './api.js';
+import { get, post, patch, session, enc, canChange } from './api.js';
 import * as live from './live.js';
 import * as store from './store.js';
 import { h, field, select, timeEl, refreshTimes, categoryTag, urgencyTag, statusTag, STATUS, toast, osName } from './util.js';
@@ -78,7 +78,7 @@ export function renderRequest(main, id) {
         h('span', {}, 'from ', h('b', { text: r.user || 'someone' }), ' on ',
           h('a', { href: '#/devices/' + enc(r.device_id), text: r.hostname }), ', raised ', timeEl(r.created_at)),
         r.rating ? h('span', { text: `· rated ${r.rating}/5${state.ratingComment ? ' — “' + state.ratingComment + '”' : ''}` }) : null),
-      h('div', { class: 'controls' }, field('Status', statusSel), field('Who’s on it', assignSel), mineBtn));
+      canChange() ? h('div', { class: 'controls' }, field('Status', statusSel), field('Who’s on it', assignSel), mineBtn) : null);
   }
 
   async function change(body, okText) {
@@ -220,7 +220,7 @@ export function renderRequest(main, id) {
     drawShot();
     main.replaceChildren(h('div', { class: 'grid-2' },
       h('div', {}, head, h('section', { class: 'panel', 'aria-labelledby': 'conv-title' },
-        h('h2', { id: 'conv-title', text: 'Conversation' }), thread, composer())),
+        h('h2', { id: 'conv-title', text: 'Conversation' }), thread, canChange() ? composer() : h('p', { class: 'muted small', id: 'read-only', text: 'Your role reads requests; it cannot reply or change them.' }))),
       h('div', {}, devicePanel, shotPanel)));
     const dev = state.req.device_id;
     offs.push(
