@@ -5,8 +5,10 @@ PKGS      := ./...
 # the fyne window program (agent/cmd/deskside-ui, agent/ui/windows) needs cgo.
 CORE_PKGS := ./shared/... ./agent/internal/... ./agent ./agent/ui/tray/... ./agent/ui/hotkey/... ./agent/ui/uiapp/... ./agent/ui/backend/... ./agent/ui/icon/...
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# How long `make fuzz` runs each fuzz target; `make test` runs each for 10s.
+FUZZTIME  ?= 30s
 
-.PHONY: help run test lint vet crossvet unit bench screenshots deps
+.PHONY: help run test lint vet crossvet unit fuzz fuzz-short bench screenshots deps
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
@@ -16,9 +18,10 @@ deps: ## install the Debian packages and Go modules Deskside needs (idempotent)
 run: deps ## run Deskside here: server on SQLite + a local agent enrolled to it
 	@bash scripts/run-local.sh
 
-test: deps lint crossvet unit ## the full test suite (what CI runs)
+test: deps lint crossvet unit fuzz-short ## the full test suite (what CI runs)
 
-lint: ## gofmt, go vet, staticcheck
+lint: ## go mod tidy, gofmt, go vet, staticcheck
+	@echo "== go mod tidy"; out=$$($(GO) mod tidy -diff 2>&1) || { echo "$$out"; echo "go.mod/go.sum are not tidy: run 'go mod tidy' and commit the result (a module imported directly must not be marked // indirect)"; exit 1; }
 	@echo "== gofmt"; out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
 	@echo "== go vet"; $(GO) vet $(PKGS)
 	@echo "== staticcheck"; $(GO) run $(STATICCHECK) $(PKGS)
@@ -28,6 +31,22 @@ crossvet: ## vet the agent core for Windows and macOS (CGO_ENABLED=0)
 
 unit: ## go test -race over every package (real SQLite, real sockets, Xvfb, Chromium)
 	@echo "== go test -race"; $(GO) test -race -count=1 -timeout 30m $(PKGS)
+
+# go test -fuzz takes one package and one target, so each target runs on its
+# own: every `func FuzzX(f *testing.F)` in a test file that git knows of
+# (committed or not ignored) is found here, with no list to keep up to date.
+# Inputs that fail are written to the package's testdata/fuzz/FuzzX/: commit
+# them with the fix, they are then seeds every `go test` runs.
+fuzz: ## run every fuzz target for FUZZTIME each (default 30s; FUZZTIME=2m make fuzz)
+	@set -e; targets=$$(git ls-files --cached --others --exclude-standard '*_test.go' | xargs -r grep -H -o '^func Fuzz[A-Za-z0-9_]*([A-Za-z_][A-Za-z0-9_]* \*testing\.F)' | sed -E 's/^(.*):func (Fuzz[A-Za-z0-9_]*).*/\1 \2/' | sort -u); \
+	[ -n "$$targets" ] || { echo "no fuzz targets found"; exit 1; }; \
+	echo "$$targets" | while read -r file name; do \
+		dir=$$(dirname "$$file"); echo "== fuzz $$name ./$$dir ($(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) "./$$dir" || exit 1; \
+	done
+
+fuzz-short: ## every fuzz target for 10s (part of make test)
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=10s
 
 bench: ## fleet simulator at full scale (19k devices, ~15 min) + go benchmarks; see docs/benchmarks.md
 	@bash scripts/bench.sh

@@ -23,9 +23,9 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/deskside/deskside/shared/enrollconf"
 	"github.com/deskside/deskside/installer/internal/build"
 	"github.com/deskside/deskside/installer/internal/userinstall"
+	"github.com/deskside/deskside/shared/enrollconf"
 	"github.com/deskside/deskside/shared/version"
 )
 

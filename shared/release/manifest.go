@@ -121,14 +121,22 @@ func (m *Manifest) Validate() error {
 		return fmt.Errorf("manifest size %d is outside 1..%d", m.Size, MaxBinaryBytes)
 	case !m.Channel.Valid():
 		return fmt.Errorf("manifest channel %q is not stable or beta", m.Channel)
-	case m.Created.IsZero():
+	case m.canonicalCreated().IsZero():
 		return errors.New("manifest has no created time")
+	case m.canonicalCreated().Year() < 0 || m.canonicalCreated().Year() > 9999:
+		// RFC 3339, which the JSON encoding uses, has four-digit years.
+		return fmt.Errorf("manifest created time %s is outside the years 0 to 9999", m.Created)
 	}
 	if _, err := version.Parse(m.Version); err != nil {
 		return fmt.Errorf("manifest: %w", err)
 	}
 	return nil
 }
+
+// canonicalCreated is the created time as it is signed: UTC, to the
+// second. Validate checks this, not the raw field, so a time that is only
+// not zero by its nanoseconds cannot pass Validate and then be signed as zero.
+func (m *Manifest) canonicalCreated() time.Time { return m.Created.UTC().Truncate(time.Second) }
 
 // Marshal returns the canonical bytes of m: indented JSON in field order,
 // created time in UTC to the second, one trailing newline. These bytes are
@@ -138,7 +146,7 @@ func (m *Manifest) Marshal() ([]byte, error) {
 		return nil, err
 	}
 	c := *m
-	c.Created = c.Created.UTC().Truncate(time.Second)
+	c.Created = m.canonicalCreated()
 	b, err := json.MarshalIndent(&c, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("encode manifest: %w", err)

@@ -162,3 +162,34 @@ func TestChannelAccepts(t *testing.T) {
 		t.Error("channel rules")
 	}
 }
+
+// TestCreatedTimeAsSigned is the regression test of what FuzzManifestRoundTrip
+// found: a created time that was zero but for its nanoseconds passed
+// Validate, was signed as 0001-01-01T00:00:00Z, and then failed to parse
+// ("no created time") on every device. A created time beyond year 9999
+// passed Validate too and could not be encoded.
+func TestCreatedTimeAsSigned(t *testing.T) {
+	_, priv, err := minisign.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, created := range []time.Time{
+		time.Time{}.Add(999 * time.Millisecond).In(time.FixedZone("x", 3600)),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC),
+	} {
+		m := testManifest(t)
+		m.Created = created
+		if err := m.Validate(); err == nil {
+			t.Errorf("created %s: Validate accepted it", created)
+		}
+		if _, _, err := Sign(priv, m); err == nil {
+			t.Errorf("created %s: signed", created)
+		}
+	}
+	m := testManifest(t)
+	m.Created = time.Time{}.Add(time.Second)
+	if err := m.Validate(); err != nil {
+		t.Errorf("the first second after the zero time is a created time: %v", err)
+	}
+}

@@ -23,8 +23,8 @@ import (
 	"path/filepath"
 	"runtime"
 
-	"github.com/deskside/deskside/shared/enrollconf"
 	"github.com/deskside/deskside/installer/internal/userinstall"
+	"github.com/deskside/deskside/shared/enrollconf"
 )
 
 func main() {

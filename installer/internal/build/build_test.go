@@ -20,8 +20,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/deskside/deskside/shared/enrollconf"
 	"github.com/deskside/deskside/installer/internal/gen"
+	"github.com/deskside/deskside/shared/enrollconf"
 )
 
 const testVersion = "1.2.3"

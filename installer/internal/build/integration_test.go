@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/deskside/deskside/shared/enrollconf"
 	"github.com/deskside/deskside/installer/internal/gen"
+	"github.com/deskside/deskside/shared/enrollconf"
 )
 
 // TestDebInstallPurge installs the .deb on this machine, checks what it put

@@ -18,8 +18,8 @@ import (
 	"github.com/goreleaser/nfpm/v2/files"
 	_ "github.com/goreleaser/nfpm/v2/rpm" // registers the rpm packager
 
-	"github.com/deskside/deskside/shared/enrollconf"
 	"github.com/deskside/deskside/installer/internal/gen"
+	"github.com/deskside/deskside/shared/enrollconf"
 )
 
 // Where the Linux packages put things. The agent and the window app sit

@@ -12,8 +12,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/deskside/deskside/shared/enrollconf"
 	"github.com/deskside/deskside/installer/internal/gen"
+	"github.com/deskside/deskside/shared/enrollconf"
 )
 
 // Layout is where a per-user install puts each file.
