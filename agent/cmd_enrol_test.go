@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"github.com/deskside/deskside/agent/internal/enrol"
-	"github.com/deskside/deskside/shared/enrollconf"
 	"github.com/deskside/deskside/server/servertest"
+	"github.com/deskside/deskside/shared/enrollconf"
 )
 
 const testPublisherKey = "RWQyzZV8AvkIcyeApn4Fg5MJpJH3qt+kuk/ke8aM3QdE6rkuu3hVhjLg"

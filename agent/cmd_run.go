@@ -83,7 +83,7 @@ func cmdRun(ctx context.Context, args []string) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := startTray(ctx, localapi.NewClient(sock)); err != nil && ctx.Err() == nil {
+			if err := startTray(ctx, c); err != nil && ctx.Err() == nil {
 				log.Error("tray stopped; the agent keeps running without it", "err", err)
 			}
 		}()

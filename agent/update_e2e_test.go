@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deskside/deskside/agent/agentapi"
 	"github.com/deskside/deskside/agent/internal/enrol"
 	"github.com/deskside/deskside/agent/internal/localapi"
-	"github.com/deskside/deskside/agent/internal/model"
 	"github.com/deskside/deskside/server/servertest"
 )
 
@@ -115,7 +115,7 @@ func (d *desk) runsVersion(v string) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	s, err := d.api.Status(ctx)
-	return err == nil && s.AgentVersion == v && s.State == model.StateOnline
+	return err == nil && s.AgentVersion == v && s.State == agentapi.ConnOnline
 }
 
 func (d *desk) installed(t *testing.T) [32]byte {

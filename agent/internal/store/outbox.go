@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/deskside/deskside/agent/internal/model"
+	"github.com/deskside/deskside/agent/agentapi"
 	"github.com/deskside/deskside/shared/protocol"
 )
 
@@ -28,6 +28,9 @@ type Acked struct {
 	Ref  string
 	// RequestID is the request the frame belongs to (for every request kind).
 	RequestID string
+	// Request is that request's summary as the ack left it (nil for other
+	// kinds).
+	Request *agentapi.Request
 	// Found is false when the id was not (or no longer) in the outbox.
 	Found bool
 }
@@ -43,7 +46,7 @@ func enqueue(ctx context.Context, tx *sql.Tx, env protocol.Envelope, ref string)
 }
 
 // AddRequest stores a new request and its request.new frame together.
-func (s *Store) AddRequest(ctx context.Context, r model.Request, env protocol.Envelope) error {
+func (s *Store) AddRequest(ctx context.Context, r agentapi.Request, env protocol.Envelope) error {
 	return s.tx(ctx, "save request", func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO requests(id,category,urgency,text,status,created_at,updated_at,has_screenshot)
 			VALUES(?,?,?,?,?,?,?,?)`, r.ID, r.Category, r.Urgency, r.Text, r.Status, ms(r.CreatedAt), ms(r.CreatedAt), b2i(r.HasScreenshot))
@@ -55,7 +58,7 @@ func (s *Store) AddRequest(ctx context.Context, r model.Request, env protocol.En
 }
 
 // AddReply stores the user's message and its request.reply frame together.
-func (s *Store) AddReply(ctx context.Context, m model.Message, env protocol.Envelope) error {
+func (s *Store) AddReply(ctx context.Context, m agentapi.Message, env protocol.Envelope) error {
 	return s.tx(ctx, "save reply", func(tx *sql.Tx) error {
 		if err := requestExists(ctx, tx, m.RequestID); err != nil {
 			return err
@@ -193,8 +196,13 @@ func (s *Store) Ack(ctx context.Context, id string) (Acked, error) {
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM outbox WHERE id=?`, id)
-		return err
+		if _, err = tx.ExecContext(ctx, `DELETE FROM outbox WHERE id=?`, id); err != nil {
+			return err
+		}
+		if a.RequestID != "" {
+			a.Request = requestSummary(ctx, tx, a.RequestID)
+		}
+		return nil
 	})
 	return a, err
 }
