@@ -13,7 +13,7 @@ import (
 
 	"github.com/deskside/deskside/agent/agentapi"
 	"github.com/deskside/deskside/agent/internal/core"
-	"github.com/deskside/deskside/agent/internal/enrol"
+	"github.com/deskside/deskside/agent/internal/enroll"
 	"github.com/deskside/deskside/agent/internal/localapi"
 	"github.com/deskside/deskside/agent/internal/store"
 	"github.com/deskside/deskside/agent/internal/sysinfo"
@@ -34,7 +34,7 @@ func (e *userFacingError) Error() string       { return e.msg + " (" + e.err.Err
 func (e *userFacingError) Unwrap() error       { return e.err }
 func (e *userFacingError) UserMessage() string { return e.msg }
 
-func cmdEnrol(ctx context.Context, args []string) error {
+func cmdEnroll(ctx context.Context, args []string) error {
 	fs := newFlags("enrol")
 	server := fs.String("server", "", "the help desk's address, e.g. https://help.example.com")
 	token := fs.String("token", "", "the enrolment code from IT (dsk1_…)")
@@ -50,13 +50,13 @@ func cmdEnrol(ctx context.Context, args []string) error {
 		return err
 	}
 	if *dryRun {
-		return enrolDryRun(os.Stdout, *server, *token, *pin, *updateKey)
+		return enrollDryRun(os.Stdout, *server, *token, *pin, *updateKey)
 	}
 	p, err := agentPaths()
 	if err != nil {
 		return err
 	}
-	if c, err := enrol.Load(p.creds); err == nil && !*force {
+	if c, err := enroll.Load(p.creds); err == nil && !*force {
 		fmt.Printf("This computer is already set up with %s (device %s). Use --force to enrol again.\n", c.Server, c.DeviceID)
 		return nil
 	}
@@ -71,12 +71,12 @@ func cmdEnrol(ctx context.Context, args []string) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	creds, err := enrol.Enrol(ctx, *server, *token, enrol.Options{Pin: *pin})
+	creds, err := enroll.Enroll(ctx, *server, *token, enroll.Options{Pin: *pin})
 	if err != nil {
 		return &userFacingError{core.Words(err), err}
 	}
 	creds.UpdateKeys, creds.UpdateChannel = *updateKey, *updateChannel
-	if err := enrol.Save(p.creds, creds); err != nil {
+	if err := enroll.Save(p.creds, creds); err != nil {
 		return &userFacingError{core.Words(err), err}
 	}
 	name := creds.ServerName
@@ -87,13 +87,13 @@ func cmdEnrol(ctx context.Context, args []string) error {
 	return nil
 }
 
-// enrolDryRun reports the enrolment settings `agent enrol` would use —
+// enrollDryRun reports the enrolment settings `agent enrol` would use —
 // the flags, else the first enrolment config found — and checks them as
 // enrolment would (server URL, token, pin, update key) without contacting
 // the server. Installers and admins use it to check a deployment; it fails
 // when there is nothing usable. Its "key: value" lines are a contract with
 // the installer's tests.
-func enrolDryRun(w io.Writer, server, token, pin, updateKey string) error {
+func enrollDryRun(w io.Writer, server, token, pin, updateKey string) error {
 	source := "flags"
 	var ec enrollconf.Config
 	var err error
@@ -219,7 +219,7 @@ func cmdStatus(ctx context.Context, args []string) error {
 	if err != nil {
 		if agentapi.IsCode(err, agentapi.CodeUnavailable) {
 			p, _ := agentPaths()
-			if _, lerr := enrol.Load(p.creds); errors.Is(lerr, enrol.ErrNotEnrolled) {
+			if _, lerr := enroll.Load(p.creds); errors.Is(lerr, enroll.ErrNotEnrolled) {
 				return &userFacingError{core.MsgNotEnrolled, lerr}
 			}
 		}

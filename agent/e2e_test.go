@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/deskside/deskside/agent/agentapi"
-	"github.com/deskside/deskside/agent/internal/enrol"
+	"github.com/deskside/deskside/agent/internal/enroll"
 	"github.com/deskside/deskside/agent/internal/localapi"
 	"github.com/deskside/deskside/server/servertest"
 	"github.com/deskside/deskside/shared/protocol"
@@ -82,12 +82,12 @@ func waitOnline(t *testing.T, c *localapi.Client, p *proc) {
 func TestE2EKillNineMidSendAndSnapshotCLI(t *testing.T) {
 	bin := buildAgent(t)
 	srv := servertest.New(t)
-	creds, err := enrol.Enrol(context.Background(), srv.URL(), srv.Token(t), enrol.Options{})
+	creds, err := enroll.Enroll(context.Background(), srv.URL(), srv.Token(t), enroll.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	if err := enrol.Save(filepath.Join(dir, "credentials.json"), creds); err != nil {
+	if err := enroll.Save(filepath.Join(dir, "credentials.json"), creds); err != nil {
 		t.Fatal(err)
 	}
 	sock := filepath.Join(dir, "agent.sock")

@@ -29,7 +29,7 @@ import (
 	"syscall"
 
 	"github.com/deskside/deskside/agent/agentapi"
-	"github.com/deskside/deskside/agent/internal/enrol"
+	"github.com/deskside/deskside/agent/internal/enroll"
 )
 
 // command is one subcommand. run gets the arguments after its name.
@@ -41,7 +41,7 @@ type command struct {
 // commands is the subcommand registry; other files in package main add to
 // it from init().
 var commands = map[string]command{
-	"enrol":    {"trade an enrolment code for this computer's credentials", cmdEnrol},
+	"enrol":    {"trade an enrolment code for this computer's credentials", cmdEnroll},
 	"run":      {"run the agent (core, local API and tray; --headless for none)", cmdRun},
 	"ask":      {`ask IT for help: ask "text" [--category --urgency --screenshot]`, cmdAsk},
 	"status":   {"show whether the agent is connected to IT", cmdStatus},
@@ -146,7 +146,7 @@ func logger(fs *flag.FlagSet) *slog.Logger {
 type paths struct{ dir, creds, db string }
 
 func agentPaths() (paths, error) {
-	dir, err := enrol.ConfigDir()
+	dir, err := enroll.ConfigDir()
 	if err != nil {
 		return paths{}, err
 	}

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/deskside/deskside/agent/agentapi"
-	"github.com/deskside/deskside/agent/internal/enrol"
+	"github.com/deskside/deskside/agent/internal/enroll"
 	"github.com/deskside/deskside/agent/internal/localapi"
 	"github.com/deskside/deskside/server/servertest"
 )
@@ -74,12 +74,12 @@ func newDesk(t *testing.T, srv *servertest.Server, bin string, extraEnv ...strin
 	if err := os.WriteFile(exe, b, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	creds, err := enrol.Enrol(context.Background(), srv.URL(), srv.Token(t), enrol.Options{})
+	creds, err := enroll.Enroll(context.Background(), srv.URL(), srv.Token(t), enroll.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	if err := enrol.Save(filepath.Join(dir, "credentials.json"), creds); err != nil {
+	if err := enroll.Save(filepath.Join(dir, "credentials.json"), creds); err != nil {
 		t.Fatal(err)
 	}
 	sock := filepath.Join(dir, "agent.sock")
@@ -205,7 +205,7 @@ func TestE2ESelfUpdate(t *testing.T) {
 	var dev struct {
 		AgentVersion string `json:"agent_version"`
 	}
-	creds, err := enrol.Load(filepath.Join(envValue(d.env, "DESKSIDE_CONFIG_DIR"), "credentials.json"))
+	creds, err := enroll.Load(filepath.Join(envValue(d.env, "DESKSIDE_CONFIG_DIR"), "credentials.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

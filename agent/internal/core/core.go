@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/deskside/deskside/agent/agentapi"
-	"github.com/deskside/deskside/agent/internal/enrol"
+	"github.com/deskside/deskside/agent/internal/enroll"
 	"github.com/deskside/deskside/agent/internal/link"
 	"github.com/deskside/deskside/agent/internal/store"
 	"github.com/deskside/deskside/agent/internal/sysinfo"
@@ -31,11 +31,11 @@ type Config struct {
 	Store     *store.Store
 	Collector sysinfo.Collector
 	// Creds are the device credentials; nil means not enrolled yet, and
-	// Enrol (if set) is called by Run until it succeeds.
-	Creds *enrol.Credentials
-	// Enrol obtains credentials (from an enrolment config file); Run saves
-	// nothing itself — Enrol must persist what it returns.
-	Enrol   func(ctx context.Context) (*enrol.Credentials, error)
+	// Enroll (if set) is called by Run until it succeeds.
+	Creds *enroll.Credentials
+	// Enroll obtains credentials (from an enrolment config file); Run saves
+	// nothing itself — Enroll must persist what it returns.
+	Enroll  func(ctx context.Context) (*enroll.Credentials, error)
 	Log     *slog.Logger
 	RootCAs *x509.CertPool // tests
 	// Link adjusts the link's config (tests: backoff, intervals).
@@ -49,7 +49,7 @@ type Config struct {
 
 	// Enrolled is called once Run knows the credentials (at once when
 	// already enrolled, else after enrolment), before the link starts.
-	Enrolled func(ctx context.Context, creds *enrol.Credentials)
+	Enrolled func(ctx context.Context, creds *enroll.Credentials)
 	// Welcomed is called each time the server accepts the link's hello.
 	// It must not block.
 	Welcomed func()
@@ -75,7 +75,7 @@ type Core struct {
 
 	mu       sync.Mutex
 	conn     agentapi.Connection
-	creds    *enrol.Credentials
+	creds    *enroll.Credentials
 	link     *link.Link
 	subs     map[int]chan agentapi.Event
 	nextSub  int
@@ -136,21 +136,21 @@ func (c *Core) Run(ctx context.Context) error {
 	return l.Run(ctx)
 }
 
-func (c *Core) ensureEnrolled(ctx context.Context) (*enrol.Credentials, error) {
+func (c *Core) ensureEnrolled(ctx context.Context) (*enroll.Credentials, error) {
 	c.mu.Lock()
 	creds := c.creds
 	c.mu.Unlock()
 	if creds != nil {
 		return creds, nil
 	}
-	if c.cfg.Enrol == nil {
-		c.setState(agentapi.ConnEnrolling, enrol.ErrNotEnrolled, time.Time{})
+	if c.cfg.Enroll == nil {
+		c.setState(agentapi.ConnEnrolling, enroll.ErrNotEnrolled, time.Time{})
 		<-ctx.Done()
 		return nil, nil
 	}
 	for attempt := 0; ; attempt++ {
 		c.setDetail(agentapi.ConnEnrolling, MsgEnrolling, nil)
-		creds, err := c.cfg.Enrol(ctx)
+		creds, err := c.cfg.Enroll(ctx)
 		if err == nil {
 			c.mu.Lock()
 			c.creds = creds
@@ -162,7 +162,7 @@ func (c *Core) ensureEnrolled(ctx context.Context) (*enrol.Credentials, error) {
 			return nil, nil
 		}
 		wait := link.Backoff(attempt, 2*time.Second, 5*time.Minute, 0.5+0.5*randFloat())
-		if errors.Is(err, enrol.ErrBadToken) {
+		if errors.Is(err, enroll.ErrBadToken) {
 			wait = time.Hour // a new code has to come from IT
 		}
 		c.log.Warn("enrol", "err", err, "retry_in", wait)

@@ -13,7 +13,7 @@ import (
 
 	"github.com/deskside/deskside/agent/agentapi"
 	"github.com/deskside/deskside/agent/internal/core"
-	"github.com/deskside/deskside/agent/internal/enrol"
+	"github.com/deskside/deskside/agent/internal/enroll"
 	"github.com/deskside/deskside/agent/internal/link"
 	"github.com/deskside/deskside/agent/internal/store"
 	"github.com/deskside/deskside/agent/internal/sysinfo"
@@ -31,13 +31,13 @@ type agent struct {
 
 var sys = sysinfo.New(sysinfo.Options{AgentVersion: "1.0.0-test"})
 
-func startAgent(t *testing.T, db string, creds *enrol.Credentials, opt store.Options) *agent {
+func startAgent(t *testing.T, db string, creds *enroll.Credentials, opt store.Options) *agent {
 	t.Helper()
 	return startAgentWith(t, db, creds, opt, nil)
 }
 
 // startAgentWith lets a test adjust the core's config (hooks) first.
-func startAgentWith(t *testing.T, db string, creds *enrol.Credentials, opt store.Options, mod func(*core.Config)) *agent {
+func startAgentWith(t *testing.T, db string, creds *enroll.Credentials, opt store.Options, mod func(*core.Config)) *agent {
 	t.Helper()
 	st, err := store.Open(db, opt)
 	if err != nil {
@@ -108,9 +108,9 @@ func isState(s agentapi.ConnState) func(agentapi.Event) bool {
 	return func(ev agentapi.Event) bool { return ev.Type == agentapi.EventConnection && ev.Connection.State == s }
 }
 
-func enrolled(t *testing.T, srv *servertest.Server) *enrol.Credentials {
+func enrolled(t *testing.T, srv *servertest.Server) *enroll.Credentials {
 	t.Helper()
-	creds, err := enrol.Enrol(context.Background(), srv.URL(), srv.Token(t), enrol.Options{})
+	creds, err := enroll.Enroll(context.Background(), srv.URL(), srv.Token(t), enroll.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,8 +281,8 @@ func TestE2ESnapshotEqualsServer(t *testing.T) {
 func TestE2EFaultsHaveWarmWords(t *testing.T) {
 	t.Run("expired token", func(t *testing.T) {
 		srv := servertest.New(t)
-		_, err := enrol.Enrol(context.Background(), srv.URL(), srv.TokenWith(t, "default", 0, -time.Hour), enrol.Options{})
-		if !errors.Is(err, enrol.ErrBadToken) || core.Words(err) != core.MsgBadToken {
+		_, err := enroll.Enroll(context.Background(), srv.URL(), srv.TokenWith(t, "default", 0, -time.Hour), enroll.Options{})
+		if !errors.Is(err, enroll.ErrBadToken) || core.Words(err) != core.MsgBadToken {
 			t.Fatalf("err = %v, words %q", err, core.Words(err))
 		}
 	})
@@ -301,7 +301,7 @@ func TestE2EFaultsHaveWarmWords(t *testing.T) {
 	})
 	t.Run("certificate pin", func(t *testing.T) {
 		srv := servertest.New(t, servertest.WithSelfSignedTLS())
-		creds, err := enrol.Enrol(context.Background(), srv.URL(), srv.Token(t), enrol.Options{})
+		creds, err := enroll.Enroll(context.Background(), srv.URL(), srv.Token(t), enroll.Options{})
 		if err != nil {
 			t.Fatalf("enrol with the pin in the token: %v", err)
 		}
@@ -315,7 +315,7 @@ func TestE2EFaultsHaveWarmWords(t *testing.T) {
 			t.Fatalf("detail = %q (%s)", ev.Connection.Detail, ev.Connection.LastError)
 		}
 		wrongPin := strings.Repeat("cd", 32)
-		if _, err := enrol.Enrol(context.Background(), srv.URL(), srv.Token(t), enrol.Options{Pin: wrongPin}); core.Words(err) != core.MsgPinMismatch {
+		if _, err := enroll.Enroll(context.Background(), srv.URL(), srv.Token(t), enroll.Options{Pin: wrongPin}); core.Words(err) != core.MsgPinMismatch {
 			t.Fatalf("enrol with a wrong pin: %v", err)
 		}
 	})

@@ -14,7 +14,7 @@ import (
 
 	"github.com/deskside/deskside/agent/agentapi"
 	"github.com/deskside/deskside/agent/internal/core"
-	"github.com/deskside/deskside/agent/internal/enrol"
+	"github.com/deskside/deskside/agent/internal/enroll"
 	"github.com/deskside/deskside/agent/internal/store"
 	"github.com/deskside/deskside/server/servertest"
 	"github.com/deskside/deskside/shared/protocol"
@@ -33,7 +33,7 @@ func TestE2EUpdateHooks(t *testing.T) {
 	var welcomed, enrolledCalls atomic.Int32
 	offers := make(chan protocol.UpdateAvailable, 4)
 	a := startAgentWith(t, filepath.Join(t.TempDir(), "agent.db"), creds, store.Options{}, func(c *core.Config) {
-		c.Enrolled = func(_ context.Context, got *enrol.Credentials) {
+		c.Enrolled = func(_ context.Context, got *enroll.Credentials) {
 			if got.DeviceID != creds.DeviceID || welcomed.Load() != 0 {
 				t.Errorf("Enrolled(%s) after %d welcomes; want %s before any", got.DeviceID, welcomed.Load(), creds.DeviceID)
 			}

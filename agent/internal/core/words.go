@@ -5,7 +5,7 @@ import (
 
 	"github.com/deskside/deskside/agent/agentapi"
 
-	"github.com/deskside/deskside/agent/internal/enrol"
+	"github.com/deskside/deskside/agent/internal/enroll"
 	"github.com/deskside/deskside/agent/internal/link"
 	"github.com/deskside/deskside/agent/internal/store"
 )
@@ -35,13 +35,13 @@ func Words(err error) string {
 		return MsgPinMismatch
 	case errors.Is(err, link.ErrRevoked), errors.Is(err, link.ErrUnauthorized):
 		return MsgRevoked
-	case errors.Is(err, enrol.ErrBadToken):
+	case errors.Is(err, enroll.ErrBadToken):
 		return MsgBadToken
 	case errors.Is(err, link.ErrInsecure):
 		return MsgInsecure
 	case errors.Is(err, link.ErrGarbage):
 		return MsgGarbage
-	case errors.Is(err, enrol.ErrNotEnrolled):
+	case errors.Is(err, enroll.ErrNotEnrolled):
 		return MsgNotEnrolled
 	case errors.Is(err, store.ErrDiskFull):
 		return MsgDiskFull

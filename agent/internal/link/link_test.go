@@ -44,7 +44,9 @@ func (f *fakeHandler) Pending(ctx context.Context) ([]Frame, error) {
 	defer f.mu.Unlock()
 	return append([]Frame(nil), f.outbox...), nil
 }
-func (f *fakeHandler) State(s agentapi.ConnState, err error, _ time.Time)     { f.states <- stateChange{s, err} }
+func (f *fakeHandler) State(s agentapi.ConnState, err error, _ time.Time) {
+	f.states <- stateChange{s, err}
+}
 func (f *fakeHandler) Welcome(ctx context.Context, w protocol.Welcome) {}
 func (f *fakeHandler) Ack(ctx context.Context, a protocol.Ack) {
 	f.mu.Lock()

@@ -63,7 +63,7 @@ func (s *Store) ApplyServerFrame(ctx context.Context, env protocol.Envelope) (Ap
 			}
 			author, _ := json.Marshal(an.Author)
 			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO announcements(id,title,text,severity,author,created_at,expires_at)
-				VALUES(?,?,?,?,?,?,?)`, an.AnnouncementID, an.Title, an.Text, an.Severity, string(author), ms(an.CreatedAt), ms(an.ExpiresAt)); err != nil {
+				VALUES(?,?,?,?,?,?,?)`, an.AnnouncementID, an.Title, an.Text, an.Severity, string(author), unixMS(an.CreatedAt), unixMS(an.ExpiresAt)); err != nil {
 				return err
 			}
 			a.Announcement = &agentapi.Announcement{ID: an.AnnouncementID, Title: an.Title, Text: an.Text, Severity: an.Severity,
@@ -92,14 +92,14 @@ func requestSummary(ctx context.Context, tx *sql.Tx, id string) *agentapi.Reques
 func applyMessage(ctx context.Context, tx *sql.Tx, m protocol.Message) (*agentapi.Message, error) {
 	author, _ := json.Marshal(m.Author)
 	res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO messages(id,request_id,author,from_user,text,created_at,sent,read)
-		VALUES(?,?,?,?,?,?,1,0)`, m.MessageID, m.RequestID, string(author), b2i(m.FromUser), m.Text, ms(m.CreatedAt))
+		VALUES(?,?,?,?,?,?,1,0)`, m.MessageID, m.RequestID, string(author), sqlBool(m.FromUser), m.Text, unixMS(m.CreatedAt))
 	if err != nil {
 		return nil, err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return nil, nil // already had it (e.g. the user's own message echoed)
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE requests SET unread=1, updated_at=max(updated_at,?) WHERE id=?`, ms(m.CreatedAt), m.RequestID); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE requests SET unread=1, updated_at=max(updated_at,?) WHERE id=?`, unixMS(m.CreatedAt), m.RequestID); err != nil {
 		return nil, err
 	}
 	return &agentapi.Message{ID: m.MessageID, RequestID: m.RequestID, Author: m.Author, FromUser: m.FromUser,
@@ -117,11 +117,11 @@ func applyStatus(ctx context.Context, tx *sql.Tx, st protocol.RequestStatus, seq
 		at = time.Now()
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO history(request_id,status,assignee,text,at,seq) VALUES(?,?,?,?,?,?)`,
-		st.RequestID, st.Status, assignee, st.Text, ms(at), seq); err != nil {
+		st.RequestID, st.Status, assignee, st.Text, unixMS(at), seq); err != nil {
 		return err
 	}
 	_, err := tx.ExecContext(ctx, `UPDATE requests SET status=?, assignee=CASE WHEN ?='' THEN assignee ELSE ? END,
-		unread=1, updated_at=max(updated_at,?) WHERE id=?`, st.Status, assignee, assignee, ms(at), st.RequestID)
+		unread=1, updated_at=max(updated_at,?) WHERE id=?`, st.Status, assignee, assignee, unixMS(at), st.RequestID)
 	return err
 }
 
@@ -137,7 +137,7 @@ func scanRequest(sc interface{ Scan(...any) error }) (agentapi.Request, error) {
 		&sent, &unread, &shot, &r.LastText); err != nil {
 		return r, err
 	}
-	r.CreatedAt, r.UpdatedAt = fromMS(created), fromMS(updated)
+	r.CreatedAt, r.UpdatedAt = fromUnixMS(created), fromUnixMS(updated)
 	r.Sent, r.Unread, r.HasScreenshot = sent == 1, unread == 1, shot == 1
 	if assignee != "" {
 		var p protocol.Person
@@ -191,7 +191,7 @@ func (s *Store) Request(ctx context.Context, id string) (agentapi.Request, error
 		if author != "" {
 			_ = json.Unmarshal([]byte(author), &m.Author)
 		}
-		m.FromUser, m.Sent, m.Read, m.CreatedAt = fromUser == 1, sent == 1, read == 1, fromMS(created)
+		m.FromUser, m.Sent, m.Read, m.CreatedAt = fromUser == 1, sent == 1, read == 1, fromUnixMS(created)
 		r.Messages = append(r.Messages, m)
 	}
 	rows.Close()
@@ -213,7 +213,7 @@ func (s *Store) Request(ctx context.Context, id string) (agentapi.Request, error
 				h.Assignee = &p
 			}
 		}
-		h.At = fromMS(at)
+		h.At = fromUnixMS(at)
 		r.History = append(r.History, h)
 	}
 	return r, wrap("read history", hrows.Err())
@@ -250,7 +250,7 @@ func (s *Store) Announcements(ctx context.Context) ([]agentapi.Announcement, err
 			return nil, wrap("list announcements", err)
 		}
 		_ = json.Unmarshal([]byte(author), &a.Author)
-		a.CreatedAt, a.ExpiresAt, a.Read = fromMS(created), fromMS(expires), read == 1
+		a.CreatedAt, a.ExpiresAt, a.Read = fromUnixMS(created), fromUnixMS(expires), read == 1
 		out = append(out, a)
 	}
 	return out, wrap("list announcements", rows.Err())
@@ -285,7 +285,7 @@ func (s *Store) AddLocalAnnouncement(ctx context.Context, a agentapi.Announcemen
 	err := s.tx(ctx, "save local announcement", func(tx *sql.Tx) error {
 		author, _ := json.Marshal(a.Author)
 		res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO announcements(id,title,text,severity,author,created_at,expires_at)
-			VALUES(?,?,?,?,?,?,?)`, a.ID, a.Title, a.Text, a.Severity, string(author), ms(a.CreatedAt), ms(a.ExpiresAt))
+			VALUES(?,?,?,?,?,?,?)`, a.ID, a.Title, a.Text, a.Severity, string(author), unixMS(a.CreatedAt), unixMS(a.ExpiresAt))
 		if err != nil {
 			return err
 		}

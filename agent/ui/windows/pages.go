@@ -174,10 +174,8 @@ func pendingWords(n int) string {
 	case 1:
 		return "1 item, saved on this computer"
 	}
-	return itoa(n) + " items, saved on this computer"
+	return strconv.Itoa(n) + " items, saved on this computer"
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }
 
 func (a *about) content() fyne.CanvasObject {
 	closeBtn := widget.NewButton("Close", func() { a.w.Close() })
