@@ -214,9 +214,19 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// decode reads the body, one JSON value (or nothing), into v; anything
+// else is refused with 400.
 func (h *handler) decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-	if err := json.NewDecoder(r.Body).Decode(v); err != nil && !errors.Is(err, io.EOF) {
+	dec := json.NewDecoder(r.Body)
+	err := dec.Decode(v)
+	if err == nil {
+		// Something after the value is not part of any request we know.
+		if dec.Decode(&json.RawMessage{}) != io.EOF {
+			err = errors.New("more after the JSON body")
+		}
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
 		writeError(w, errorf(http.StatusBadRequest, agentapi.CodeBadRequest, "That didn't look right to the agent: %v", err))
 		return false
 	}

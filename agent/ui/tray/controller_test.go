@@ -43,7 +43,20 @@ func startWith(t *testing.T, brand Branding, configure func(*Controller)) *harne
 	go func() { h.done <- c.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-h.done })
 	h.waitFor(t, func() bool { return h.f.items[0].Title() == "Connected to Example IT" })
+	awaitListening(t, h.fake)
 	return h
+}
+
+// awaitListening returns once the controller listens to the fake's events:
+// the menu shows the state before the controller subscribes, so an event
+// emitted earlier would be lost.
+func awaitListening(t *testing.T, f *agentapitest.Fake) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := f.AwaitSubscribed(ctx); err != nil {
+		t.Fatalf("the tray never listened to the agent's events: %v", err)
+	}
 }
 
 func (h *harness) waitFor(t *testing.T, cond func() bool) {

@@ -138,7 +138,7 @@ func (s *fakeNotifyServer) received(t *testing.T) notifyCall {
 	select {
 	case c := <-s.calls:
 		return c
-	case <-time.After(5 * time.Second):
+	case <-time.After(20 * time.Second):
 		t.Fatal("the notification server received nothing")
 		return notifyCall{}
 	}
@@ -175,6 +175,7 @@ func startDBusRig(t *testing.T, brand Branding, caps ...string) *dbusRig {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+	awaitListening(t, r.fake)
 	return r
 }
 

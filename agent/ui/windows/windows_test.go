@@ -1,6 +1,7 @@
 package windows
 
 import (
+	"context"
 	"errors"
 	"image"
 	"image/color"
@@ -131,9 +132,17 @@ func TestGetHelpEmptyTextSendsNothing(t *testing.T) {
 	g, _ := newHelp(t, f)
 	test.Type(g.text, "   ")
 	g.text.TypedShortcut(sendShortcut)
-	time.Sleep(50 * time.Millisecond)
-	if n := len(f.Recorded().Raised); n != 0 {
-		t.Errorf("raised %d requests from blank text", n)
+	if g.sending || g.done != nil {
+		t.Fatal("blank text started a send")
+	}
+	// Anything the blank text set off would reach the agent before what
+	// real text sends next: once that arrives, nothing came first.
+	test.Type(g.text, "Printer")
+	g.text.TypedShortcut(sendShortcut)
+	eventually(t, "the real request", func() bool { return g.done != nil })
+	got := f.Recorded().Raised
+	if len(got) != 1 || got[0].Text != "Printer" {
+		t.Errorf("raised %+v; want only the request with text", got)
 	}
 }
 
@@ -239,7 +248,11 @@ func TestRequestsFollowsEvents(t *testing.T) {
 	f := seeded()
 	r := newReqs(t, f, "r1")
 	eventually(t, "shown", func() bool { return len(r.thread.Objects) == 2 })
-	time.Sleep(50 * time.Millisecond) // let the event subscription start
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	if err := f.AwaitSubscribed(ctx); err != nil {
+		t.Fatal(err)
+	}
 	f.AddMessage(agentapi.Message{ID: "m2", RequestID: "r1", Author: protocol.Person{Name: "Rob"}, Text: "Great!"})
 	eventually(t, "new message shown", func() bool { return len(r.thread.Objects) == 3 })
 }
