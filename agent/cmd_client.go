@@ -11,10 +11,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/deskside/deskside/agent/agentapi"
 	"github.com/deskside/deskside/agent/internal/core"
-	"github.com/deskside/deskside/agent/internal/enrol"
+	"github.com/deskside/deskside/agent/internal/enroll"
 	"github.com/deskside/deskside/agent/internal/localapi"
-	"github.com/deskside/deskside/agent/internal/model"
 	"github.com/deskside/deskside/agent/internal/store"
 	"github.com/deskside/deskside/agent/internal/sysinfo"
 	"github.com/deskside/deskside/agent/internal/update"
@@ -23,17 +23,18 @@ import (
 	"github.com/deskside/deskside/shared/version"
 )
 
-// warm is an error whose message is already what the user should read.
-type warm struct {
+// userFacingError is an error whose message is already what the user
+// should read; main prints only that.
+type userFacingError struct {
 	msg string
 	err error
 }
 
-func (w *warm) Error() string       { return w.msg + " (" + w.err.Error() + ")" }
-func (w *warm) Unwrap() error       { return w.err }
-func (w *warm) UserMessage() string { return w.msg }
+func (e *userFacingError) Error() string       { return e.msg + " (" + e.err.Error() + ")" }
+func (e *userFacingError) Unwrap() error       { return e.err }
+func (e *userFacingError) UserMessage() string { return e.msg }
 
-func cmdEnrol(ctx context.Context, args []string) error {
+func cmdEnroll(ctx context.Context, args []string) error {
 	fs := newFlags("enrol")
 	server := fs.String("server", "", "the help desk's address, e.g. https://help.example.com")
 	token := fs.String("token", "", "the enrolment code from IT (dsk1_…)")
@@ -49,20 +50,20 @@ func cmdEnrol(ctx context.Context, args []string) error {
 		return err
 	}
 	if *dryRun {
-		return enrolDryRun(os.Stdout, *server, *token, *pin, *updateKey)
+		return enrollDryRun(os.Stdout, *server, *token, *pin, *updateKey)
 	}
 	p, err := agentPaths()
 	if err != nil {
 		return err
 	}
-	if c, err := enrol.Load(p.creds); err == nil && !*force {
+	if c, err := enroll.Load(p.creds); err == nil && !*force {
 		fmt.Printf("This computer is already set up with %s (device %s). Use --force to enrol again.\n", c.Server, c.DeviceID)
 		return nil
 	}
 	if *server == "" && *token == "" {
 		ec, where, err := enrollconf.Find(runtime.GOOS)
 		if err != nil {
-			return &warm{"Please give the help desk address and the enrolment code: agent enrol --server https://… --token dsk1_…", err}
+			return &userFacingError{"Please give the help desk address and the enrolment code: agent enrol --server https://… --token dsk1_…", err}
 		}
 		fmt.Printf("Using the enrolment settings in %s\n", where)
 		*server, *token, *pin = ec.Server, ec.Token, ec.Pin
@@ -70,13 +71,13 @@ func cmdEnrol(ctx context.Context, args []string) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	creds, err := enrol.Enrol(ctx, *server, *token, enrol.Options{Pin: *pin})
+	creds, err := enroll.Enroll(ctx, *server, *token, enroll.Options{Pin: *pin})
 	if err != nil {
-		return &warm{core.Words(err), err}
+		return &userFacingError{core.Words(err), err}
 	}
 	creds.UpdateKeys, creds.UpdateChannel = *updateKey, *updateChannel
-	if err := enrol.Save(p.creds, creds); err != nil {
-		return &warm{core.Words(err), err}
+	if err := enroll.Save(p.creds, creds); err != nil {
+		return &userFacingError{core.Words(err), err}
 	}
 	name := creds.ServerName
 	if name == "" {
@@ -86,13 +87,13 @@ func cmdEnrol(ctx context.Context, args []string) error {
 	return nil
 }
 
-// enrolDryRun reports the enrolment settings `agent enrol` would use —
+// enrollDryRun reports the enrolment settings `agent enrol` would use —
 // the flags, else the first enrolment config found — and checks them as
 // enrolment would (server URL, token, pin, update key) without contacting
 // the server. Installers and admins use it to check a deployment; it fails
 // when there is nothing usable. Its "key: value" lines are a contract with
 // the installer's tests.
-func enrolDryRun(w io.Writer, server, token, pin, updateKey string) error {
+func enrollDryRun(w io.Writer, server, token, pin, updateKey string) error {
 	source := "flags"
 	var ec enrollconf.Config
 	var err error
@@ -139,18 +140,18 @@ func cmdAsk(ctx context.Context, args []string) error {
 		}
 		text = strings.TrimSpace(string(b))
 	}
-	in := model.NewRequest{Category: protocol.Category(*category), Urgency: protocol.Urgency(*urgency), Text: text}
+	in := agentapi.NewRequest{Category: protocol.Category(*category), Urgency: protocol.Urgency(*urgency), Text: text}
 	if *screenshot != "" {
 		b, err := os.ReadFile(*screenshot)
 		if err != nil {
-			return &warm{"We couldn't open that screenshot file.", err}
+			return &userFacingError{"We couldn't open that screenshot file.", err}
 		}
 		in.Screenshot, in.ScreenshotName = b, *screenshot
 	}
 	client := localapi.NewClient(os.Getenv("DESKSIDE_SOCKET"))
 	r, err := client.RaiseRequest(ctx, in)
 	agentRunning := true
-	if localapi.IsCode(err, localapi.CodeUnavailable) {
+	if agentapi.IsCode(err, agentapi.CodeUnavailable) {
 		// The agent is not running: save straight into its store; it goes
 		// out when the agent starts.
 		agentRunning = false
@@ -172,14 +173,14 @@ func cmdAsk(ctx context.Context, args []string) error {
 	return nil
 }
 
-func isOnline(ctx context.Context, c *localapi.Client) bool {
+func isOnline(ctx context.Context, c agentapi.Backend) bool {
 	s, err := c.Status(ctx)
-	return err == nil && s.State == model.StateOnline
+	return err == nil && s.State == agentapi.ConnOnline
 }
 
 func readStdin() ([]byte, error) {
 	if fi, err := os.Stdin.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-		return nil, &warm{`Please say what you need help with: agent ask "my printer won't print"`, errors.New("no text")}
+		return nil, &userFacingError{`Please say what you need help with: agent ask "my printer won't print"`, errors.New("no text")}
 	}
 	b := make([]byte, 0, 4096)
 	buf := make([]byte, 4096)
@@ -193,22 +194,19 @@ func readStdin() ([]byte, error) {
 	return b, nil
 }
 
-func askOffline(ctx context.Context, in model.NewRequest) (model.Request, error) {
+// askOffline saves the request straight into the agent's store, as the
+// agent would, with nothing else of the agent started.
+func askOffline(ctx context.Context, in agentapi.NewRequest) (agentapi.Request, error) {
 	p, err := agentPaths()
 	if err != nil {
-		return model.Request{}, err
+		return agentapi.Request{}, err
 	}
 	st, err := store.Open(p.db, store.Options{})
 	if err != nil {
-		return model.Request{}, &warm{core.Words(err), err}
+		return agentapi.Request{}, &userFacingError{core.Words(err), err}
 	}
 	defer st.Close()
-	c, err := core.New(core.Config{Store: st, Collector: sysinfo.New(sysinfo.Options{AgentVersion: version.Version})})
-	if err != nil {
-		return model.Request{}, err
-	}
-	defer c.Close()
-	return c.RaiseRequest(ctx, in)
+	return core.SaveRequest(ctx, st, sysinfo.New(sysinfo.Options{AgentVersion: version.Version}), in)
 }
 
 func cmdStatus(ctx context.Context, args []string) error {
@@ -219,10 +217,10 @@ func cmdStatus(ctx context.Context, args []string) error {
 	}
 	s, err := localapi.NewClient(os.Getenv("DESKSIDE_SOCKET")).Status(ctx)
 	if err != nil {
-		if localapi.IsCode(err, localapi.CodeUnavailable) {
+		if agentapi.IsCode(err, agentapi.CodeUnavailable) {
 			p, _ := agentPaths()
-			if _, lerr := enrol.Load(p.creds); errors.Is(lerr, enrol.ErrNotEnrolled) {
-				return &warm{core.MsgNotEnrolled, lerr}
+			if _, lerr := enroll.Load(p.creds); errors.Is(lerr, enroll.ErrNotEnrolled) {
+				return &userFacingError{core.MsgNotEnrolled, lerr}
 			}
 		}
 		return err
@@ -241,7 +239,7 @@ func cmdStatus(ctx context.Context, args []string) error {
 	if s.Unread > 0 {
 		fmt.Printf("Unread:     %d\n", s.Unread)
 	}
-	if s.LastError != "" && s.State != model.StateOnline {
+	if s.LastError != "" && s.State != agentapi.ConnOnline {
 		fmt.Printf("Details:    %s\n", s.LastError)
 	}
 	return nil
@@ -255,7 +253,7 @@ func cmdSnapshot(ctx context.Context, args []string) error {
 		return err
 	}
 	snap, err := localapi.NewClient(os.Getenv("DESKSIDE_SOCKET")).Snapshot(ctx, *fresh)
-	if localapi.IsCode(err, localapi.CodeUnavailable) {
+	if agentapi.IsCode(err, agentapi.CodeUnavailable) {
 		snap, err = snapshotOffline(ctx)
 	}
 	if err != nil {
@@ -283,7 +281,7 @@ func snapshotOffline(ctx context.Context) (*protocol.Snapshot, error) {
 		return nil, err
 	}
 	if snap == nil {
-		return nil, &warm{"IT hasn't received any details from this computer yet.", errors.New("no snapshot")}
+		return nil, &userFacingError{"IT hasn't received any details from this computer yet.", errors.New("no snapshot")}
 	}
 	return snap, nil
 }

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/deskside/deskside/agent/internal/core"
-	"github.com/deskside/deskside/agent/internal/enrol"
+	"github.com/deskside/deskside/agent/internal/enroll"
 	"github.com/deskside/deskside/agent/internal/localapi"
 	"github.com/deskside/deskside/agent/internal/store"
 	"github.com/deskside/deskside/agent/internal/sysinfo"
@@ -40,15 +40,15 @@ func cmdRun(ctx context.Context, args []string) error {
 		return err
 	}
 	defer st.Close()
-	creds, err := enrol.Load(p.creds)
-	if err != nil && !errors.Is(err, enrol.ErrNotEnrolled) {
+	creds, err := enroll.Load(p.creds)
+	if err != nil && !errors.Is(err, enroll.ErrNotEnrolled) {
 		return err
 	}
 	cfg := core.Config{Store: st, Collector: sysinfo.New(sysinfo.Options{AgentVersion: version.Version}), Creds: creds, Log: log}
 	if creds == nil {
 		if _, where, ferr := enrollconf.Find(runtime.GOOS); ferr == nil {
 			log.Info("enrolment config found; enrolling silently", "file", where)
-			cfg.Enrol = func(ctx context.Context) (*enrol.Credentials, error) { return enrolFromConfig(ctx, p) }
+			cfg.Enroll = func(ctx context.Context) (*enroll.Credentials, error) { return enrollFromConfig(ctx, p) }
 		} else if !errors.Is(ferr, enrollconf.ErrNotFound) {
 			log.Warn("enrolment config unreadable", "err", ferr)
 		}
@@ -83,7 +83,7 @@ func cmdRun(ctx context.Context, args []string) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := startTray(ctx, localapi.NewClient(sock)); err != nil && ctx.Err() == nil {
+			if err := startTray(ctx, c); err != nil && ctx.Err() == nil {
 				log.Error("tray stopped; the agent keeps running without it", "err", err)
 			}
 		}()
@@ -102,20 +102,20 @@ func cmdRun(ctx context.Context, args []string) error {
 	return nil
 }
 
-// enrolFromConfig enrols with the installer's enrolment config and saves
+// enrollFromConfig enrols with the installer's enrolment config and saves
 // the credentials, with the config's publisher key for self-updates.
-func enrolFromConfig(ctx context.Context, p paths) (*enrol.Credentials, error) {
+func enrollFromConfig(ctx context.Context, p paths) (*enroll.Credentials, error) {
 	ec, _, err := enrollconf.Find(runtime.GOOS)
 	if err != nil {
 		return nil, err
 	}
-	creds, err := enrol.Enrol(ctx, ec.Server, ec.Token, enrol.Options{Pin: ec.Pin})
+	creds, err := enroll.Enroll(ctx, ec.Server, ec.Token, enroll.Options{Pin: ec.Pin})
 	if err != nil {
 		return nil, err
 	}
 	// The admin's publisher key, kept as `agent enrol --update-key` keeps it.
 	creds.UpdateKeys = ec.UpdateKey
-	if err := enrol.Save(p.creds, creds); err != nil {
+	if err := enroll.Save(p.creds, creds); err != nil {
 		return nil, err
 	}
 	return creds, nil

@@ -15,9 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/deskside/deskside/agent/internal/enrol"
+	"github.com/deskside/deskside/agent/agentapi"
+	"github.com/deskside/deskside/agent/internal/enroll"
 	"github.com/deskside/deskside/agent/internal/localapi"
-	"github.com/deskside/deskside/agent/internal/model"
 	"github.com/deskside/deskside/server/servertest"
 	"github.com/deskside/deskside/shared/protocol"
 )
@@ -68,7 +68,7 @@ func waitOnline(t *testing.T, c *localapi.Client, p *proc) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		if s, err := c.Status(context.Background()); err == nil && s.State == model.StateOnline {
+		if s, err := c.Status(context.Background()); err == nil && s.State == agentapi.ConnOnline {
 			return
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -82,12 +82,12 @@ func waitOnline(t *testing.T, c *localapi.Client, p *proc) {
 func TestE2EKillNineMidSendAndSnapshotCLI(t *testing.T) {
 	bin := buildAgent(t)
 	srv := servertest.New(t)
-	creds, err := enrol.Enrol(context.Background(), srv.URL(), srv.Token(t), enrol.Options{})
+	creds, err := enroll.Enroll(context.Background(), srv.URL(), srv.Token(t), enroll.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	if err := enrol.Save(filepath.Join(dir, "credentials.json"), creds); err != nil {
+	if err := enroll.Save(filepath.Join(dir, "credentials.json"), creds); err != nil {
 		t.Fatal(err)
 	}
 	sock := filepath.Join(dir, "agent.sock")
@@ -101,7 +101,7 @@ func TestE2EKillNineMidSendAndSnapshotCLI(t *testing.T) {
 		p := startRun(t, bin, env)
 		waitOnline(t, c, p)
 		text := fmt.Sprintf("kill test %d: the wifi drops", i)
-		if _, err := c.RaiseRequest(context.Background(), model.NewRequest{Text: text}); err != nil {
+		if _, err := c.RaiseRequest(context.Background(), agentapi.NewRequest{Text: text}); err != nil {
 			t.Fatal(err)
 		}
 		texts = append(texts, text)

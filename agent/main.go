@@ -5,12 +5,13 @@
 // Plugging in (for the tray/window code in package main, in its own file):
 //
 //	func init() {
-//		startTray = func(ctx context.Context, c *localapi.Client) error { … }   // `run` calls it unless --headless
+//		startTray = func(ctx context.Context, b agentapi.Backend) error { … }   // `run` calls it unless --headless
 //		commands["ui"] = command{summary: "open a window", run: runUI}        // adds `agent ui …`
 //	}
 //
-// startTray runs in the agent process after the local API is listening and
-// must return when ctx is cancelled; an error it returns is logged and the
+// startTray runs in the agent process after the local API is listening,
+// with the agent core itself as its backend (the tray calls it directly,
+// not through the socket), and must return when ctx is cancelled; an error it returns is logged and the
 // agent keeps running headless.
 package main
 
@@ -27,8 +28,8 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/deskside/deskside/agent/internal/enrol"
-	"github.com/deskside/deskside/agent/internal/localapi"
+	"github.com/deskside/deskside/agent/agentapi"
+	"github.com/deskside/deskside/agent/internal/enroll"
 )
 
 // command is one subcommand. run gets the arguments after its name.
@@ -40,7 +41,7 @@ type command struct {
 // commands is the subcommand registry; other files in package main add to
 // it from init().
 var commands = map[string]command{
-	"enrol":    {"trade an enrolment code for this computer's credentials", cmdEnrol},
+	"enrol":    {"trade an enrolment code for this computer's credentials", cmdEnroll},
 	"run":      {"run the agent (core, local API and tray; --headless for none)", cmdRun},
 	"ask":      {`ask IT for help: ask "text" [--category --urgency --screenshot]`, cmdAsk},
 	"status":   {"show whether the agent is connected to IT", cmdStatus},
@@ -50,7 +51,7 @@ var commands = map[string]command{
 
 // startTray, when set (by the tray's file) and `run` is not --headless, is
 // started once the local API listens. See the package comment.
-var startTray func(ctx context.Context, c *localapi.Client) error
+var startTray func(ctx context.Context, b agentapi.Backend) error
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -145,7 +146,7 @@ func logger(fs *flag.FlagSet) *slog.Logger {
 type paths struct{ dir, creds, db string }
 
 func agentPaths() (paths, error) {
-	dir, err := enrol.ConfigDir()
+	dir, err := enroll.ConfigDir()
 	if err != nil {
 		return paths{}, err
 	}

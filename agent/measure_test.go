@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/deskside/deskside/agent/internal/enrol"
+	"github.com/deskside/deskside/agent/internal/enroll"
 	"github.com/deskside/deskside/agent/internal/localapi"
 	"github.com/deskside/deskside/server/servertest"
 )
@@ -69,12 +69,12 @@ func measureIdle(t *testing.T, bin string) {
 		}
 	}()
 	proxied := "http://" + ln.Addr().String()
-	creds, err := enrol.Enrol(context.Background(), proxied, srv.Token(t), enrol.Options{})
+	creds, err := enroll.Enroll(context.Background(), proxied, srv.Token(t), enroll.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	if err := enrol.Save(filepath.Join(dir, "credentials.json"), creds); err != nil {
+	if err := enroll.Save(filepath.Join(dir, "credentials.json"), creds); err != nil {
 		t.Fatal(err)
 	}
 	sock := filepath.Join(dir, "agent.sock")

@@ -15,7 +15,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/deskside/deskside/agent/internal/localapi"
+	"github.com/deskside/deskside/agent/agentapi"
 	"github.com/deskside/deskside/agent/ui/hotkey"
 	"github.com/deskside/deskside/agent/ui/tray"
 	"github.com/deskside/deskside/agent/ui/uiapp"
@@ -40,10 +40,10 @@ func addUIFlags(fs *flag.FlagSet) {
 	fs.Var(&runHotkey, "hotkey", `global shortcut that opens Get help, like ctrl+alt+h or ctrl+shift+f1; "off" for none`)
 }
 
-// runTray runs the tray until ctx ends. Quit in the menu stops the whole
+// runTray runs the tray over the agent core b until ctx ends. Quit in the menu stops the whole
 // agent for this session, as the user asked.
-func runTray(ctx context.Context, c *localapi.Client) error {
-	err := tray.Run(ctx, c, tray.Options{Brand: branding(), Log: slog.Default(), Hotkey: runHotkey})
+func runTray(ctx context.Context, b agentapi.Backend) error {
+	err := tray.Run(ctx, b, tray.Options{Brand: branding(), Log: slog.Default(), Hotkey: runHotkey})
 	if errors.Is(err, tray.ErrQuit) {
 		stopAgent()
 		return nil

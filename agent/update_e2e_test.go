@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/deskside/deskside/agent/internal/enrol"
+	"github.com/deskside/deskside/agent/agentapi"
+	"github.com/deskside/deskside/agent/internal/enroll"
 	"github.com/deskside/deskside/agent/internal/localapi"
-	"github.com/deskside/deskside/agent/internal/model"
 	"github.com/deskside/deskside/server/servertest"
 )
 
@@ -74,12 +74,12 @@ func newDesk(t *testing.T, srv *servertest.Server, bin string, extraEnv ...strin
 	if err := os.WriteFile(exe, b, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	creds, err := enrol.Enrol(context.Background(), srv.URL(), srv.Token(t), enrol.Options{})
+	creds, err := enroll.Enroll(context.Background(), srv.URL(), srv.Token(t), enroll.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	if err := enrol.Save(filepath.Join(dir, "credentials.json"), creds); err != nil {
+	if err := enroll.Save(filepath.Join(dir, "credentials.json"), creds); err != nil {
 		t.Fatal(err)
 	}
 	sock := filepath.Join(dir, "agent.sock")
@@ -115,7 +115,7 @@ func (d *desk) runsVersion(v string) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	s, err := d.api.Status(ctx)
-	return err == nil && s.AgentVersion == v && s.State == model.StateOnline
+	return err == nil && s.AgentVersion == v && s.State == agentapi.ConnOnline
 }
 
 func (d *desk) installed(t *testing.T) [32]byte {
@@ -205,7 +205,7 @@ func TestE2ESelfUpdate(t *testing.T) {
 	var dev struct {
 		AgentVersion string `json:"agent_version"`
 	}
-	creds, err := enrol.Load(filepath.Join(envValue(d.env, "DESKSIDE_CONFIG_DIR"), "credentials.json"))
+	creds, err := enroll.Load(filepath.Join(envValue(d.env, "DESKSIDE_CONFIG_DIR"), "credentials.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/deskside/deskside/agent/internal/core"
-	"github.com/deskside/deskside/agent/internal/enrol"
+	"github.com/deskside/deskside/agent/internal/enroll"
 	"github.com/deskside/deskside/agent/internal/link"
 	"github.com/deskside/deskside/agent/internal/update"
 	"github.com/deskside/deskside/shared/protocol"
@@ -75,7 +75,7 @@ func (s *selfUpdate) hook(cfg *core.Config) {
 	cfg.UpdateAvailable = s.offered
 }
 
-func (s *selfUpdate) enrolled(ctx context.Context, creds *enrol.Credentials) {
+func (s *selfUpdate) enrolled(ctx context.Context, creds *enroll.Credentials) {
 	u, err := s.newUpdater(creds)
 	if errors.Is(err, errNoKey) {
 		s.log.Info("self-update off: no publisher key built in or given at enrolment")
@@ -97,7 +97,7 @@ func (s *selfUpdate) enrolled(ctx context.Context, creds *enrol.Credentials) {
 
 var errNoKey = errors.New("no publisher key")
 
-func (s *selfUpdate) newUpdater(creds *enrol.Credentials) (*update.Updater, error) {
+func (s *selfUpdate) newUpdater(creds *enroll.Credentials) (*update.Updater, error) {
 	keys := firstNonEmpty(*s.flags.key, creds.UpdateKeys)
 	if strings.TrimSpace(firstNonEmpty(keys, update.TrustedKeys)) == "" {
 		return nil, errNoKey

@@ -47,9 +47,9 @@ func run(args []string, stderr io.Writer) error {
 	}
 	fs := flag.NewFlagSet("deskside-ui "+view, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	request := fs.String("request", env("DESKSIDE_REQUEST"), "in `requests`, show this request")
-	socket := fs.String("socket", env("DESKSIDE_SOCKET"), "local API socket or pipe (default: the user's runtime dir)")
-	fs.String("log-level", env("DESKSIDE_LOG_LEVEL"), "accepted for the agent's sake; the window logs nothing")
+	request := fs.String("request", os.Getenv("DESKSIDE_REQUEST"), "in `requests`, show this request")
+	socket := fs.String("socket", os.Getenv("DESKSIDE_SOCKET"), "local API socket or pipe (default: the user's runtime dir)")
+	fs.String("log-level", os.Getenv("DESKSIDE_LOG_LEVEL"), "accepted for the agent's sake; the window logs nothing")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -61,5 +61,3 @@ func run(args []string, stderr io.Writer) error {
 		HelpDesk: strings.TrimSpace(os.Getenv("DESKSIDE_COMPANY_NAME")),
 	})
 }
-
-func env(name string) string { return os.Getenv(name) }

@@ -10,14 +10,15 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/deskside/deskside/agent/internal/localapi"
-	"github.com/deskside/deskside/agent/internal/model"
+	"github.com/deskside/deskside/agent/agentapi"
+	"github.com/deskside/deskside/agent/internal/store"
+	"github.com/deskside/deskside/agent/internal/sysinfo"
 	"github.com/deskside/deskside/shared/protocol"
 )
 
 func randFloat() float64 { return rand.Float64() }
 
-func badInput(msg string) error { return userErr(localapi.CodeBadRequest, msg, nil) }
+func badInput(msg string) error { return userErr(agentapi.CodeBadRequest, msg, nil) }
 
 func checkText(text string, required bool) error {
 	if required && strings.TrimSpace(text) == "" {
@@ -36,8 +37,22 @@ func checkText(text string, required bool) error {
 // now and the optional screenshot, and queues it for IT. When it returns
 // nil the request is on disk: the UI may say "sent" (Sent tells whether
 // the server already has it).
-func (c *Core) RaiseRequest(ctx context.Context, in model.NewRequest) (model.Request, error) {
+func (c *Core) RaiseRequest(ctx context.Context, in agentapi.NewRequest) (agentapi.Request, error) {
 	c.touch()
+	r, err := SaveRequest(ctx, c.st, c.sys, in)
+	if err != nil {
+		return r, err
+	}
+	c.log.Info("request saved", "request", r.ID, "category", r.Category, "screenshot", r.HasScreenshot)
+	c.kickLink()
+	return r, nil
+}
+
+// SaveRequest is RaiseRequest without a running agent: it checks the new
+// request, takes a snapshot of the device and saves both, with the
+// request.new frame, in st's outbox. `agent ask` uses it when the agent
+// process is not running; the agent sends the request when it starts.
+func SaveRequest(ctx context.Context, st *store.Store, sys sysinfo.Collector, in agentapi.NewRequest) (agentapi.Request, error) {
 	if in.Category == "" {
 		in.Category = protocol.CategoryProblem
 	}
@@ -45,22 +60,22 @@ func (c *Core) RaiseRequest(ctx context.Context, in model.NewRequest) (model.Req
 		in.Urgency = protocol.UrgencyWhenYouCan
 	}
 	if !in.Category.Valid() {
-		return model.Request{}, badInput("Please pick what kind of help you need: a problem, a question, software, or an idea.")
+		return agentapi.Request{}, badInput("Please pick what kind of help you need: a problem, a question, software, or an idea.")
 	}
 	if !in.Urgency.Valid() {
-		return model.Request{}, badInput("Please say whether this is blocking your work or can wait.")
+		return agentapi.Request{}, badInput("Please say whether this is blocking your work or can wait.")
 	}
 	if err := checkText(in.Text, true); err != nil {
-		return model.Request{}, err
+		return agentapi.Request{}, err
 	}
 	var shot *protocol.Attachment
 	if len(in.Screenshot) > 0 {
 		if len(in.Screenshot) > protocol.MaxScreenshotBytes {
-			return model.Request{}, badInput(fmt.Sprintf("That screenshot is too large to send (the limit is %d MB).", protocol.MaxScreenshotBytes>>20))
+			return agentapi.Request{}, badInput(fmt.Sprintf("That screenshot is too large to send (the limit is %d MB).", protocol.MaxScreenshotBytes>>20))
 		}
 		typ := http.DetectContentType(in.Screenshot)
 		if typ != "image/png" && typ != "image/jpeg" {
-			return model.Request{}, badInput("The screenshot must be a PNG or JPEG picture.")
+			return agentapi.Request{}, badInput("The screenshot must be a PNG or JPEG picture.")
 		}
 		name := in.ScreenshotName
 		if name == "" {
@@ -68,38 +83,36 @@ func (c *Core) RaiseRequest(ctx context.Context, in model.NewRequest) (model.Req
 		}
 		shot = &protocol.Attachment{Name: name, Type: typ, Data: in.Screenshot}
 	}
-	snap := c.sys.Snapshot(ctx)
+	snap := sys.Snapshot(ctx)
 	now := time.Now().UTC().Truncate(time.Millisecond)
-	r := model.Request{ID: protocol.NewID(), Category: in.Category, Urgency: in.Urgency, Text: in.Text,
+	r := agentapi.Request{ID: protocol.NewID(), Category: in.Category, Urgency: in.Urgency, Text: in.Text,
 		Status: protocol.StatusNew, CreatedAt: now, UpdatedAt: now, HasScreenshot: shot != nil}
 	body := protocol.RequestNew{RequestID: r.ID, Category: r.Category, Urgency: r.Urgency, Text: r.Text,
 		Screenshot: shot, Snapshot: &snap, CreatedAt: now}
 	env, err := protocol.New(protocol.KindRequestNew, body)
 	if err != nil {
-		return model.Request{}, err
+		return agentapi.Request{}, err
 	}
-	if err := c.st.AddRequest(ctx, r, env); err != nil {
-		return model.Request{}, storeErr(err)
+	if err := st.AddRequest(ctx, r, env); err != nil {
+		return agentapi.Request{}, storeErr(err)
 	}
-	c.log.Info("request saved", "request", r.ID, "category", r.Category, "screenshot", shot != nil)
-	c.kickLink()
 	return r, nil
 }
 
 // Reply adds the user's message to a thread (saved, then sent).
-func (c *Core) Reply(ctx context.Context, requestID, text string) (model.Message, error) {
+func (c *Core) Reply(ctx context.Context, requestID, text string) (agentapi.Message, error) {
 	c.touch()
 	if err := checkText(text, true); err != nil {
-		return model.Message{}, err
+		return agentapi.Message{}, err
 	}
-	m := model.Message{ID: protocol.NewID(), RequestID: requestID, FromUser: true, Text: text,
+	m := agentapi.Message{ID: protocol.NewID(), RequestID: requestID, FromUser: true, Text: text,
 		CreatedAt: time.Now().UTC().Truncate(time.Millisecond), Read: true}
 	env, err := protocol.New(protocol.KindRequestReply, protocol.RequestReply{RequestID: requestID, MessageID: m.ID, Text: text, CreatedAt: m.CreatedAt})
 	if err != nil {
 		return m, err
 	}
 	if err := c.st.AddReply(ctx, m, env); err != nil {
-		return model.Message{}, storeErr(err)
+		return agentapi.Message{}, storeErr(err)
 	}
 	c.kickLink()
 	return m, nil
@@ -154,20 +167,20 @@ func (c *Core) MarkAnnouncementRead(ctx context.Context, id string) error {
 }
 
 // Requests lists the user's requests.
-func (c *Core) Requests(ctx context.Context) ([]model.Request, error) {
+func (c *Core) Requests(ctx context.Context) ([]agentapi.Request, error) {
 	rs, err := c.st.Requests(ctx)
 	return rs, storeErr(err)
 }
 
 // Request returns one request with its thread and history.
-func (c *Core) Request(ctx context.Context, id string) (model.Request, error) {
+func (c *Core) Request(ctx context.Context, id string) (agentapi.Request, error) {
 	c.touch()
 	r, err := c.st.Request(ctx, id)
 	return r, storeErr(err)
 }
 
 // Announcements lists what IT announced.
-func (c *Core) Announcements(ctx context.Context) ([]model.Announcement, error) {
+func (c *Core) Announcements(ctx context.Context) ([]agentapi.Announcement, error) {
 	as, err := c.st.Announcements(ctx)
 	return as, storeErr(err)
 }
@@ -183,7 +196,7 @@ func (c *Core) Snapshot(ctx context.Context, fresh bool) (*protocol.Snapshot, er
 			return nil, err
 		}
 		if err := c.waitAck(ctx, id, 15*time.Second); err != nil {
-			return nil, userErr(localapi.CodeUnavailable,
+			return nil, userErr(agentapi.CodeUnavailable,
 				"We took a fresh snapshot but couldn't reach IT yet; it will go out when we're back. Here is what IT had before.", err)
 		}
 	}
@@ -192,7 +205,7 @@ func (c *Core) Snapshot(ctx context.Context, fresh bool) (*protocol.Snapshot, er
 		return nil, storeErr(err)
 	}
 	if snap == nil {
-		return nil, userErr(localapi.CodeNotFound, "IT hasn't received any details from this computer yet.", nil)
+		return nil, userErr(agentapi.CodeNotFound, "IT hasn't received any details from this computer yet.", nil)
 	}
 	return snap, nil
 }

@@ -17,9 +17,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/deskside/deskside/agent/internal/enrol"
+	"github.com/deskside/deskside/agent/agentapi"
+	"github.com/deskside/deskside/agent/internal/enroll"
 	"github.com/deskside/deskside/agent/internal/link"
-	"github.com/deskside/deskside/agent/internal/model"
 	"github.com/deskside/deskside/agent/internal/store"
 	"github.com/deskside/deskside/agent/internal/sysinfo"
 	"github.com/deskside/deskside/shared/protocol"
@@ -31,11 +31,11 @@ type Config struct {
 	Store     *store.Store
 	Collector sysinfo.Collector
 	// Creds are the device credentials; nil means not enrolled yet, and
-	// Enrol (if set) is called by Run until it succeeds.
-	Creds *enrol.Credentials
-	// Enrol obtains credentials (from an enrolment config file); Run saves
-	// nothing itself — Enrol must persist what it returns.
-	Enrol   func(ctx context.Context) (*enrol.Credentials, error)
+	// Enroll (if set) is called by Run until it succeeds.
+	Creds *enroll.Credentials
+	// Enroll obtains credentials (from an enrolment config file); Run saves
+	// nothing itself — Enroll must persist what it returns.
+	Enroll  func(ctx context.Context) (*enroll.Credentials, error)
 	Log     *slog.Logger
 	RootCAs *x509.CertPool // tests
 	// Link adjusts the link's config (tests: backoff, intervals).
@@ -49,7 +49,7 @@ type Config struct {
 
 	// Enrolled is called once Run knows the credentials (at once when
 	// already enrolled, else after enrolment), before the link starts.
-	Enrolled func(ctx context.Context, creds *enrol.Credentials)
+	Enrolled func(ctx context.Context, creds *enroll.Credentials)
 	// Welcomed is called each time the server accepts the link's hello.
 	// It must not block.
 	Welcomed func()
@@ -74,10 +74,10 @@ type Core struct {
 	snapMu sync.Mutex // serialises snapshot collection and queueing
 
 	mu       sync.Mutex
-	status   model.Status
-	creds    *enrol.Credentials
+	conn     agentapi.Connection
+	creds    *enroll.Credentials
 	link     *link.Link
-	subs     map[int]chan model.Event
+	subs     map[int]chan agentapi.Event
 	nextSub  int
 	ackWait  map[string]chan struct{} // envelope id → closed on ack
 	telStop  context.CancelFunc
@@ -101,12 +101,12 @@ func New(cfg Config) (*Core, error) {
 		cfg.BusyQuiet = 2 * time.Minute
 	}
 	c := &Core{cfg: cfg, st: cfg.Store, sys: cfg.Collector, log: cfg.Log.With("component", "core"),
-		kick: make(chan struct{}, 1), subs: map[int]chan model.Event{}, ackWait: map[string]chan struct{}{}, creds: cfg.Creds}
-	c.status = model.Status{State: model.StateOffline, Detail: MsgOffline, Since: time.Now().UTC(), AgentVersion: version.Version}
+		kick: make(chan struct{}, 1), subs: map[int]chan agentapi.Event{}, ackWait: map[string]chan struct{}{}, creds: cfg.Creds}
+	c.conn = agentapi.Connection{State: agentapi.ConnOffline, Detail: MsgOffline, Since: time.Now().UTC(), AgentVersion: version.Version}
 	if cfg.Creds == nil {
-		c.status.State, c.status.Detail = model.StateEnrolling, MsgNotEnrolled
+		c.conn.State, c.conn.Detail = agentapi.ConnEnrolling, MsgNotEnrolled
 	} else {
-		c.status.Server, c.status.DeviceID, c.status.ServerName = cfg.Creds.Server, cfg.Creds.DeviceID, cfg.Creds.ServerName
+		c.conn.Server, c.conn.DeviceID, c.conn.ServerName = cfg.Creds.Server, cfg.Creds.DeviceID, cfg.Creds.ServerName
 	}
 	return c, nil
 }
@@ -127,7 +127,7 @@ func (c *Core) Run(ctx context.Context) error {
 	}
 	l, err := link.New(lc)
 	if err != nil {
-		c.setState(model.StateOffline, err, time.Time{})
+		c.setState(agentapi.ConnOffline, err, time.Time{})
 		return fmt.Errorf("start link: %w", err)
 	}
 	c.mu.Lock()
@@ -136,25 +136,25 @@ func (c *Core) Run(ctx context.Context) error {
 	return l.Run(ctx)
 }
 
-func (c *Core) ensureEnrolled(ctx context.Context) (*enrol.Credentials, error) {
+func (c *Core) ensureEnrolled(ctx context.Context) (*enroll.Credentials, error) {
 	c.mu.Lock()
 	creds := c.creds
 	c.mu.Unlock()
 	if creds != nil {
 		return creds, nil
 	}
-	if c.cfg.Enrol == nil {
-		c.setState(model.StateEnrolling, enrol.ErrNotEnrolled, time.Time{})
+	if c.cfg.Enroll == nil {
+		c.setState(agentapi.ConnEnrolling, enroll.ErrNotEnrolled, time.Time{})
 		<-ctx.Done()
 		return nil, nil
 	}
 	for attempt := 0; ; attempt++ {
-		c.setDetail(model.StateEnrolling, MsgEnrolling, nil)
-		creds, err := c.cfg.Enrol(ctx)
+		c.setDetail(agentapi.ConnEnrolling, MsgEnrolling, nil)
+		creds, err := c.cfg.Enroll(ctx)
 		if err == nil {
 			c.mu.Lock()
 			c.creds = creds
-			c.status.Server, c.status.DeviceID, c.status.ServerName = creds.Server, creds.DeviceID, creds.ServerName
+			c.conn.Server, c.conn.DeviceID, c.conn.ServerName = creds.Server, creds.DeviceID, creds.ServerName
 			c.mu.Unlock()
 			return creds, nil
 		}
@@ -162,11 +162,11 @@ func (c *Core) ensureEnrolled(ctx context.Context) (*enrol.Credentials, error) {
 			return nil, nil
 		}
 		wait := link.Backoff(attempt, 2*time.Second, 5*time.Minute, 0.5+0.5*randFloat())
-		if errors.Is(err, enrol.ErrBadToken) {
+		if errors.Is(err, enroll.ErrBadToken) {
 			wait = time.Hour // a new code has to come from IT
 		}
 		c.log.Warn("enrol", "err", err, "retry_in", wait)
-		c.setDetail(model.StateEnrolling, Words(err), err)
+		c.setDetail(agentapi.ConnEnrolling, Words(err), err)
 		select {
 		case <-ctx.Done():
 			return nil, nil
@@ -191,60 +191,105 @@ func (c *Core) Close() error {
 	return nil
 }
 
-// Status returns the current state with fresh counters.
-func (c *Core) Status() model.Status {
+var _ agentapi.Backend = (*Core)(nil)
+
+// Status implements agentapi.Backend: the link's state with fresh counters.
+// A counter the store cannot read stays 0: the state is what the user needs
+// to see, so it never fails.
+func (c *Core) Status(ctx context.Context) (agentapi.Connection, error) {
+	c.mu.Lock()
+	s := c.conn
+	c.mu.Unlock()
+	var err error
+	if s.Unread, err = c.st.Unread(ctx); err != nil {
+		c.log.Debug("count unread", "err", err)
+	}
+	if s.Pending, err = c.st.PendingCount(ctx); err != nil {
+		c.log.Debug("count pending", "err", err)
+	}
+	return s, nil
+}
+
+// connection is Status for the core's own events.
+func (c *Core) connection() agentapi.Connection {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	c.mu.Lock()
-	s := c.status
-	c.mu.Unlock()
-	s.Unread, _ = c.st.Unread(ctx)
-	s.Pending, _ = c.st.PendingCount(ctx)
+	s, _ := c.Status(ctx)
 	return s
 }
 
-func (c *Core) setDetail(state model.State, detail string, err error) {
+func (c *Core) setDetail(state agentapi.ConnState, detail string, err error) {
 	c.mu.Lock()
-	if c.status.State != state {
-		c.status.Since = time.Now().UTC()
+	if c.conn.State != state {
+		c.conn.Since = time.Now().UTC()
 	}
-	c.status.State, c.status.Detail, c.status.NextRetry = state, detail, time.Time{}
-	c.status.LastError = ""
+	c.conn.State, c.conn.Detail, c.conn.NextRetry = state, detail, time.Time{}
+	c.conn.LastError = ""
 	if err != nil {
-		c.status.LastError = err.Error()
+		c.conn.LastError = err.Error()
 	}
 	c.mu.Unlock()
-	s := c.Status()
-	c.publish(model.Event{Type: model.EventState, Status: &s})
+	s := c.connection()
+	c.publish(agentapi.Event{Type: agentapi.EventConnection, Connection: &s})
 }
 
-func (c *Core) setState(state model.State, err error, next time.Time) {
+func (c *Core) setState(state agentapi.ConnState, err error, next time.Time) {
 	detail := MsgConnecting
 	switch state {
-	case model.StateOnline:
+	case agentapi.ConnOnline:
 		detail = MsgOnline
-	case model.StateOffline, model.StateEnrolling:
+	case agentapi.ConnOffline, agentapi.ConnEnrolling:
 		detail = Words(err)
 	}
 	c.mu.Lock()
-	if c.status.State != state {
-		c.status.Since = time.Now().UTC()
+	if c.conn.State != state {
+		c.conn.Since = time.Now().UTC()
 	}
-	c.status.State, c.status.Detail, c.status.NextRetry = state, detail, next
+	c.conn.State, c.conn.Detail, c.conn.NextRetry = state, detail, next
 	if err != nil {
-		c.status.LastError = err.Error()
-	} else if state == model.StateOnline {
-		c.status.LastError = ""
+		c.conn.LastError = err.Error()
+	} else if state == agentapi.ConnOnline {
+		c.conn.LastError = ""
 	}
 	c.mu.Unlock()
-	s := c.Status()
-	c.publish(model.Event{Type: model.EventState, Status: &s})
+	s := c.connection()
+	c.publish(agentapi.Event{Type: agentapi.EventConnection, Connection: &s})
 }
 
-// Subscribe returns live events until cancel. A slow subscriber misses
-// events rather than slowing the agent (it can re-read state).
-func (c *Core) Subscribe() (<-chan model.Event, func()) {
-	ch := make(chan model.Event, 64)
+// Events implements agentapi.Backend: the current connection, then every
+// event, until ctx ends or the core closes. A slow subscriber misses events
+// rather than slowing the agent (it can re-read state).
+func (c *Core) Events(ctx context.Context) (<-chan agentapi.Event, error) {
+	in, cancel := c.subscribe()
+	// Subscribed before the state is read, so no change falls in between.
+	s := c.connection()
+	out := make(chan agentapi.Event)
+	go func() {
+		defer close(out)
+		defer cancel()
+		ev, ok := agentapi.Event{Type: agentapi.EventConnection, At: time.Now().UTC(), Connection: &s}, true
+		for {
+			select {
+			case out <- ev:
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case ev, ok = <-in:
+				if !ok {
+					return
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, nil
+}
+
+// subscribe returns the core's events until cancel (or Close).
+func (c *Core) subscribe() (<-chan agentapi.Event, func()) {
+	ch := make(chan agentapi.Event, 64)
 	c.mu.Lock()
 	id := c.nextSub
 	c.nextSub++
@@ -260,7 +305,7 @@ func (c *Core) Subscribe() (<-chan model.Event, func()) {
 	}
 }
 
-func (c *Core) publish(ev model.Event) {
+func (c *Core) publish(ev agentapi.Event) {
 	if ev.At.IsZero() {
 		ev.At = time.Now().UTC()
 	}

@@ -11,11 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deskside/deskside/agent/agentapi"
 	"github.com/deskside/deskside/agent/internal/core"
-	"github.com/deskside/deskside/agent/internal/enrol"
+	"github.com/deskside/deskside/agent/internal/enroll"
 	"github.com/deskside/deskside/agent/internal/link"
-	"github.com/deskside/deskside/agent/internal/localapi"
-	"github.com/deskside/deskside/agent/internal/model"
 	"github.com/deskside/deskside/agent/internal/store"
 	"github.com/deskside/deskside/agent/internal/sysinfo"
 	"github.com/deskside/deskside/server/servertest"
@@ -26,19 +25,19 @@ import (
 type agent struct {
 	*core.Core
 	st     *store.Store
-	events <-chan model.Event
+	events <-chan agentapi.Event
 	stop   func()
 }
 
 var sys = sysinfo.New(sysinfo.Options{AgentVersion: "1.0.0-test"})
 
-func startAgent(t *testing.T, db string, creds *enrol.Credentials, opt store.Options) *agent {
+func startAgent(t *testing.T, db string, creds *enroll.Credentials, opt store.Options) *agent {
 	t.Helper()
 	return startAgentWith(t, db, creds, opt, nil)
 }
 
 // startAgentWith lets a test adjust the core's config (hooks) first.
-func startAgentWith(t *testing.T, db string, creds *enrol.Credentials, opt store.Options, mod func(*core.Config)) *agent {
+func startAgentWith(t *testing.T, db string, creds *enroll.Credentials, opt store.Options, mod func(*core.Config)) *agent {
 	t.Helper()
 	st, err := store.Open(db, opt)
 	if err != nil {
@@ -55,7 +54,12 @@ func startAgentWith(t *testing.T, db string, creds *enrol.Credentials, opt store
 	if err != nil {
 		t.Fatal(err)
 	}
-	events, cancelSub := c.Subscribe()
+	subCtx, cancelSub := context.WithCancel(context.Background())
+	events, err := c.Events(subCtx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-events // the connection as it is now: the tests wait for changes
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = c.Run(ctx) }()
@@ -76,7 +80,13 @@ func startAgentWith(t *testing.T, db string, creds *enrol.Credentials, opt store
 	return a
 }
 
-func (a *agent) waitFor(t *testing.T, what string, ok func(model.Event) bool) model.Event {
+// conn is the core's Status, for tests that only look at it.
+func (a *agent) conn() agentapi.Connection {
+	s, _ := a.Status(context.Background())
+	return s
+}
+
+func (a *agent) waitFor(t *testing.T, what string, ok func(agentapi.Event) bool) agentapi.Event {
 	t.Helper()
 	timeout := time.After(20 * time.Second)
 	for {
@@ -89,18 +99,18 @@ func (a *agent) waitFor(t *testing.T, what string, ok func(model.Event) bool) mo
 				return ev
 			}
 		case <-timeout:
-			t.Fatalf("timed out waiting for %s (status %+v)", what, a.Status())
+			t.Fatalf("timed out waiting for %s (status %+v)", what, a.conn())
 		}
 	}
 }
 
-func isState(s model.State) func(model.Event) bool {
-	return func(ev model.Event) bool { return ev.Type == model.EventState && ev.Status.State == s }
+func isState(s agentapi.ConnState) func(agentapi.Event) bool {
+	return func(ev agentapi.Event) bool { return ev.Type == agentapi.EventConnection && ev.Connection.State == s }
 }
 
-func enrolled(t *testing.T, srv *servertest.Server) *enrol.Credentials {
+func enrolled(t *testing.T, srv *servertest.Server) *enroll.Credentials {
 	t.Helper()
-	creds, err := enrol.Enrol(context.Background(), srv.URL(), srv.Token(t), enrol.Options{})
+	creds, err := enroll.Enroll(context.Background(), srv.URL(), srv.Token(t), enroll.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,21 +141,21 @@ func TestE2EOfflineAskDeliveredOnceWhenServerComesUp(t *testing.T) {
 	srv.Close()
 
 	a := startAgent(t, filepath.Join(t.TempDir(), "agent.db"), creds, store.Options{})
-	ev := a.waitFor(t, "offline", isState(model.StateOffline))
-	if ev.Status.Detail != core.MsgOffline {
-		t.Fatalf("offline detail = %q", ev.Status.Detail)
+	ev := a.waitFor(t, "offline", isState(agentapi.ConnOffline))
+	if ev.Connection.Detail != core.MsgOffline {
+		t.Fatalf("offline detail = %q", ev.Connection.Detail)
 	}
-	r, err := a.RaiseRequest(context.Background(), model.NewRequest{Text: "My printer says PC LOAD LETTER", Urgency: protocol.UrgencyBlocking})
+	r, err := a.RaiseRequest(context.Background(), agentapi.NewRequest{Text: "My printer says PC LOAD LETTER", Urgency: protocol.UrgencyBlocking})
 	if err != nil || r.Sent {
 		t.Fatalf("raise offline: %+v, %v", r, err)
 	}
-	if st := a.Status(); st.Pending != 1 {
+	if st := a.conn(); st.Pending != 1 {
 		t.Fatalf("pending = %d", st.Pending)
 	}
 
 	srv.Restart(t)
-	a.waitFor(t, "request sent", func(ev model.Event) bool {
-		return ev.Type == model.EventRequest && ev.Request.ID == r.ID && ev.Request.Sent
+	a.waitFor(t, "request sent", func(ev agentapi.Event) bool {
+		return ev.Type == agentapi.EventRequest && ev.Request.ID == r.ID && ev.Request.Sent
 	})
 	tech := srv.Tech(t)
 	if got := serverRequests(t, tech, r.Text); len(got) != 1 || got[0].RequestID != r.ID {
@@ -153,11 +163,11 @@ func TestE2EOfflineAskDeliveredOnceWhenServerComesUp(t *testing.T) {
 	}
 	// A restart of the server and a reconnect do not deliver it again.
 	srv.Restart(t)
-	a.waitFor(t, "online again", isState(model.StateOnline))
+	a.waitFor(t, "online again", isState(agentapi.ConnOnline))
 	if got := serverRequests(t, srv.Tech(t), r.Text); len(got) != 1 {
 		t.Fatalf("after reconnect the server has %d copies", len(got))
 	}
-	if st := a.Status(); st.Pending != 0 {
+	if st := a.conn(); st.Pending != 0 {
 		t.Fatalf("pending = %d after ack", st.Pending)
 	}
 }
@@ -171,8 +181,8 @@ func TestE2EAbruptStopMidSendDeliveredOnce(t *testing.T) {
 	creds := enrolled(t, srv)
 	db := filepath.Join(t.TempDir(), "agent.db")
 	a := startAgent(t, db, creds, store.Options{})
-	a.waitFor(t, "online", isState(model.StateOnline))
-	r, err := a.RaiseRequest(context.Background(), model.NewRequest{Text: "VPN drops every hour"})
+	a.waitFor(t, "online", isState(agentapi.ConnOnline))
+	r, err := a.RaiseRequest(context.Background(), agentapi.NewRequest{Text: "VPN drops every hour"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +190,7 @@ func TestE2EAbruptStopMidSendDeliveredOnce(t *testing.T) {
 
 	b := startAgent(t, db, creds, store.Options{})
 	deadline := time.Now().Add(20 * time.Second)
-	for b.Status().Pending != 0 && time.Now().Before(deadline) {
+	for b.conn().Pending != 0 && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	got, err := b.Request(context.Background(), r.ID)
@@ -197,27 +207,27 @@ func TestE2EAbruptStopMidSendDeliveredOnce(t *testing.T) {
 func TestE2ETechnicianReplyIsAnEvent(t *testing.T) {
 	srv := servertest.New(t)
 	a := startAgent(t, filepath.Join(t.TempDir(), "agent.db"), enrolled(t, srv), store.Options{})
-	a.waitFor(t, "online", isState(model.StateOnline))
-	r, err := a.RaiseRequest(context.Background(), model.NewRequest{Text: "Outlook won't open", Category: protocol.CategorySoftware})
+	a.waitFor(t, "online", isState(agentapi.ConnOnline))
+	r, err := a.RaiseRequest(context.Background(), agentapi.NewRequest{Text: "Outlook won't open", Category: protocol.CategorySoftware})
 	if err != nil {
 		t.Fatal(err)
 	}
-	a.waitFor(t, "sent", func(ev model.Event) bool { return ev.Type == model.EventRequest && ev.Request.Sent })
+	a.waitFor(t, "sent", func(ev agentapi.Event) bool { return ev.Type == agentapi.EventRequest && ev.Request.Sent })
 	tech := srv.Tech(t)
 	if st := tech.Do(t, http.MethodPost, "/api/v1/requests/"+r.ID+"/messages", map[string]string{"text": "On it — can you restart it once?"}, nil); st != http.StatusCreated {
 		t.Fatalf("tech message: %d", st)
 	}
-	ev := a.waitFor(t, "message", func(ev model.Event) bool { return ev.Type == model.EventMessage })
+	ev := a.waitFor(t, "message", func(ev agentapi.Event) bool { return ev.Type == agentapi.EventMessage })
 	if ev.Message.Text != "On it — can you restart it once?" || ev.Message.RequestID != r.ID || ev.Message.FromUser || ev.Message.Author.Name == "" {
 		t.Fatalf("message event = %+v", ev.Message)
 	}
 	if st := tech.Do(t, http.MethodPatch, "/api/v1/requests/"+r.ID, map[string]string{"status": "in_progress", "assignee": "me"}, nil); st != http.StatusOK {
 		t.Fatalf("patch: %d", st)
 	}
-	ev = a.waitFor(t, "status", func(ev model.Event) bool {
-		return ev.Type == model.EventRequest && ev.Request.Status == protocol.StatusInProgress
+	ev = a.waitFor(t, "status", func(ev agentapi.Event) bool {
+		return ev.Type == agentapi.EventRequest && ev.Request.Status == protocol.StatusInProgress
 	})
-	if st := a.Status(); st.Unread == 0 {
+	if st := a.conn(); st.Unread == 0 {
 		t.Fatal("no unread after a technician's message")
 	}
 	if _, err := a.Reply(context.Background(), r.ID, "Restarted, still broken"); err != nil {
@@ -248,7 +258,7 @@ func TestE2ESnapshotEqualsServer(t *testing.T) {
 	srv := servertest.New(t)
 	creds := enrolled(t, srv)
 	a := startAgent(t, filepath.Join(t.TempDir(), "agent.db"), creds, store.Options{})
-	a.waitFor(t, "online", isState(model.StateOnline))
+	a.waitFor(t, "online", isState(agentapi.ConnOnline))
 	mine, err := a.Snapshot(context.Background(), true)
 	if err != nil {
 		t.Fatal(err)
@@ -271,8 +281,8 @@ func TestE2ESnapshotEqualsServer(t *testing.T) {
 func TestE2EFaultsHaveWarmWords(t *testing.T) {
 	t.Run("expired token", func(t *testing.T) {
 		srv := servertest.New(t)
-		_, err := enrol.Enrol(context.Background(), srv.URL(), srv.TokenWith(t, "default", 0, -time.Hour), enrol.Options{})
-		if !errors.Is(err, enrol.ErrBadToken) || core.Words(err) != core.MsgBadToken {
+		_, err := enroll.Enroll(context.Background(), srv.URL(), srv.TokenWith(t, "default", 0, -time.Hour), enroll.Options{})
+		if !errors.Is(err, enroll.ErrBadToken) || core.Words(err) != core.MsgBadToken {
 			t.Fatalf("err = %v, words %q", err, core.Words(err))
 		}
 	})
@@ -280,32 +290,32 @@ func TestE2EFaultsHaveWarmWords(t *testing.T) {
 		srv := servertest.New(t)
 		creds := enrolled(t, srv)
 		a := startAgent(t, filepath.Join(t.TempDir(), "agent.db"), creds, store.Options{})
-		a.waitFor(t, "online", isState(model.StateOnline))
+		a.waitFor(t, "online", isState(agentapi.ConnOnline))
 		if st := srv.Tech(t).Do(t, http.MethodPost, "/api/v1/devices/"+creds.DeviceID+"/revoke", nil, nil); st != http.StatusNoContent {
 			t.Fatalf("revoke: %d", st)
 		}
-		ev := a.waitFor(t, "offline", isState(model.StateOffline))
-		if ev.Status.Detail != core.MsgRevoked {
-			t.Fatalf("detail = %q (%s)", ev.Status.Detail, ev.Status.LastError)
+		ev := a.waitFor(t, "offline", isState(agentapi.ConnOffline))
+		if ev.Connection.Detail != core.MsgRevoked {
+			t.Fatalf("detail = %q (%s)", ev.Connection.Detail, ev.Connection.LastError)
 		}
 	})
 	t.Run("certificate pin", func(t *testing.T) {
 		srv := servertest.New(t, servertest.WithSelfSignedTLS())
-		creds, err := enrol.Enrol(context.Background(), srv.URL(), srv.Token(t), enrol.Options{})
+		creds, err := enroll.Enroll(context.Background(), srv.URL(), srv.Token(t), enroll.Options{})
 		if err != nil {
 			t.Fatalf("enrol with the pin in the token: %v", err)
 		}
 		good := startAgent(t, filepath.Join(t.TempDir(), "good.db"), creds, store.Options{})
-		good.waitFor(t, "online with the right pin", isState(model.StateOnline))
+		good.waitFor(t, "online with the right pin", isState(agentapi.ConnOnline))
 		bad := *creds
 		bad.Pin = strings.Repeat("ab", 32)
 		a := startAgent(t, filepath.Join(t.TempDir(), "bad.db"), &bad, store.Options{})
-		ev := a.waitFor(t, "offline", isState(model.StateOffline))
-		if ev.Status.Detail != core.MsgPinMismatch {
-			t.Fatalf("detail = %q (%s)", ev.Status.Detail, ev.Status.LastError)
+		ev := a.waitFor(t, "offline", isState(agentapi.ConnOffline))
+		if ev.Connection.Detail != core.MsgPinMismatch {
+			t.Fatalf("detail = %q (%s)", ev.Connection.Detail, ev.Connection.LastError)
 		}
 		wrongPin := strings.Repeat("cd", 32)
-		if _, err := enrol.Enrol(context.Background(), srv.URL(), srv.Token(t), enrol.Options{Pin: wrongPin}); core.Words(err) != core.MsgPinMismatch {
+		if _, err := enroll.Enroll(context.Background(), srv.URL(), srv.Token(t), enroll.Options{Pin: wrongPin}); core.Words(err) != core.MsgPinMismatch {
 			t.Fatalf("enrol with a wrong pin: %v", err)
 		}
 	})
@@ -317,10 +327,10 @@ func TestE2EFaultsHaveWarmWords(t *testing.T) {
 		text := strings.Repeat("the screen flickers ", 400)
 		var err error
 		for i := 0; i < 500 && err == nil; i++ {
-			_, err = a.RaiseRequest(context.Background(), model.NewRequest{Text: text})
+			_, err = a.RaiseRequest(context.Background(), agentapi.NewRequest{Text: text})
 		}
-		var ue *core.UserError
-		if !errors.As(err, &ue) || ue.Code() != localapi.CodeDiskFull || ue.UserMessage() != core.MsgDiskFull {
+		var ue *agentapi.Error
+		if !errors.As(err, &ue) || ue.Code != agentapi.CodeDiskFull || ue.UserMessage() != core.MsgDiskFull {
 			t.Fatalf("err = %v", err)
 		}
 	})

@@ -5,8 +5,8 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/deskside/deskside/agent/agentapi"
 	"github.com/deskside/deskside/agent/internal/link"
-	"github.com/deskside/deskside/agent/internal/model"
 	"github.com/deskside/deskside/shared/protocol"
 	"github.com/deskside/deskside/shared/version"
 )
@@ -41,9 +41,9 @@ func (h *handler) Pending(ctx context.Context) ([]link.Frame, error) {
 	return out, nil
 }
 
-func (h *handler) State(s model.State, err error, next time.Time) {
+func (h *handler) State(s agentapi.ConnState, err error, next time.Time) {
 	c := h.core()
-	if s != model.StateOnline {
+	if s != agentapi.ConnOnline {
 		c.stopTelemetry()
 	}
 	c.setState(s, err, next)
@@ -53,7 +53,7 @@ func (h *handler) Welcome(ctx context.Context, w protocol.Welcome) {
 	c := h.core()
 	c.mu.Lock()
 	if w.ServerName != "" {
-		c.status.ServerName = w.ServerName
+		c.conn.ServerName = w.ServerName
 	}
 	stale := time.Since(c.lastSnap) > c.cfg.SnapshotEvery
 	c.mu.Unlock()
@@ -90,8 +90,8 @@ func (h *handler) Ack(ctx context.Context, a protocol.Ack) {
 		return
 	}
 	c.log.Debug("acked", "id", a.ID, "kind", res.Kind, "duplicate", a.Duplicate)
-	if res.RequestID != "" {
-		c.publishRequest(ctx, res.RequestID)
+	if res.Request != nil {
+		c.publish(agentapi.Event{Type: agentapi.EventRequest, Request: res.Request})
 	}
 }
 
@@ -114,15 +114,6 @@ func (c *Core) releaseWaiters(ctx context.Context, id string, kind protocol.Kind
 			delete(c.ackWait, wid)
 		}
 	}
-}
-
-func (c *Core) publishRequest(ctx context.Context, id string) {
-	r, err := c.st.Request(ctx, id)
-	if err != nil {
-		return
-	}
-	r.Messages, r.History = nil, nil
-	c.publish(model.Event{Type: model.EventRequest, Request: &r})
 }
 
 // permanent error codes: resending the same frame would be refused again.
@@ -151,12 +142,12 @@ func (h *handler) Store(ctx context.Context, env protocol.Envelope) error {
 		return nil
 	}
 	if a.Message != nil {
-		c.publish(model.Event{Type: model.EventMessage, Message: a.Message, Request: a.Request})
+		c.publish(agentapi.Event{Type: agentapi.EventMessage, Message: a.Message, Request: a.Request})
 	} else if a.Request != nil {
-		c.publish(model.Event{Type: model.EventRequest, Request: a.Request})
+		c.publish(agentapi.Event{Type: agentapi.EventRequest, Request: a.Request})
 	}
 	if a.Announcement != nil {
-		c.publish(model.Event{Type: model.EventAnnouncement, Announcement: a.Announcement})
+		c.publish(agentapi.Event{Type: agentapi.EventAnnouncement, Announcement: a.Announcement})
 	}
 	if env.Type == protocol.KindUpdateAvailable {
 		c.updateAvailable(env)

@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/deskside/deskside/agent/internal/model"
+	"github.com/deskside/deskside/agent/agentapi"
 	"github.com/deskside/deskside/shared/protocol"
 )
 
@@ -68,14 +68,14 @@ var NoticeAuthor = protocol.Person{Name: "Deskside"}
 // it later) and published as an announcement event.
 func (c *Core) Notify(text string) {
 	now := time.Now().UTC().Truncate(time.Millisecond)
-	a := model.Announcement{ID: "local_" + protocol.NewID(), Title: "Deskside", Text: text, Severity: "info",
+	a := agentapi.Announcement{ID: "local_" + protocol.NewID(), Title: "Deskside", Text: text, Severity: "info",
 		Author: NoticeAuthor, CreatedAt: now}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if _, err := c.st.AddLocalAnnouncement(ctx, a); err != nil {
 		c.log.Warn("save notice", "err", err)
 	}
-	c.publish(model.Event{Type: model.EventAnnouncement, Announcement: &a})
+	c.publish(agentapi.Event{Type: agentapi.EventAnnouncement, Announcement: &a})
 }
 
 // updateAvailable passes an update.available body to the updater.

@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deskside/deskside/agent/agentapi"
 	"github.com/deskside/deskside/agent/internal/core"
-	"github.com/deskside/deskside/agent/internal/enrol"
-	"github.com/deskside/deskside/agent/internal/model"
+	"github.com/deskside/deskside/agent/internal/enroll"
 	"github.com/deskside/deskside/agent/internal/store"
 	"github.com/deskside/deskside/server/servertest"
 	"github.com/deskside/deskside/shared/protocol"
@@ -33,7 +33,7 @@ func TestE2EUpdateHooks(t *testing.T) {
 	var welcomed, enrolledCalls atomic.Int32
 	offers := make(chan protocol.UpdateAvailable, 4)
 	a := startAgentWith(t, filepath.Join(t.TempDir(), "agent.db"), creds, store.Options{}, func(c *core.Config) {
-		c.Enrolled = func(_ context.Context, got *enrol.Credentials) {
+		c.Enrolled = func(_ context.Context, got *enroll.Credentials) {
 			if got.DeviceID != creds.DeviceID || welcomed.Load() != 0 {
 				t.Errorf("Enrolled(%s) after %d welcomes; want %s before any", got.DeviceID, welcomed.Load(), creds.DeviceID)
 			}
@@ -43,7 +43,7 @@ func TestE2EUpdateHooks(t *testing.T) {
 		c.UpdateAvailable = func(o protocol.UpdateAvailable) { offers <- o }
 		c.BusyQuiet = 300 * time.Millisecond
 	})
-	a.waitFor(t, "online", isState(model.StateOnline))
+	a.waitFor(t, "online", isState(agentapi.ConnOnline))
 	if enrolledCalls.Load() != 1 || welcomed.Load() < 1 {
 		t.Fatalf("Enrolled called %d times, Welcomed %d; want 1 and ≥1", enrolledCalls.Load(), welcomed.Load())
 	}
@@ -83,11 +83,11 @@ func TestE2EUpdateHooks(t *testing.T) {
 			} `json:"releases"`
 		}
 		admin.Do(t, http.MethodGet, "/api/v1/releases", nil, &list)
-		if len(list.Releases) == 1 && list.Releases[0].Updated == 1 && a.Status().Pending == 0 {
+		if len(list.Releases) == 1 && list.Releases[0].Updated == 1 && a.conn().Pending == 0 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("update report not counted: %+v, status %+v", list, a.Status())
+			t.Fatalf("update report not counted: %+v, status %+v", list, a.conn())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -99,30 +99,31 @@ func TestE2EUpdateHooks(t *testing.T) {
 	if _, err := a.Requests(context.Background()); err != nil || a.Busy() {
 		t.Errorf("the tray's list read made the user busy (%v)", err)
 	}
-	if _, err := a.RaiseRequest(context.Background(), model.NewRequest{Text: "printer"}); err != nil {
+	if _, err := a.RaiseRequest(context.Background(), agentapi.NewRequest{Text: "printer"}); err != nil {
 		t.Fatal(err)
 	}
 	if !a.Busy() {
 		t.Error("not Busy right after the user sent a request")
 	}
-	time.Sleep(400 * time.Millisecond)
-	for i := 0; a.Busy() && i < 100; i++ { // the request's ack may still be on its way
-		time.Sleep(50 * time.Millisecond)
+	// Busy ends once BusyQuiet has passed and the request's ack is in.
+	deadline = time.Now().Add(20 * time.Second)
+	for a.Busy() && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
 	}
 	if a.Busy() {
-		t.Error("still Busy after BusyQuiet with the outbox drained")
+		t.Error("still Busy long after BusyQuiet with the outbox drained")
 	}
 
 	// Notify: a note in News and an announcement event.
 	a.Notify("Deskside updated itself to 9.9 — nothing for you to do.")
-	a.waitFor(t, "notice event", func(ev model.Event) bool {
-		return ev.Type == model.EventAnnouncement && ev.Announcement != nil && strings.HasPrefix(ev.Announcement.Text, "Deskside updated")
+	a.waitFor(t, "notice event", func(ev agentapi.Event) bool {
+		return ev.Type == agentapi.EventAnnouncement && ev.Announcement != nil && strings.HasPrefix(ev.Announcement.Text, "Deskside updated")
 	})
 	as, err := a.Announcements(context.Background())
 	if err != nil || len(as) != 1 || as[0].Author.Name != "Deskside" || as[0].Read {
 		t.Errorf("announcements = %+v (%v); want the unread notice", as, err)
 	}
-	if a.Status().Unread < 1 {
+	if a.conn().Unread < 1 {
 		t.Error("the notice does not count as unread")
 	}
 }

@@ -3,9 +3,10 @@ package core
 import (
 	"errors"
 
-	"github.com/deskside/deskside/agent/internal/enrol"
+	"github.com/deskside/deskside/agent/agentapi"
+
+	"github.com/deskside/deskside/agent/internal/enroll"
 	"github.com/deskside/deskside/agent/internal/link"
-	"github.com/deskside/deskside/agent/internal/localapi"
 	"github.com/deskside/deskside/agent/internal/store"
 )
 
@@ -34,13 +35,13 @@ func Words(err error) string {
 		return MsgPinMismatch
 	case errors.Is(err, link.ErrRevoked), errors.Is(err, link.ErrUnauthorized):
 		return MsgRevoked
-	case errors.Is(err, enrol.ErrBadToken):
+	case errors.Is(err, enroll.ErrBadToken):
 		return MsgBadToken
 	case errors.Is(err, link.ErrInsecure):
 		return MsgInsecure
 	case errors.Is(err, link.ErrGarbage):
 		return MsgGarbage
-	case errors.Is(err, enrol.ErrNotEnrolled):
+	case errors.Is(err, enroll.ErrNotEnrolled):
 		return MsgNotEnrolled
 	case errors.Is(err, store.ErrDiskFull):
 		return MsgDiskFull
@@ -48,24 +49,9 @@ func Words(err error) string {
 	return MsgOffline
 }
 
-// UserError is an error with a code and a sentence for the user; the local
-// API passes both through.
-type UserError struct {
-	code, msg string
-	err       error
+func userErr(code agentapi.Code, msg string, err error) error {
+	return agentapi.NewError(code, msg, err)
 }
-
-func (e *UserError) Error() string {
-	if e.err != nil {
-		return e.msg + ": " + e.err.Error()
-	}
-	return e.msg
-}
-func (e *UserError) Unwrap() error       { return e.err }
-func (e *UserError) Code() string        { return e.code }
-func (e *UserError) UserMessage() string { return e.msg }
-
-func userErr(code, msg string, err error) error { return &UserError{code: code, msg: msg, err: err} }
 
 // storeErr turns a store failure into what the user should hear.
 func storeErr(err error) error {
@@ -73,9 +59,9 @@ func storeErr(err error) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, store.ErrDiskFull):
-		return userErr(localapi.CodeDiskFull, MsgDiskFull, err)
+		return userErr(agentapi.CodeDiskFull, MsgDiskFull, err)
 	case errors.Is(err, store.ErrNotFound):
-		return userErr(localapi.CodeNotFound, "We couldn't find that request on this computer.", err)
+		return userErr(agentapi.CodeNotFound, "We couldn't find that request on this computer.", err)
 	}
 	return err
 }

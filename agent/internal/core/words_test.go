@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/deskside/deskside/agent/internal/enrol"
+	"github.com/deskside/deskside/agent/internal/enroll"
 	"github.com/deskside/deskside/agent/internal/link"
 	"github.com/deskside/deskside/agent/internal/store"
 )
@@ -16,13 +16,13 @@ func TestWordsForEveryFault(t *testing.T) {
 		wrap(link.ErrPinMismatch):        MsgPinMismatch,
 		wrap(link.ErrRevoked):            MsgRevoked,
 		wrap(link.ErrUnauthorized):       MsgRevoked,
-		wrap(enrol.ErrBadToken):          MsgBadToken,
+		wrap(enroll.ErrBadToken):         MsgBadToken,
 		wrap(link.ErrGarbage):            MsgGarbage,
 		wrap(link.ErrInsecure):           MsgInsecure,
 		wrap(store.ErrDiskFull):          MsgDiskFull,
-		wrap(enrol.ErrNotEnrolled):       MsgNotEnrolled,
+		wrap(enroll.ErrNotEnrolled):      MsgNotEnrolled,
 		errors.New("connection refused"): MsgOffline,
-		wrap(enrol.ErrServerDown):        MsgOffline,
+		wrap(enroll.ErrServerDown):       MsgOffline,
 	}
 	for err, want := range cases {
 		if got := Words(err); got != want {

@@ -23,7 +23,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/deskside/deskside/agent/internal/model"
+	"github.com/deskside/deskside/agent/agentapi"
 	"github.com/deskside/deskside/shared/protocol"
 )
 
@@ -57,7 +57,7 @@ type Handler interface {
 	// Pending returns the outbox, oldest first.
 	Pending(ctx context.Context) ([]Frame, error)
 	// State reports a change of connection state; err explains offline.
-	State(s model.State, err error, nextRetry time.Time)
+	State(s agentapi.ConnState, err error, nextRetry time.Time)
 	// Welcome is called when the server accepted the hello.
 	Welcome(ctx context.Context, w protocol.Welcome)
 	// Ack settles an outbox frame.
@@ -267,7 +267,7 @@ func (l *Link) Send(env protocol.Envelope) error {
 func (l *Link) Run(ctx context.Context) error {
 	attempt := 0
 	for {
-		l.cfg.Handler.State(model.StateConnecting, nil, time.Time{})
+		l.cfg.Handler.State(agentapi.ConnConnecting, nil, time.Time{})
 		welcomed, err := l.session(ctx)
 		if ctx.Err() != nil {
 			return nil
@@ -282,7 +282,7 @@ func (l *Link) Run(ctx context.Context) error {
 		}
 		attempt++
 		next := time.Now().Add(wait)
-		l.cfg.Handler.State(model.StateOffline, err, next)
+		l.cfg.Handler.State(agentapi.ConnOffline, err, next)
 		l.log.Info("link down", "err", err, "retry_in", wait.Round(time.Millisecond), "attempt", attempt)
 		sctx, cancel := context.WithCancel(ctx)
 		go func() {

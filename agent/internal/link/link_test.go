@@ -13,7 +13,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/deskside/deskside/agent/internal/model"
+	"github.com/deskside/deskside/agent/agentapi"
 	"github.com/deskside/deskside/shared/protocol"
 )
 
@@ -28,7 +28,7 @@ type fakeHandler struct {
 }
 
 type stateChange struct {
-	s   model.State
+	s   agentapi.ConnState
 	err error
 }
 
@@ -44,7 +44,9 @@ func (f *fakeHandler) Pending(ctx context.Context) ([]Frame, error) {
 	defer f.mu.Unlock()
 	return append([]Frame(nil), f.outbox...), nil
 }
-func (f *fakeHandler) State(s model.State, err error, _ time.Time)     { f.states <- stateChange{s, err} }
+func (f *fakeHandler) State(s agentapi.ConnState, err error, _ time.Time) {
+	f.states <- stateChange{s, err}
+}
 func (f *fakeHandler) Welcome(ctx context.Context, w protocol.Welcome) {}
 func (f *fakeHandler) Ack(ctx context.Context, a protocol.Ack) {
 	f.mu.Lock()
@@ -67,7 +69,7 @@ func (f *fakeHandler) Store(ctx context.Context, env protocol.Envelope) error {
 }
 func (f *fakeHandler) Control(ctx context.Context, env protocol.Envelope) {}
 
-func (f *fakeHandler) waitState(t *testing.T, want model.State) stateChange {
+func (f *fakeHandler) waitState(t *testing.T, want agentapi.ConnState) stateChange {
 	t.Helper()
 	timeout := time.After(10 * time.Second)
 	for {
@@ -279,7 +281,7 @@ func TestWrongCredentialsAndGarbage(t *testing.T) {
 		defer srv.Close()
 		h := newFakeHandler()
 		startLink(t, srv.URL, h, nil)
-		if sc := h.waitState(t, model.StateOffline); !errors.Is(sc.err, ErrUnauthorized) {
+		if sc := h.waitState(t, agentapi.ConnOffline); !errors.Is(sc.err, ErrUnauthorized) {
 			t.Fatalf("err = %v", sc.err)
 		}
 	})
@@ -293,8 +295,8 @@ func TestWrongCredentialsAndGarbage(t *testing.T) {
 		defer srv.Close()
 		h := newFakeHandler()
 		startLink(t, srv.URL, h, nil)
-		h.waitState(t, model.StateOnline)
-		if sc := h.waitState(t, model.StateOffline); !errors.Is(sc.err, ErrGarbage) {
+		h.waitState(t, agentapi.ConnOnline)
+		if sc := h.waitState(t, agentapi.ConnOffline); !errors.Is(sc.err, ErrGarbage) {
 			t.Fatalf("err = %v", sc.err)
 		}
 	})
@@ -306,7 +308,7 @@ func TestWrongCredentialsAndGarbage(t *testing.T) {
 		defer srv.Close()
 		h := newFakeHandler()
 		startLink(t, srv.URL, h, nil)
-		if sc := h.waitState(t, model.StateOffline); !errors.Is(sc.err, ErrRevoked) {
+		if sc := h.waitState(t, agentapi.ConnOffline); !errors.Is(sc.err, ErrRevoked) {
 			t.Fatalf("err = %v", sc.err)
 		}
 	})
@@ -319,13 +321,13 @@ func TestCertificatePin(t *testing.T) {
 	t.Run("match", func(t *testing.T) {
 		h := newFakeHandler()
 		startLink(t, srv.URL, h, func(c *Config) { c.Pin = good[:] })
-		h.waitState(t, model.StateOnline)
+		h.waitState(t, agentapi.ConnOnline)
 	})
 	t.Run("mismatch", func(t *testing.T) {
 		bad := sha256.Sum256([]byte("someone else's certificate"))
 		h := newFakeHandler()
 		startLink(t, srv.URL, h, func(c *Config) { c.Pin = bad[:] })
-		sc := h.waitState(t, model.StateOffline)
+		sc := h.waitState(t, agentapi.ConnOffline)
 		if !errors.Is(sc.err, ErrPinMismatch) {
 			t.Fatalf("err = %v", sc.err)
 		}
@@ -333,7 +335,7 @@ func TestCertificatePin(t *testing.T) {
 	t.Run("no pin, untrusted certificate", func(t *testing.T) {
 		h := newFakeHandler()
 		startLink(t, srv.URL, h, nil)
-		sc := h.waitState(t, model.StateOffline)
+		sc := h.waitState(t, agentapi.ConnOffline)
 		if sc.err == nil || !strings.Contains(sc.err.Error(), "certificate") {
 			t.Fatalf("err = %v", sc.err)
 		}

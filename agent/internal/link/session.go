@@ -16,7 +16,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/deskside/deskside/agent/internal/model"
+	"github.com/deskside/deskside/agent/agentapi"
 	"github.com/deskside/deskside/shared/protocol"
 	"github.com/deskside/deskside/shared/version"
 )
@@ -127,7 +127,7 @@ func (l *Link) session(ctx context.Context) (welcomed bool, err error) {
 		l.conn = nil
 		l.mu.Unlock()
 	}()
-	h.State(model.StateOnline, nil, time.Time{})
+	h.State(agentapi.ConnOnline, nil, time.Time{})
 	l.log.Info("link up", "server", l.wsURL, "ping", ping, "replay_from", w.ReplayFrom, "replay_to", w.ReplayTo)
 
 	cursor := make(chan uint64, 1)

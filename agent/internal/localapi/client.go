@@ -12,16 +12,19 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/deskside/deskside/agent/internal/model"
+	"github.com/deskside/deskside/agent/agentapi"
 	"github.com/deskside/deskside/shared/protocol"
 )
 
-// Client talks to the agent process. The zero value is not usable; call
+// Client is the agent process seen through its socket: an
+// agentapi.Backend for the CLI and the window process. The zero value is not usable; call
 // NewClient. Methods are safe for concurrent use.
 type Client struct {
 	socket string
 	hc     *http.Client
 }
+
+var _ agentapi.Backend = (*Client)(nil)
 
 // NewClient returns a client for the socket (or pipe) at path; "" means
 // DefaultSocketPath().
@@ -46,8 +49,8 @@ func NewClient(path string) *Client {
 func (c *Client) SocketPath() string { return c.socket }
 
 // Status returns the agent's connection state and counters.
-func (c *Client) Status(ctx context.Context) (model.Status, error) {
-	var s model.Status
+func (c *Client) Status(ctx context.Context) (agentapi.Connection, error) {
+	var s agentapi.Connection
 	err := c.do(ctx, http.MethodGet, "status", nil, &s)
 	return s, err
 }
@@ -67,17 +70,17 @@ func (c *Client) Snapshot(ctx context.Context, fresh bool) (*protocol.Snapshot, 
 }
 
 // Requests lists the user's requests, newest first (without threads).
-func (c *Client) Requests(ctx context.Context) ([]model.Request, error) {
+func (c *Client) Requests(ctx context.Context) ([]agentapi.Request, error) {
 	var out struct {
-		Requests []model.Request `json:"requests"`
+		Requests []agentapi.Request `json:"requests"`
 	}
 	err := c.do(ctx, http.MethodGet, "requests", nil, &out)
 	return out.Requests, err
 }
 
 // Request returns one request with its thread and status history.
-func (c *Client) Request(ctx context.Context, id string) (model.Request, error) {
-	var r model.Request
+func (c *Client) Request(ctx context.Context, id string) (agentapi.Request, error) {
+	var r agentapi.Request
 	err := c.do(ctx, http.MethodGet, "requests/"+url.PathEscape(id), nil, &r)
 	return r, err
 }
@@ -85,15 +88,15 @@ func (c *Client) Request(ctx context.Context, id string) (model.Request, error) 
 // RaiseRequest saves a new request; when it returns nil the request is on
 // disk and will reach IT (Request.Sent tells whether it already has). A
 // snapshot of the device is taken and attached.
-func (c *Client) RaiseRequest(ctx context.Context, r model.NewRequest) (model.Request, error) {
-	var out model.Request
+func (c *Client) RaiseRequest(ctx context.Context, r agentapi.NewRequest) (agentapi.Request, error) {
+	var out agentapi.Request
 	err := c.do(ctx, http.MethodPost, "requests", r, &out)
 	return out, err
 }
 
 // Reply adds the user's message to a request's thread (saved, then sent).
-func (c *Client) Reply(ctx context.Context, requestID, text string) (model.Message, error) {
-	var m model.Message
+func (c *Client) Reply(ctx context.Context, requestID, text string) (agentapi.Message, error) {
+	var m agentapi.Message
 	err := c.do(ctx, http.MethodPost, "requests/"+url.PathEscape(requestID)+"/reply",
 		map[string]string{"text": text}, &m)
 	return m, err
@@ -117,9 +120,9 @@ func (c *Client) MarkRead(ctx context.Context, requestID string) error {
 }
 
 // Announcements lists announcements received, newest first.
-func (c *Client) Announcements(ctx context.Context) ([]model.Announcement, error) {
+func (c *Client) Announcements(ctx context.Context) ([]agentapi.Announcement, error) {
 	var out struct {
-		Announcements []model.Announcement `json:"announcements"`
+		Announcements []agentapi.Announcement `json:"announcements"`
 	}
 	err := c.do(ctx, http.MethodGet, "announcements", nil, &out)
 	return out.Announcements, err
@@ -133,7 +136,7 @@ func (c *Client) MarkAnnouncementRead(ctx context.Context, id string) error {
 // Events streams live events (server-sent events) until ctx is cancelled or
 // the agent goes away; then the channel is closed. The first event is always
 // the current state (EventState), so a window can draw at once.
-func (c *Client) Events(ctx context.Context) (<-chan model.Event, error) {
+func (c *Client) Events(ctx context.Context) (<-chan agentapi.Event, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://local"+Prefix+"events", nil)
 	if err != nil {
 		return nil, fmt.Errorf("events: %w", err)
@@ -147,7 +150,7 @@ func (c *Client) Events(ctx context.Context) (<-chan model.Event, error) {
 		defer resp.Body.Close()
 		return nil, decodeError(resp)
 	}
-	ch := make(chan model.Event, 16)
+	ch := make(chan agentapi.Event, 16)
 	go func() {
 		defer close(ch)
 		defer resp.Body.Close()
@@ -158,7 +161,7 @@ func (c *Client) Events(ctx context.Context) (<-chan model.Event, error) {
 			if !ok {
 				continue // comments (keepalives), event names, blank separators
 			}
-			var ev model.Event
+			var ev agentapi.Event
 			if json.Unmarshal([]byte(data), &ev) != nil {
 				continue
 			}
@@ -209,15 +212,15 @@ func (c *Client) unreachable(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("local api: %w", ctx.Err())
 	}
-	return &Error{Status: 0, Code: CodeUnavailable,
+	return &agentapi.Error{Code: agentapi.CodeUnavailable,
 		Message: "The Deskside agent isn't running. Start it with `deskside run` or sign in again. (" + err.Error() + ")"}
 }
 
 func decodeError(resp *http.Response) error {
-	e := &Error{Status: resp.StatusCode}
+	e := &agentapi.Error{HTTPStatus: resp.StatusCode}
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if json.Unmarshal(b, e) != nil || e.Message == "" {
-		e.Code = CodeInternal
+		e.Code = agentapi.CodeInternal
 		e.Message = fmt.Sprintf("The Deskside agent answered %s.", resp.Status)
 	}
 	return e

@@ -11,7 +11,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/deskside/deskside/agent/internal/model"
+	"github.com/deskside/deskside/agent/agentapi"
 	"github.com/deskside/deskside/shared/protocol"
 )
 
@@ -19,7 +19,7 @@ import (
 const maxBody = protocol.MaxScreenshotBytes*4/3 + protocol.MaxTextRunes*4 + 64<<10
 
 // Handler serves the local API over b.
-func Handler(b Backend, log *slog.Logger) http.Handler {
+func Handler(b agentapi.Backend, log *slog.Logger) http.Handler {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -41,7 +41,7 @@ func Handler(b Backend, log *slog.Logger) http.Handler {
 }
 
 // Serve serves the local API on l until ctx is done.
-func Serve(ctx context.Context, l net.Listener, b Backend, log *slog.Logger) error {
+func Serve(ctx context.Context, l net.Listener, b agentapi.Backend, log *slog.Logger) error {
 	srv := &http.Server{Handler: Handler(b, log), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()
@@ -57,11 +57,18 @@ func Serve(ctx context.Context, l net.Listener, b Backend, log *slog.Logger) err
 }
 
 type handler struct {
-	b   Backend
+	b   agentapi.Backend
 	log *slog.Logger
 }
 
-func (h *handler) status(w http.ResponseWriter, r *http.Request) { writeJSON(w, h.b.Status()) }
+func (h *handler) status(w http.ResponseWriter, r *http.Request) {
+	c, err := h.b.Status(r.Context())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, c)
+}
 
 func (h *handler) snapshot(w http.ResponseWriter, r *http.Request) {
 	s, err := h.b.Snapshot(r.Context(), r.URL.Query().Get("fresh") == "1")
@@ -79,7 +86,7 @@ func (h *handler) requests(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if rs == nil {
-		rs = []model.Request{}
+		rs = []agentapi.Request{}
 	}
 	writeJSON(w, map[string]any{"requests": rs})
 }
@@ -94,7 +101,7 @@ func (h *handler) request(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) raise(w http.ResponseWriter, r *http.Request) {
-	var in model.NewRequest
+	var in agentapi.NewRequest
 	if !h.decode(w, r, &in) {
 		return
 	}
@@ -153,7 +160,7 @@ func (h *handler) announcements(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if as == nil {
-		as = []model.Announcement{}
+		as = []agentapi.Announcement{}
 	}
 	writeJSON(w, map[string]any{"announcements": as})
 }
@@ -162,34 +169,24 @@ func (h *handler) announcementRead(w http.ResponseWriter, r *http.Request) {
 	h.done(w, r, h.b.MarkAnnouncementRead(r.Context(), r.PathValue("id")))
 }
 
-// events streams server-sent events: first the current state, then every
-// event, with a comment line every 25 s so a dead reader is noticed.
+// events streams server-sent events: the backend's events (the current
+// connection first), with a comment line every 25 s so a dead reader is
+// noticed.
 func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 	fl, ok := w.(http.Flusher)
 	if !ok {
 		h.fail(w, r, errors.New("streaming unsupported"))
 		return
 	}
-	ch, cancel := h.b.Subscribe()
-	defer cancel()
+	ch, err := h.b.Events(r.Context())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)
-	st := h.b.Status()
-	send := func(ev model.Event) bool {
-		b, err := json.Marshal(ev)
-		if err != nil {
-			return true
-		}
-		if _, err := fmt.Fprintf(w, "event: %s\ndata: %s\n\n", ev.Type, b); err != nil {
-			return false
-		}
-		fl.Flush()
-		return true
-	}
-	if !send(model.Event{Type: model.EventState, At: time.Now().UTC(), Status: &st}) {
-		return
-	}
+	fl.Flush()
 	keep := time.NewTicker(25 * time.Second)
 	defer keep.Stop()
 	for {
@@ -202,17 +199,35 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 			}
 			fl.Flush()
 		case ev, ok := <-ch:
-			if !ok || !send(ev) {
+			if !ok {
 				return
 			}
+			b, err := json.Marshal(ev)
+			if err != nil {
+				continue
+			}
+			if _, err := fmt.Fprintf(w, "event: %s\ndata: %s\n\n", ev.Type, b); err != nil {
+				return
+			}
+			fl.Flush()
 		}
 	}
 }
 
+// decode reads the body, one JSON value (or nothing), into v; anything
+// else is refused with 400.
 func (h *handler) decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-	if err := json.NewDecoder(r.Body).Decode(v); err != nil && !errors.Is(err, io.EOF) {
-		writeError(w, errorf(http.StatusBadRequest, CodeBadRequest, "That didn't look right to the agent: %v", err))
+	dec := json.NewDecoder(r.Body)
+	err := dec.Decode(v)
+	if err == nil {
+		// Something after the value is not part of any request we know.
+		if dec.Decode(&json.RawMessage{}) != io.EOF {
+			err = errors.New("more after the JSON body")
+		}
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
+		writeError(w, errorf(http.StatusBadRequest, agentapi.CodeBadRequest, "That didn't look right to the agent: %v", err))
 		return false
 	}
 	return true
@@ -227,25 +242,29 @@ func (h *handler) done(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
-	var ue UserError
-	if errors.As(err, &ue) {
-		st := http.StatusBadRequest
-		switch ue.Code() {
-		case CodeNotFound:
-			st = http.StatusNotFound
-		case CodeDiskFull:
-			st = http.StatusInsufficientStorage
-		case CodeNotEnrolled, CodeUnavailable:
-			st = http.StatusServiceUnavailable
-		case CodeInternal:
-			st = http.StatusInternalServerError
-		}
-		writeError(w, &Error{Status: st, Code: ue.Code(), Message: ue.UserMessage()})
+	var ae *agentapi.Error
+	if errors.As(err, &ae) {
+		writeError(w, &agentapi.Error{HTTPStatus: httpStatus(ae.Code), Code: ae.Code, Message: ae.Message})
 		return
 	}
 	h.log.Error("local api", "path", r.URL.Path, "err", err)
-	writeError(w, errorf(http.StatusInternalServerError, CodeInternal,
+	writeError(w, errorf(http.StatusInternalServerError, agentapi.CodeInternal,
 		"Something went wrong inside the Deskside agent. Please try again; if it keeps happening, tell IT."))
+}
+
+// httpStatus is the local API's answer for a refusal with code.
+func httpStatus(code agentapi.Code) int {
+	switch code {
+	case agentapi.CodeNotFound:
+		return http.StatusNotFound
+	case agentapi.CodeDiskFull:
+		return http.StatusInsufficientStorage
+	case agentapi.CodeNotEnrolled, agentapi.CodeUnavailable:
+		return http.StatusServiceUnavailable
+	case agentapi.CodeInternal:
+		return http.StatusInternalServerError
+	}
+	return http.StatusBadRequest
 }
 
 func writeJSON(w http.ResponseWriter, v any) { writeJSONCode(w, http.StatusOK, v) }
@@ -256,8 +275,8 @@ func writeJSONCode(w http.ResponseWriter, code int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-func writeError(w http.ResponseWriter, e *Error) {
+func writeError(w http.ResponseWriter, e *agentapi.Error) {
 	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(e.Status)
+	w.WriteHeader(e.HTTPStatus)
 	_ = json.NewEncoder(w).Encode(e)
 }

@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/deskside/deskside/agent/internal/model"
+	"github.com/deskside/deskside/agent/agentapi"
 	"github.com/deskside/deskside/shared/protocol"
 )
 
@@ -17,16 +17,15 @@ import (
 type Applied struct {
 	// Duplicate is true when the frame's seq was already stored.
 	Duplicate    bool
-	Message      *model.Message
-	Request      *model.Request // set when a known request changed
-	Announcement *model.Announcement
+	Message      *agentapi.Message
+	Request      *agentapi.Request // the changed request's summary, when this computer has it
+	Announcement *agentapi.Announcement
 }
 
 // ApplyServerFrame stores a sequenced server → device frame and advances
 // last_seq in the same transaction, so a crash never skips or repeats one.
 func (s *Store) ApplyServerFrame(ctx context.Context, env protocol.Envelope) (Applied, error) {
 	var a Applied
-	var reqID string
 	err := s.tx(ctx, "store "+string(env.Type), func(tx *sql.Tx) error {
 		v, err := getMeta(tx, ctx, "last_seq")
 		if err != nil {
@@ -47,7 +46,7 @@ func (s *Store) ApplyServerFrame(ctx context.Context, env protocol.Envelope) (Ap
 			if err != nil {
 				return err
 			}
-			a.Message, reqID = mm, m.RequestID
+			a.Message, a.Request = mm, requestSummary(ctx, tx, m.RequestID)
 		case protocol.KindRequestStatus:
 			var st protocol.RequestStatus
 			if err := env.Decode(&st); err != nil {
@@ -56,7 +55,7 @@ func (s *Store) ApplyServerFrame(ctx context.Context, env protocol.Envelope) (Ap
 			if err := applyStatus(ctx, tx, st, env.Seq); err != nil {
 				return err
 			}
-			reqID = st.RequestID
+			a.Request = requestSummary(ctx, tx, st.RequestID)
 		case protocol.KindAnnouncement:
 			var an protocol.Announcement
 			if err := env.Decode(&an); err != nil {
@@ -64,10 +63,10 @@ func (s *Store) ApplyServerFrame(ctx context.Context, env protocol.Envelope) (Ap
 			}
 			author, _ := json.Marshal(an.Author)
 			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO announcements(id,title,text,severity,author,created_at,expires_at)
-				VALUES(?,?,?,?,?,?,?)`, an.AnnouncementID, an.Title, an.Text, an.Severity, string(author), ms(an.CreatedAt), ms(an.ExpiresAt)); err != nil {
+				VALUES(?,?,?,?,?,?,?)`, an.AnnouncementID, an.Title, an.Text, an.Severity, string(author), unixMS(an.CreatedAt), unixMS(an.ExpiresAt)); err != nil {
 				return err
 			}
-			a.Announcement = &model.Announcement{ID: an.AnnouncementID, Title: an.Title, Text: an.Text, Severity: an.Severity,
+			a.Announcement = &agentapi.Announcement{ID: an.AnnouncementID, Title: an.Title, Text: an.Text, Severity: an.Severity,
 				Author: an.Author, CreatedAt: an.CreatedAt, ExpiresAt: an.ExpiresAt}
 		}
 		if env.Seq == 0 {
@@ -75,30 +74,35 @@ func (s *Store) ApplyServerFrame(ctx context.Context, env protocol.Envelope) (Ap
 		}
 		return setMeta(tx, ctx, "last_seq", strconv.FormatUint(env.Seq, 10))
 	})
-	if err != nil || reqID == "" {
-		return a, err
-	}
-	if r, err := s.Request(ctx, reqID); err == nil {
-		r.Messages, r.History = nil, nil
-		a.Request = &r
-	}
-	return a, nil
+	return a, err
 }
 
-func applyMessage(ctx context.Context, tx *sql.Tx, m protocol.Message) (*model.Message, error) {
+// requestSummary reads request id as lists show it (no thread, no history)
+// inside tx, right after a write changed it, for the event that tells the
+// UI. It is nil when this computer has no such request, or when the read
+// fails: the write stands either way, and the UI re-reads on its next look.
+func requestSummary(ctx context.Context, tx *sql.Tx, id string) *agentapi.Request {
+	r, err := scanRequest(tx.QueryRowContext(ctx, `SELECT `+requestCols+` FROM requests WHERE id=?`, id))
+	if err != nil {
+		return nil
+	}
+	return &r
+}
+
+func applyMessage(ctx context.Context, tx *sql.Tx, m protocol.Message) (*agentapi.Message, error) {
 	author, _ := json.Marshal(m.Author)
 	res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO messages(id,request_id,author,from_user,text,created_at,sent,read)
-		VALUES(?,?,?,?,?,?,1,0)`, m.MessageID, m.RequestID, string(author), b2i(m.FromUser), m.Text, ms(m.CreatedAt))
+		VALUES(?,?,?,?,?,?,1,0)`, m.MessageID, m.RequestID, string(author), sqlBool(m.FromUser), m.Text, unixMS(m.CreatedAt))
 	if err != nil {
 		return nil, err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return nil, nil // already had it (e.g. the user's own message echoed)
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE requests SET unread=1, updated_at=max(updated_at,?) WHERE id=?`, ms(m.CreatedAt), m.RequestID); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE requests SET unread=1, updated_at=max(updated_at,?) WHERE id=?`, unixMS(m.CreatedAt), m.RequestID); err != nil {
 		return nil, err
 	}
-	return &model.Message{ID: m.MessageID, RequestID: m.RequestID, Author: m.Author, FromUser: m.FromUser,
+	return &agentapi.Message{ID: m.MessageID, RequestID: m.RequestID, Author: m.Author, FromUser: m.FromUser,
 		Text: m.Text, CreatedAt: m.CreatedAt, Sent: true}, nil
 }
 
@@ -113,19 +117,19 @@ func applyStatus(ctx context.Context, tx *sql.Tx, st protocol.RequestStatus, seq
 		at = time.Now()
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO history(request_id,status,assignee,text,at,seq) VALUES(?,?,?,?,?,?)`,
-		st.RequestID, st.Status, assignee, st.Text, ms(at), seq); err != nil {
+		st.RequestID, st.Status, assignee, st.Text, unixMS(at), seq); err != nil {
 		return err
 	}
 	_, err := tx.ExecContext(ctx, `UPDATE requests SET status=?, assignee=CASE WHEN ?='' THEN assignee ELSE ? END,
-		unread=1, updated_at=max(updated_at,?) WHERE id=?`, st.Status, assignee, assignee, ms(at), st.RequestID)
+		unread=1, updated_at=max(updated_at,?) WHERE id=?`, st.Status, assignee, assignee, unixMS(at), st.RequestID)
 	return err
 }
 
 const requestCols = `id,category,urgency,text,status,assignee,rating,created_at,updated_at,sent,unread,has_screenshot,
 	coalesce((SELECT text FROM messages m WHERE m.request_id=requests.id ORDER BY created_at DESC LIMIT 1),'')`
 
-func scanRequest(sc interface{ Scan(...any) error }) (model.Request, error) {
-	var r model.Request
+func scanRequest(sc interface{ Scan(...any) error }) (agentapi.Request, error) {
+	var r agentapi.Request
 	var assignee string
 	var created, updated int64
 	var sent, unread, shot int
@@ -133,7 +137,7 @@ func scanRequest(sc interface{ Scan(...any) error }) (model.Request, error) {
 		&sent, &unread, &shot, &r.LastText); err != nil {
 		return r, err
 	}
-	r.CreatedAt, r.UpdatedAt = fromMS(created), fromMS(updated)
+	r.CreatedAt, r.UpdatedAt = fromUnixMS(created), fromUnixMS(updated)
 	r.Sent, r.Unread, r.HasScreenshot = sent == 1, unread == 1, shot == 1
 	if assignee != "" {
 		var p protocol.Person
@@ -145,13 +149,13 @@ func scanRequest(sc interface{ Scan(...any) error }) (model.Request, error) {
 }
 
 // Requests lists the user's requests, most recently updated first.
-func (s *Store) Requests(ctx context.Context) ([]model.Request, error) {
+func (s *Store) Requests(ctx context.Context) ([]agentapi.Request, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT `+requestCols+` FROM requests ORDER BY updated_at DESC, created_at DESC`)
 	if err != nil {
 		return nil, wrap("list requests", err)
 	}
 	defer rows.Close()
-	var out []model.Request
+	var out []agentapi.Request
 	for rows.Next() {
 		r, err := scanRequest(rows)
 		if err != nil {
@@ -163,7 +167,7 @@ func (s *Store) Requests(ctx context.Context) ([]model.Request, error) {
 }
 
 // Request returns one request with its thread and history.
-func (s *Store) Request(ctx context.Context, id string) (model.Request, error) {
+func (s *Store) Request(ctx context.Context, id string) (agentapi.Request, error) {
 	r, err := scanRequest(s.db.QueryRowContext(ctx, `SELECT `+requestCols+` FROM requests WHERE id=?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, fmt.Errorf("request %s: %w", id, ErrNotFound)
@@ -176,7 +180,7 @@ func (s *Store) Request(ctx context.Context, id string) (model.Request, error) {
 		return r, wrap("read thread", err)
 	}
 	for rows.Next() {
-		m := model.Message{RequestID: id}
+		m := agentapi.Message{RequestID: id}
 		var author string
 		var fromUser, sent, read int
 		var created int64
@@ -187,7 +191,7 @@ func (s *Store) Request(ctx context.Context, id string) (model.Request, error) {
 		if author != "" {
 			_ = json.Unmarshal([]byte(author), &m.Author)
 		}
-		m.FromUser, m.Sent, m.Read, m.CreatedAt = fromUser == 1, sent == 1, read == 1, fromMS(created)
+		m.FromUser, m.Sent, m.Read, m.CreatedAt = fromUser == 1, sent == 1, read == 1, fromUnixMS(created)
 		r.Messages = append(r.Messages, m)
 	}
 	rows.Close()
@@ -197,7 +201,7 @@ func (s *Store) Request(ctx context.Context, id string) (model.Request, error) {
 	}
 	defer hrows.Close()
 	for hrows.Next() {
-		var h model.StatusEvent
+		var h agentapi.StatusEvent
 		var assignee string
 		var at int64
 		if err := hrows.Scan(&h.Status, &assignee, &h.Text, &at); err != nil {
@@ -209,7 +213,7 @@ func (s *Store) Request(ctx context.Context, id string) (model.Request, error) {
 				h.Assignee = &p
 			}
 		}
-		h.At = fromMS(at)
+		h.At = fromUnixMS(at)
 		r.History = append(r.History, h)
 	}
 	return r, wrap("read history", hrows.Err())
@@ -230,15 +234,15 @@ func (s *Store) MarkRead(ctx context.Context, id string) error {
 }
 
 // Announcements lists announcements, newest first.
-func (s *Store) Announcements(ctx context.Context) ([]model.Announcement, error) {
+func (s *Store) Announcements(ctx context.Context) ([]agentapi.Announcement, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT id,title,text,severity,author,created_at,expires_at,read FROM announcements ORDER BY created_at DESC`)
 	if err != nil {
 		return nil, wrap("list announcements", err)
 	}
 	defer rows.Close()
-	var out []model.Announcement
+	var out []agentapi.Announcement
 	for rows.Next() {
-		var a model.Announcement
+		var a agentapi.Announcement
 		var author string
 		var created, expires int64
 		var read int
@@ -246,7 +250,7 @@ func (s *Store) Announcements(ctx context.Context) ([]model.Announcement, error)
 			return nil, wrap("list announcements", err)
 		}
 		_ = json.Unmarshal([]byte(author), &a.Author)
-		a.CreatedAt, a.ExpiresAt, a.Read = fromMS(created), fromMS(expires), read == 1
+		a.CreatedAt, a.ExpiresAt, a.Read = fromUnixMS(created), fromUnixMS(expires), read == 1
 		out = append(out, a)
 	}
 	return out, wrap("list announcements", rows.Err())
@@ -276,12 +280,12 @@ func (s *Store) Unread(ctx context.Context) (int, error) {
 // AddLocalAnnouncement stores a note from the agent itself (not from IT),
 // such as "Deskside updated itself", so it shows in News like any other;
 // false when an announcement with that id exists already.
-func (s *Store) AddLocalAnnouncement(ctx context.Context, a model.Announcement) (bool, error) {
+func (s *Store) AddLocalAnnouncement(ctx context.Context, a agentapi.Announcement) (bool, error) {
 	var added bool
 	err := s.tx(ctx, "save local announcement", func(tx *sql.Tx) error {
 		author, _ := json.Marshal(a.Author)
 		res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO announcements(id,title,text,severity,author,created_at,expires_at)
-			VALUES(?,?,?,?,?,?,?)`, a.ID, a.Title, a.Text, a.Severity, string(author), ms(a.CreatedAt), ms(a.ExpiresAt))
+			VALUES(?,?,?,?,?,?,?)`, a.ID, a.Title, a.Text, a.Severity, string(author), unixMS(a.CreatedAt), unixMS(a.ExpiresAt))
 		if err != nil {
 			return err
 		}

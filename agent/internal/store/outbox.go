@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/deskside/deskside/agent/internal/model"
+	"github.com/deskside/deskside/agent/agentapi"
 	"github.com/deskside/deskside/shared/protocol"
 )
 
@@ -28,6 +28,9 @@ type Acked struct {
 	Ref  string
 	// RequestID is the request the frame belongs to (for every request kind).
 	RequestID string
+	// Request is that request's summary as the ack left it (nil for other
+	// kinds).
+	Request *agentapi.Request
 	// Found is false when the id was not (or no longer) in the outbox.
 	Found bool
 }
@@ -38,15 +41,15 @@ func enqueue(ctx context.Context, tx *sql.Tx, env protocol.Envelope, ref string)
 		return fmt.Errorf("encode frame: %w", err)
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO outbox(id,kind,ref,frame,created_at) VALUES(?,?,?,?,?)`,
-		env.ID, string(env.Type), ref, frame, ms(time.Now()))
+		env.ID, string(env.Type), ref, frame, unixMS(time.Now()))
 	return err
 }
 
 // AddRequest stores a new request and its request.new frame together.
-func (s *Store) AddRequest(ctx context.Context, r model.Request, env protocol.Envelope) error {
+func (s *Store) AddRequest(ctx context.Context, r agentapi.Request, env protocol.Envelope) error {
 	return s.tx(ctx, "save request", func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO requests(id,category,urgency,text,status,created_at,updated_at,has_screenshot)
-			VALUES(?,?,?,?,?,?,?,?)`, r.ID, r.Category, r.Urgency, r.Text, r.Status, ms(r.CreatedAt), ms(r.CreatedAt), b2i(r.HasScreenshot))
+			VALUES(?,?,?,?,?,?,?,?)`, r.ID, r.Category, r.Urgency, r.Text, r.Status, unixMS(r.CreatedAt), unixMS(r.CreatedAt), sqlBool(r.HasScreenshot))
 		if err != nil {
 			return err
 		}
@@ -55,16 +58,16 @@ func (s *Store) AddRequest(ctx context.Context, r model.Request, env protocol.En
 }
 
 // AddReply stores the user's message and its request.reply frame together.
-func (s *Store) AddReply(ctx context.Context, m model.Message, env protocol.Envelope) error {
+func (s *Store) AddReply(ctx context.Context, m agentapi.Message, env protocol.Envelope) error {
 	return s.tx(ctx, "save reply", func(tx *sql.Tx) error {
 		if err := requestExists(ctx, tx, m.RequestID); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO messages(id,request_id,from_user,text,created_at,read) VALUES(?,?,1,?,?,1)`,
-			m.ID, m.RequestID, m.Text, ms(m.CreatedAt)); err != nil {
+			m.ID, m.RequestID, m.Text, unixMS(m.CreatedAt)); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE requests SET updated_at=? WHERE id=?`, ms(m.CreatedAt), m.RequestID); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE requests SET updated_at=? WHERE id=?`, unixMS(m.CreatedAt), m.RequestID); err != nil {
 			return err
 		}
 		return enqueue(ctx, tx, env, m.ID)
@@ -77,7 +80,7 @@ func (s *Store) AddRating(ctx context.Context, requestID string, rating int, env
 		if err := requestExists(ctx, tx, requestID); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE requests SET rating=?, updated_at=? WHERE id=?`, rating, ms(time.Now()), requestID); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE requests SET rating=?, updated_at=? WHERE id=?`, rating, unixMS(time.Now()), requestID); err != nil {
 			return err
 		}
 		return enqueue(ctx, tx, env, requestID)
@@ -90,7 +93,7 @@ func (s *Store) AddReopen(ctx context.Context, requestID, text string, env proto
 		if err := requestExists(ctx, tx, requestID); err != nil {
 			return err
 		}
-		now := ms(time.Now())
+		now := unixMS(time.Now())
 		if _, err := tx.ExecContext(ctx, `UPDATE requests SET status=?, updated_at=? WHERE id=?`, protocol.StatusReopened, now, requestID); err != nil {
 			return err
 		}
@@ -136,7 +139,7 @@ func (s *Store) Pending(ctx context.Context) ([]Item, error) {
 		if err := rows.Scan(&it.ID, &it.Kind, &it.Ref, &it.Frame, &at); err != nil {
 			return nil, wrap("read outbox", err)
 		}
-		it.At = fromMS(at)
+		it.At = fromUnixMS(at)
 		out = append(out, it)
 	}
 	return out, wrap("read outbox", rows.Err())
@@ -193,8 +196,13 @@ func (s *Store) Ack(ctx context.Context, id string) (Acked, error) {
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM outbox WHERE id=?`, id)
-		return err
+		if _, err = tx.ExecContext(ctx, `DELETE FROM outbox WHERE id=?`, id); err != nil {
+			return err
+		}
+		if a.RequestID != "" {
+			a.Request = requestSummary(ctx, tx, a.RequestID)
+		}
+		return nil
 	})
 	return a, err
 }
@@ -242,5 +250,5 @@ func (s *Store) OldestPending(ctx context.Context) (at time.Time, ok bool, err e
 	if !v.Valid {
 		return time.Time{}, false, nil
 	}
-	return fromMS(v.Int64), true, nil
+	return fromUnixMS(v.Int64), true, nil
 }

@@ -193,21 +193,24 @@ func wrap(what string, err error) error {
 	return fmt.Errorf("%s: %w", what, classify(err))
 }
 
-func ms(t time.Time) int64 {
+// unixMS is how the store keeps a time: Unix milliseconds, 0 for none.
+func unixMS(t time.Time) int64 {
 	if t.IsZero() {
 		return 0
 	}
 	return t.UnixMilli()
 }
 
-func fromMS(v int64) time.Time {
+// fromUnixMS reads a time unixMS stored, in UTC.
+func fromUnixMS(v int64) time.Time {
 	if v == 0 {
 		return time.Time{}
 	}
 	return time.UnixMilli(v).UTC()
 }
 
-func b2i(b bool) int {
+// sqlBool is a bool as SQLite keeps it: 1 or 0.
+func sqlBool(b bool) int {
 	if b {
 		return 1
 	}

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/deskside/deskside/agent/internal/model"
+	"github.com/deskside/deskside/agent/agentapi"
 	"github.com/deskside/deskside/shared/protocol"
 )
 
@@ -23,9 +23,9 @@ func open(t *testing.T, opt Options) (*Store, string) {
 	return s, p
 }
 
-func newReq(t *testing.T, text string) (model.Request, protocol.Envelope) {
+func newReq(t *testing.T, text string) (agentapi.Request, protocol.Envelope) {
 	t.Helper()
-	r := model.Request{ID: protocol.NewID(), Category: protocol.CategoryProblem, Urgency: protocol.UrgencyBlocking,
+	r := agentapi.Request{ID: protocol.NewID(), Category: protocol.CategoryProblem, Urgency: protocol.UrgencyBlocking,
 		Text: text, Status: protocol.StatusNew, CreatedAt: time.Now().UTC()}
 	env, err := protocol.New(protocol.KindRequestNew, protocol.RequestNew{RequestID: r.ID, Category: r.Category,
 		Urgency: r.Urgency, Text: text, CreatedAt: r.CreatedAt})

@@ -173,9 +173,22 @@ func TestUnhealthyUpdateRollsBack(t *testing.T) {
 	if r.OK || !r.RolledBack || r.FromVersion != "1.0.0" || r.ToVersion != "1.1.0" || !strings.Contains(r.Detail, "healthy") {
 		t.Fatalf("report %+v", r)
 	}
+	// Once the report is handed over, the state file forgets the rollback
+	// (keeping the failed version): wait for that write.
+	u := h.updater("1.0.0")
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		st, err := u.loadState()
+		if err == nil && st.Phase == phaseNone {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the rollback was never cleared from the state: %+v (%v)", st, err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	// It does not try the failed version again.
-	time.Sleep(50 * time.Millisecond)
-	err := h.updater("1.0.0").Offer(context.Background(), offer)
+	err := u.Offer(context.Background(), offer)
 	if err == nil || !strings.Contains(err.Error(), "rolled back") {
 		t.Fatalf("offered the failed version again: %v", err)
 	}
@@ -238,10 +251,23 @@ func TestRestartWaitsUntilNotBusy(t *testing.T) {
 	offer := h.publish("rel_busy", fakeAgent(t, "1.1.0"), pub{ver: "1.1.0"})
 	var busy atomic.Bool
 	busy.Store(true)
-	u := h.updater("1.0.0", func(c *Config) { c.Busy = busy.Load })
+	asked := make(chan struct{}, 64) // one value per Busy call
+	u := h.updater("1.0.0", func(c *Config) {
+		c.Busy = func() bool {
+			b := busy.Load()
+			select {
+			case asked <- struct{}{}:
+			default:
+			}
+			return b
+		}
+	})
 	done := make(chan error, 1)
 	go func() { done <- u.Offer(context.Background(), offer) }()
-	time.Sleep(300 * time.Millisecond)
+	// The update is staged and the updater has found the user busy, twice:
+	// it is waiting, not restarting.
+	recv(t, asked, "a first Busy check")
+	recv(t, asked, "a second Busy check")
 	select {
 	case v := <-h.restarts:
 		t.Fatalf("restarted into %q while the user was busy", v)

@@ -6,13 +6,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/deskside/deskside/agent/internal/model"
-	"github.com/deskside/deskside/agent/ui/backend"
+	"github.com/deskside/deskside/agent/agentapi"
+	"github.com/deskside/deskside/agent/agentapi/agentapitest"
 	"github.com/deskside/deskside/shared/protocol"
 )
 
 type harness struct {
-	fake   *backend.Fake
+	fake   *agentapitest.Fake
 	f      *fakeFactory
 	menu   *Menu
 	launch *fakeLauncher
@@ -29,9 +29,9 @@ func start(t *testing.T, brand Branding) *harness {
 // startWith is start with a last say on the controller before it runs.
 func startWith(t *testing.T, brand Branding, configure func(*Controller)) *harness {
 	t.Helper()
-	h := &harness{fake: backend.NewFake(), f: &fakeFactory{}, launch: newFakeLauncher(),
+	h := &harness{fake: agentapitest.NewFake(), f: &fakeFactory{}, launch: newFakeLauncher(),
 		notes: &fakeNotifier{ch: make(chan Notification, 8)}, done: make(chan error, 1)}
-	h.fake.AddRequest(model.Request{ID: "r1", Text: "Wi-Fi drops every hour", Status: protocol.StatusNew,
+	h.fake.AddRequest(agentapi.Request{ID: "r1", Text: "Wi-Fi drops every hour", Status: protocol.StatusNew,
 		CreatedAt: time.Now()})
 	h.menu = NewMenu(h.f, brand)
 	c := &Controller{Src: h.fake, Menu: h.menu, Launch: h.launch, Notify: h.notes, Brand: brand}
@@ -43,7 +43,20 @@ func startWith(t *testing.T, brand Branding, configure func(*Controller)) *harne
 	go func() { h.done <- c.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-h.done })
 	h.waitFor(t, func() bool { return h.f.items[0].Title() == "Connected to Example IT" })
+	awaitListening(t, h.fake)
 	return h
+}
+
+// awaitListening returns once the controller listens to the fake's events:
+// the menu shows the state before the controller subscribes, so an event
+// emitted earlier would be lost.
+func awaitListening(t *testing.T, f *agentapitest.Fake) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := f.AwaitSubscribed(ctx); err != nil {
+		t.Fatalf("the tray never listened to the agent's events: %v", err)
+	}
 }
 
 func (h *harness) waitFor(t *testing.T, cond func() bool) {
@@ -113,7 +126,7 @@ func TestQuit(t *testing.T) {
 
 func TestMessageNotifiesAndOpensRequest(t *testing.T) {
 	h := start(t, Branding{})
-	h.fake.AddMessage(model.Message{ID: "m1", RequestID: "r1", Author: protocol.Person{Name: "Rob"},
+	h.fake.AddMessage(agentapi.Message{ID: "m1", RequestID: "r1", Author: protocol.Person{Name: "Rob"},
 		Text: "I'll be at your desk in five minutes."})
 	n := h.notification(t)
 	if n.Title != "Rob replied to your request" || n.Body != "I'll be at your desk in five minutes." {
@@ -129,8 +142,8 @@ func TestMessageNotifiesAndOpensRequest(t *testing.T) {
 
 func TestUserOwnMessageDoesNotNotify(t *testing.T) {
 	h := start(t, Branding{})
-	h.fake.Emit(model.Event{Type: model.EventMessage, Message: &model.Message{RequestID: "r1", FromUser: true, Text: "hi"}})
-	h.fake.AddAnnouncement(model.Announcement{ID: "a1", Title: "Maintenance tonight", Text: "Email is down 22:00–23:00."})
+	h.fake.Emit(agentapi.Event{Type: agentapi.EventMessage, Message: &agentapi.Message{RequestID: "r1", FromUser: true, Text: "hi"}})
+	h.fake.AddAnnouncement(agentapi.Announcement{ID: "a1", Title: "Maintenance tonight", Text: "Email is down 22:00–23:00."})
 	if n := h.notification(t); n.Title != "Maintenance tonight" {
 		t.Errorf("first notification is %q; the user's own message must not notify", n.Title)
 	}
@@ -143,18 +156,18 @@ func TestUserOwnMessageDoesNotNotify(t *testing.T) {
 
 func TestStatusChangeNotifies(t *testing.T) {
 	h := start(t, Branding{})
-	r := model.Request{ID: "r1", Text: "Wi-Fi drops every hour", Status: protocol.StatusInProgress,
+	r := agentapi.Request{ID: "r1", Text: "Wi-Fi drops every hour", Status: protocol.StatusInProgress,
 		Assignee: &protocol.Person{Name: "Rob"}}
-	h.fake.Emit(model.Event{Type: model.EventRequest, Request: &r})
+	h.fake.Emit(agentapi.Event{Type: agentapi.EventRequest, Request: &r})
 	if n := h.notification(t); n.Title != "Rob is on it" {
 		t.Errorf("notification = %+v", n)
 	}
 	// The same status again says nothing new.
 	again := r
-	h.fake.Emit(model.Event{Type: model.EventRequest, Request: &again})
+	h.fake.Emit(agentapi.Event{Type: agentapi.EventRequest, Request: &again})
 	resolved := r
 	resolved.Status = protocol.StatusResolved
-	h.fake.Emit(model.Event{Type: model.EventRequest, Request: &resolved})
+	h.fake.Emit(agentapi.Event{Type: agentapi.EventRequest, Request: &resolved})
 	if n := h.notification(t); n.Title != "Your request is resolved" {
 		t.Errorf("notification = %+v", n)
 	}
@@ -162,6 +175,6 @@ func TestStatusChangeNotifies(t *testing.T) {
 
 func TestStateEventUpdatesMenu(t *testing.T) {
 	h := start(t, Branding{})
-	h.fake.SetStatus(model.Status{State: model.StateOffline})
+	h.fake.SetStatus(agentapi.Connection{State: agentapi.ConnOffline})
 	h.waitFor(t, func() bool { return h.f.items[0].Title() == "Offline — what you send is saved" })
 }

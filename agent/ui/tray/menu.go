@@ -12,7 +12,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/deskside/deskside/agent/internal/model"
+	"github.com/deskside/deskside/agent/agentapi"
 	"github.com/deskside/deskside/agent/ui/icon"
 )
 
@@ -64,9 +64,9 @@ type Branding struct {
 
 // View is everything the menu shows.
 type View struct {
-	Status model.Status
+	Connection agentapi.Connection
 	// Latest is the newest announcement, or nil.
-	Latest *model.Announcement
+	Latest *agentapi.Announcement
 }
 
 // Menu is the tray menu's state machine: Show(View) brings the icon, the
@@ -118,15 +118,15 @@ func (m *Menu) Show(v View) {
 	m.inited = true
 	old := m.shown
 	m.shown = v
-	if st := IconFor(v.Status); first || st != m.shownIcon {
+	if st := IconFor(v.Connection); first || st != m.shownIcon {
 		m.shownIcon = st
 		m.f.SetIcon(encodeForTray(m.icons.PNG(st)))
 	}
-	if first || old.Status.State != v.Status.State || old.Status.ServerName != v.Status.ServerName ||
-		old.Status.Unread != v.Status.Unread {
-		m.f.SetTooltip(Tooltip(v.Status, m.brand))
-		m.items[ActStatus].SetTitle(StatusLine(v.Status, m.brand))
-		m.items[ActRequests].SetTitle(RequestsTitle(v.Status.Unread))
+	if first || old.Connection.State != v.Connection.State || old.Connection.ServerName != v.Connection.ServerName ||
+		old.Connection.Unread != v.Connection.Unread {
+		m.f.SetTooltip(Tooltip(v.Connection, m.brand))
+		m.items[ActStatus].SetTitle(StatusLine(v.Connection, m.brand))
+		m.items[ActRequests].SetTitle(RequestsTitle(v.Connection.Unread))
 	}
 	if first || announcementID(old.Latest) != announcementID(v.Latest) ||
 		(v.Latest != nil && old.Latest != nil && old.Latest.Read != v.Latest.Read) {
@@ -139,7 +139,7 @@ func (m *Menu) Show(v View) {
 	}
 }
 
-func announcementID(a *model.Announcement) string {
+func announcementID(a *agentapi.Announcement) string {
 	if a == nil {
 		return ""
 	}
@@ -150,8 +150,8 @@ func announcementID(a *model.Announcement) string {
 func (m *Menu) Shown() View { return m.shown }
 
 // IconFor picks the icon for a state: unread wins, then online or offline.
-func IconFor(s model.Status) icon.State {
-	online := s.State == model.StateOnline
+func IconFor(s agentapi.Connection) icon.State {
+	online := s.State == agentapi.ConnOnline
 	switch {
 	case s.Unread > 0 && online:
 		return icon.OnlineUnread
@@ -164,7 +164,7 @@ func IconFor(s model.Status) icon.State {
 }
 
 // DeskName is how the help desk is called: the brand, the server's own name, or "IT".
-func DeskName(s model.Status, b Branding) string {
+func DeskName(s agentapi.Connection, b Branding) string {
 	switch {
 	case b.CompanyName != "":
 		return b.CompanyName
@@ -175,13 +175,13 @@ func DeskName(s model.Status, b Branding) string {
 }
 
 // StatusLine is the first, unclickable line of the menu.
-func StatusLine(s model.Status, b Branding) string {
+func StatusLine(s agentapi.Connection, b Branding) string {
 	switch s.State {
-	case model.StateOnline:
+	case agentapi.ConnOnline:
 		return "Connected to " + DeskName(s, b)
-	case model.StateOffline:
+	case agentapi.ConnOffline:
 		return "Offline — what you send is saved"
-	case model.StateEnrolling:
+	case agentapi.ConnEnrolling:
 		return "Setting up…"
 	}
 	return "Connecting…"
@@ -199,7 +199,7 @@ func RequestsTitle(unread int) string {
 }
 
 // AnnouncementTitle is the menu line for an announcement, kept short.
-func AnnouncementTitle(a model.Announcement) string {
+func AnnouncementTitle(a agentapi.Announcement) string {
 	t := strings.TrimSpace(a.Title)
 	if t == "" {
 		t = strings.TrimSpace(a.Text)
@@ -217,7 +217,7 @@ func AnnouncementTitle(a model.Announcement) string {
 }
 
 // Tooltip is the icon's hover text.
-func Tooltip(s model.Status, b Branding) string {
+func Tooltip(s agentapi.Connection, b Branding) string {
 	t := "Deskside — " + StatusLine(s, b)
 	if s.Unread > 0 {
 		t += fmt.Sprintf(" · %d new", s.Unread)

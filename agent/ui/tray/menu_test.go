@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/deskside/deskside/agent/internal/model"
+	"github.com/deskside/deskside/agent/agentapi"
 	"github.com/deskside/deskside/agent/ui/icon"
 )
 
@@ -21,7 +21,7 @@ func TestMenuShowsState(t *testing.T) {
 		t.Fatal("help link and news must be hidden without branding or announcements")
 	}
 
-	m.Show(View{Status: model.Status{State: model.StateOnline, ServerName: "Acme IT"}})
+	m.Show(View{Connection: agentapi.Connection{State: agentapi.ConnOnline, ServerName: "Acme IT"}})
 	if got := status.Title(); got != "Connected to Acme IT" {
 		t.Errorf("status line = %q", got)
 	}
@@ -30,13 +30,13 @@ func TestMenuShowsState(t *testing.T) {
 	}
 
 	// Same view again: nothing is redrawn.
-	m.Show(View{Status: model.Status{State: model.StateOnline, ServerName: "Acme IT"}})
+	m.Show(View{Connection: agentapi.Connection{State: agentapi.ConnOnline, ServerName: "Acme IT"}})
 	if f.IconCount() != 1 {
 		t.Errorf("icon redrawn for an unchanged state")
 	}
 
-	a := model.Announcement{ID: "ann1", Title: "Printer on floor 2 is back", CreatedAt: time.Now()}
-	m.Show(View{Status: model.Status{State: model.StateOffline, Unread: 2}, Latest: &a})
+	a := agentapi.Announcement{ID: "ann1", Title: "Printer on floor 2 is back", CreatedAt: time.Now()}
+	m.Show(View{Connection: agentapi.Connection{State: agentapi.ConnOffline, Unread: 2}, Latest: &a})
 	if got := status.Title(); got != "Offline — what you send is saved" {
 		t.Errorf("offline status line = %q", got)
 	}
@@ -53,7 +53,7 @@ func TestMenuShowsState(t *testing.T) {
 		t.Errorf("tooltip = %q", got)
 	}
 
-	m.Show(View{Status: model.Status{State: model.StateOffline}})
+	m.Show(View{Connection: agentapi.Connection{State: agentapi.ConnOffline}})
 	if !news.Hidden() || requests.Title() != "My requests" {
 		t.Errorf("after clearing: news hidden=%v requests=%q", news.Hidden(), requests.Title())
 	}
@@ -62,7 +62,7 @@ func TestMenuShowsState(t *testing.T) {
 func TestBrandingShowsHelpLink(t *testing.T) {
 	f := &fakeFactory{}
 	m := NewMenu(f, Branding{CompanyName: "Acme Help", HelpURL: "https://help.acme.test"})
-	m.Show(View{Status: model.Status{State: model.StateOnline, ServerName: "server name"}})
+	m.Show(View{Connection: agentapi.Connection{State: agentapi.ConnOnline, ServerName: "server name"}})
 	if m.Item(ActHelpLink).(*fakeItem).Hidden() {
 		t.Error("help link hidden despite HelpURL")
 	}
@@ -73,13 +73,13 @@ func TestBrandingShowsHelpLink(t *testing.T) {
 
 func TestIconFor(t *testing.T) {
 	for _, tc := range []struct {
-		s    model.Status
+		s    agentapi.Connection
 		want icon.State
 	}{
-		{model.Status{State: model.StateOnline}, icon.Online},
-		{model.Status{State: model.StateConnecting}, icon.Offline},
-		{model.Status{State: model.StateOffline, Unread: 1}, icon.OfflineUnread},
-		{model.Status{State: model.StateOnline, Unread: 3}, icon.OnlineUnread},
+		{agentapi.Connection{State: agentapi.ConnOnline}, icon.Online},
+		{agentapi.Connection{State: agentapi.ConnConnecting}, icon.Offline},
+		{agentapi.Connection{State: agentapi.ConnOffline, Unread: 1}, icon.OfflineUnread},
+		{agentapi.Connection{State: agentapi.ConnOnline, Unread: 3}, icon.OnlineUnread},
 	} {
 		if got := IconFor(tc.s); got != tc.want {
 			t.Errorf("IconFor(%+v) = %v, want %v", tc.s, got, tc.want)
@@ -113,7 +113,7 @@ func TestIconsDiffer(t *testing.T) {
 }
 
 func TestAnnouncementTitleIsShort(t *testing.T) {
-	a := model.Announcement{Title: "A very long announcement title that goes on and on about the network", Read: true}
+	a := agentapi.Announcement{Title: "A very long announcement title that goes on and on about the network", Read: true}
 	got := AnnouncementTitle(a)
 	if want := "News: A very long announcement title that goe…"; got != want {
 		t.Errorf("got %q, want %q", got, want)

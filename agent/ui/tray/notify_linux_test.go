@@ -16,8 +16,8 @@ import (
 
 	"github.com/godbus/dbus/v5"
 
-	"github.com/deskside/deskside/agent/internal/model"
-	"github.com/deskside/deskside/agent/ui/backend"
+	"github.com/deskside/deskside/agent/agentapi"
+	"github.com/deskside/deskside/agent/agentapi/agentapitest"
 	"github.com/deskside/deskside/shared/protocol"
 )
 
@@ -138,7 +138,7 @@ func (s *fakeNotifyServer) received(t *testing.T) notifyCall {
 	select {
 	case c := <-s.calls:
 		return c
-	case <-time.After(5 * time.Second):
+	case <-time.After(20 * time.Second):
 		t.Fatal("the notification server received nothing")
 		return notifyCall{}
 	}
@@ -147,7 +147,7 @@ func (s *fakeNotifyServer) received(t *testing.T) notifyCall {
 // dbusRig is the tray's controller over a fake agent, with the real D-Bus
 // notifier talking to a fake notification server on a private bus.
 type dbusRig struct {
-	fake   *backend.Fake
+	fake   *agentapitest.Fake
 	server *fakeNotifyServer
 	launch *fakeLauncher
 	notes  *dbusNotifier
@@ -156,9 +156,9 @@ type dbusRig struct {
 func startDBusRig(t *testing.T, brand Branding, caps ...string) *dbusRig {
 	t.Helper()
 	addr := privateBus(t)
-	r := &dbusRig{fake: backend.NewFake(), server: startNotifyServer(t, addr, caps...), launch: newFakeLauncher()}
-	r.fake.AddRequest(model.Request{ID: "r1", Text: "Wi-Fi drops every hour", Status: protocol.StatusNew, CreatedAt: time.Now()})
-	r.fake.AddRequest(model.Request{ID: "r2", Text: "Printer on floor 3", Status: protocol.StatusNew, CreatedAt: time.Now()})
+	r := &dbusRig{fake: agentapitest.NewFake(), server: startNotifyServer(t, addr, caps...), launch: newFakeLauncher()}
+	r.fake.AddRequest(agentapi.Request{ID: "r1", Text: "Wi-Fi drops every hour", Status: protocol.StatusNew, CreatedAt: time.Now()})
+	r.fake.AddRequest(agentapi.Request{ID: "r2", Text: "Printer on floor 3", Status: protocol.StatusNew, CreatedAt: time.Now()})
 	r.notes = newDBusNotifier(dial(t, addr), appName(brand), slog.New(slog.DiscardHandler))
 	t.Cleanup(func() { _ = r.notes.Close() })
 
@@ -175,6 +175,7 @@ func startDBusRig(t *testing.T, brand Branding, caps ...string) *dbusRig {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+	awaitListening(t, r.fake)
 	return r
 }
 
@@ -200,7 +201,7 @@ func (r *dbusRig) openedNothing(t *testing.T) {
 
 func TestDBusMessageNotificationOpensItsRequest(t *testing.T) {
 	r := startDBusRig(t, Branding{})
-	r.fake.AddMessage(model.Message{ID: "m1", RequestID: "r1", Author: protocol.Person{Name: "Rob"},
+	r.fake.AddMessage(agentapi.Message{ID: "m1", RequestID: "r1", Author: protocol.Person{Name: "Rob"},
 		Text: "I'll be at your desk in five minutes."})
 	got := r.server.received(t)
 	if got.App != "Deskside" || got.Summary != "Rob replied to your request" ||
@@ -224,9 +225,9 @@ func TestDBusMessageNotificationOpensItsRequest(t *testing.T) {
 
 func TestDBusClickOpensTheRightRequest(t *testing.T) {
 	r := startDBusRig(t, Branding{CompanyName: "Acme IT"})
-	r.fake.AddMessage(model.Message{ID: "m1", RequestID: "r1", Author: protocol.Person{Name: "Rob"}, Text: "First"})
+	r.fake.AddMessage(agentapi.Message{ID: "m1", RequestID: "r1", Author: protocol.Person{Name: "Rob"}, Text: "First"})
 	first := r.server.received(t)
-	r.fake.AddMessage(model.Message{ID: "m2", RequestID: "r2", Author: protocol.Person{Name: "Ana"}, Text: "Second"})
+	r.fake.AddMessage(agentapi.Message{ID: "m2", RequestID: "r2", Author: protocol.Person{Name: "Ana"}, Text: "Second"})
 	second := r.server.received(t)
 	if first.App != "Acme IT" || second.Summary != "Ana replied to your request" {
 		t.Errorf("app %q, second summary %q", first.App, second.Summary)
@@ -244,7 +245,7 @@ func TestDBusClickOpensTheRightRequest(t *testing.T) {
 
 func TestDBusAnnouncementOpensNews(t *testing.T) {
 	r := startDBusRig(t, Branding{})
-	r.fake.AddAnnouncement(model.Announcement{ID: "a1", Title: "Maintenance tonight", Text: "Email is down 22:00–23:00."})
+	r.fake.AddAnnouncement(agentapi.Announcement{ID: "a1", Title: "Maintenance tonight", Text: "Email is down 22:00–23:00."})
 	got := r.server.received(t)
 	if got.Summary != "Maintenance tonight" || got.Body != "Email is down 22:00–23:00." {
 		t.Errorf("summary %q, body %q", got.Summary, got.Body)
@@ -260,7 +261,7 @@ func TestDBusClickBeforeNotifyReturns(t *testing.T) {
 	r.server.mu.Lock()
 	r.server.clickAtOnce = true
 	r.server.mu.Unlock()
-	r.fake.AddMessage(model.Message{ID: "m1", RequestID: "r2", Author: protocol.Person{Name: "Rob"}, Text: "Done"})
+	r.fake.AddMessage(agentapi.Message{ID: "m1", RequestID: "r2", Author: protocol.Person{Name: "Rob"}, Text: "Done"})
 	r.server.received(t)
 	if s := r.opened(t); s != "requests --request r2" {
 		t.Errorf("an early click opened %q", s)
@@ -278,7 +279,7 @@ func TestDBusHostileText(t *testing.T) {
 		{[]string{"body", "body-markup", "actions"}, `&lt;b&gt;bold&lt;/b&gt; &amp; &lt;a href="https://evil.test"&gt;x&lt;/a&gt; end`},
 	} {
 		r := startDBusRig(t, Branding{}, tc.caps...)
-		r.fake.AddAnnouncement(model.Announcement{ID: "a1", Title: "Line one\nline two\x00", Text: hostile})
+		r.fake.AddAnnouncement(agentapi.Announcement{ID: "a1", Title: "Line one\nline two\x00", Text: hostile})
 		got := r.server.received(t)
 		if got.Body != tc.want {
 			t.Errorf("caps %q: body = %q, want %q", tc.caps, got.Body, tc.want)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 
+	"github.com/deskside/deskside/agent/agentapi"
 	"github.com/deskside/deskside/agent/ui/hotkey"
 )
 
@@ -25,7 +26,7 @@ type Options struct {
 // Run shows the tray icon and menu and sends notifications until ctx ends
 // (nil) or the user quits (ErrQuit). Where there is no tray host it still
 // runs and notifies; the windows then open from the launcher entry.
-func Run(ctx context.Context, src Source, o Options) error {
+func Run(ctx context.Context, src agentapi.Backend, o Options) error {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}

@@ -4,31 +4,31 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/deskside/deskside/agent/internal/model"
+	"github.com/deskside/deskside/agent/agentapi"
 	"github.com/deskside/deskside/shared/protocol"
 )
 
 // MessageNotification is what a technician's message looks like on the desktop.
-func MessageNotification(m model.Message, b Branding) Notification {
+func MessageNotification(m agentapi.Message, b Branding) Notification {
 	who := strings.TrimSpace(m.Author.Name)
 	if who == "" {
-		who = DeskName(model.Status{}, b)
+		who = DeskName(agentapi.Connection{}, b)
 	}
 	return Notification{Title: who + " replied to your request", Body: short(m.Text, 200)}
 }
 
 // AnnouncementNotification is what an announcement looks like on the desktop.
-func AnnouncementNotification(a model.Announcement, b Branding) Notification {
+func AnnouncementNotification(a agentapi.Announcement, b Branding) Notification {
 	title := strings.TrimSpace(a.Title)
 	if title == "" {
-		title = "News from " + DeskName(model.Status{}, b)
+		title = "News from " + DeskName(agentapi.Connection{}, b)
 	}
 	return Notification{Title: title, Body: short(a.Text, 200)}
 }
 
 // StatusNotification tells the user that their request moved, when that is
 // worth a notification.
-func StatusNotification(r model.Request) (Notification, bool) {
+func StatusNotification(r agentapi.Request) (Notification, bool) {
 	name := ""
 	if r.Assignee != nil {
 		name = strings.TrimSpace(r.Assignee.Name)

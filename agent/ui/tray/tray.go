@@ -6,18 +6,9 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/deskside/deskside/agent/internal/model"
+	"github.com/deskside/deskside/agent/agentapi"
 	"github.com/deskside/deskside/shared/protocol"
 )
-
-// Source is what the tray needs from the agent: a narrow part of
-// backend.Backend.
-type Source interface {
-	Status(ctx context.Context) (model.Status, error)
-	Requests(ctx context.Context) ([]model.Request, error)
-	Announcements(ctx context.Context) ([]model.Announcement, error)
-	Events(ctx context.Context) (<-chan model.Event, error)
-}
 
 // Launcher opens the window process and web pages.
 type Launcher interface {
@@ -39,7 +30,7 @@ const (
 // notifications and answers clicks. It waits on events and clicks only: no
 // timer runs while nothing happens.
 type Controller struct {
-	Src    Source
+	Src    agentapi.Backend // the agent core, in-process
 	Menu   *Menu
 	Launch Launcher
 	Notify Notifier
@@ -53,7 +44,7 @@ type Controller struct {
 	now         func() time.Time // time.Now; tests set a clock
 	lastGetHelp time.Time        // when "Get help" was last opened
 	view        View
-	status      map[string]protocol.Status // last known status of each request
+	reqStatus   map[string]protocol.Status // last known status of each request
 }
 
 // Run serves until ctx ends (nil) or the user picks Quit (ErrQuit).
@@ -129,11 +120,11 @@ func forward(ctx context.Context, in <-chan struct{}, a Action, out chan<- Actio
 	}
 }
 
-func (c *Controller) subscribe(ctx context.Context) <-chan model.Event {
+func (c *Controller) subscribe(ctx context.Context) <-chan agentapi.Event {
 	ch, err := c.Src.Events(ctx)
 	if err != nil {
 		c.Log.Debug("tray: event stream", "err", err)
-		closed := make(chan model.Event)
+		closed := make(chan agentapi.Event)
 		close(closed)
 		return closed
 	}
@@ -143,7 +134,7 @@ func (c *Controller) subscribe(ctx context.Context) <-chan model.Event {
 // refresh reads the status and the latest announcement and shows them.
 func (c *Controller) refresh(ctx context.Context) {
 	if st, err := c.Src.Status(ctx); err == nil {
-		c.view.Status = st
+		c.view.Connection = st
 	}
 	if anns, err := c.Src.Announcements(ctx); err == nil {
 		c.view.Latest = latest(anns)
@@ -151,8 +142,8 @@ func (c *Controller) refresh(ctx context.Context) {
 	c.Menu.Show(c.view)
 }
 
-func latest(anns []model.Announcement) *model.Announcement {
-	var best *model.Announcement
+func latest(anns []agentapi.Announcement) *agentapi.Announcement {
+	var best *agentapi.Announcement
 	for i := range anns {
 		a := &anns[i]
 		if best == nil || a.CreatedAt.After(best.CreatedAt) {
@@ -167,36 +158,36 @@ func latest(anns []model.Announcement) *model.Announcement {
 }
 
 func (c *Controller) seedRequests(ctx context.Context) {
-	c.status = map[string]protocol.Status{}
+	c.reqStatus = map[string]protocol.Status{}
 	reqs, err := c.Src.Requests(ctx)
 	if err != nil {
 		return
 	}
 	for _, r := range reqs {
-		c.status[r.ID] = r.Status
+		c.reqStatus[r.ID] = r.Status
 	}
 }
 
-func (c *Controller) event(ctx context.Context, ev model.Event) {
+func (c *Controller) event(ctx context.Context, ev agentapi.Event) {
 	switch ev.Type {
-	case model.EventState:
-		if ev.Status != nil {
-			c.view.Status = *ev.Status
+	case agentapi.EventConnection:
+		if ev.Connection != nil {
+			c.view.Connection = *ev.Connection
 			c.Menu.Show(c.view)
 		}
 		return
-	case model.EventMessage:
+	case agentapi.EventMessage:
 		if m := ev.Message; m != nil && !m.FromUser {
 			c.notify(MessageNotification(*m, c.Brand), ViewRequests, "--request", m.RequestID)
 		}
-	case model.EventAnnouncement:
+	case agentapi.EventAnnouncement:
 		if a := ev.Announcement; a != nil {
 			c.notify(AnnouncementNotification(*a, c.Brand), ViewNews)
 		}
-	case model.EventRequest:
+	case agentapi.EventRequest:
 		if r := ev.Request; r != nil {
-			old, known := c.status[r.ID]
-			c.status[r.ID] = r.Status
+			old, known := c.reqStatus[r.ID]
+			c.reqStatus[r.ID] = r.Status
 			if known && old != r.Status {
 				if n, ok := StatusNotification(*r); ok {
 					c.notify(n, ViewRequests, "--request", r.ID)

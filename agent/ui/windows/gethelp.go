@@ -12,8 +12,7 @@ import (
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/deskside/deskside/agent/internal/model"
-	"github.com/deskside/deskside/agent/ui/backend"
+	"github.com/deskside/deskside/agent/agentapi"
 	"github.com/deskside/deskside/shared/protocol"
 )
 
@@ -28,7 +27,7 @@ const (
 // getHelp is the "Get help" window: one sentence, a few taps, Send.
 type getHelp struct {
 	w        fyne.Window
-	b        backend.Backend
+	b        agentapi.Backend
 	capture  func() (image.Image, error)
 	helpDesk string
 
@@ -51,7 +50,7 @@ type getHelp struct {
 	onOpenRequests func()
 }
 
-func newGetHelp(w fyne.Window, b backend.Backend, capture func() (image.Image, error), helpDesk string) *getHelp {
+func newGetHelp(w fyne.Window, b agentapi.Backend, capture func() (image.Image, error), helpDesk string) *getHelp {
 	g := &getHelp{w: w, b: b, capture: capture, helpDesk: helpDesk,
 		category: protocol.CategoryProblem, urgency: protocol.UrgencyWhenYouCan}
 	w.SetTitle("Get help — Deskside")
@@ -240,18 +239,18 @@ func (g *getHelp) submit() {
 	g.send.SetText("Sending…")
 	g.updateSend()
 	g.errLabel.Hide()
-	nr := model.NewRequest{Category: g.category, Urgency: g.urgency, Text: text}
+	nr := agentapi.NewRequest{Category: g.category, Urgency: g.urgency, Text: text}
 	if g.shotPNG != nil {
 		nr.Screenshot = g.shotPNG
 		nr.ScreenshotName = "screenshot" + screenshotExt(g.shotPNG)
 	}
-	call(func(ctx context.Context) (model.Request, error) { return g.b.RaiseRequest(ctx, nr) },
-		func(r model.Request, err error) {
+	call(func(ctx context.Context) (agentapi.Request, error) { return g.b.RaiseRequest(ctx, nr) },
+		func(r agentapi.Request, err error) {
 			g.sending = false
 			g.send.SetText("Send")
 			g.updateSend()
 			if err != nil {
-				g.errLabel.SetText("We couldn't save your request: " + backend.UserMessage(err) +
+				g.errLabel.SetText("We couldn't save your request: " + agentapi.UserMessage(err) +
 					" What you wrote is still here.")
 				g.errLabel.Show()
 				return
@@ -261,8 +260,8 @@ func (g *getHelp) submit() {
 				return
 			}
 			// Saved; the agent sends it within moments when it is online.
-			call(g.b.Status, func(s model.Status, err error) {
-				g.confirm(err == nil && s.State == model.StateOnline)
+			call(g.b.Status, func(s agentapi.Connection, err error) {
+				g.confirm(err == nil && s.State == agentapi.ConnOnline)
 			})
 		})
 }

@@ -10,21 +10,20 @@ import (
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/deskside/deskside/agent/internal/model"
-	"github.com/deskside/deskside/agent/ui/backend"
+	"github.com/deskside/deskside/agent/agentapi"
 	"github.com/deskside/deskside/shared/protocol"
 )
 
 // whatITSees shows the exact snapshot IT has, in plain words.
 type whatITSees struct {
 	w        fyne.Window
-	b        backend.Backend
+	b        agentapi.Backend
 	helpDesk string
 	intro    *widget.Label
 	form     *widget.Form
 }
 
-func newWhatITSees(w fyne.Window, b backend.Backend, helpDesk string) *whatITSees {
+func newWhatITSees(w fyne.Window, b agentapi.Backend, helpDesk string) *whatITSees {
 	v := &whatITSees{w: w, b: b, helpDesk: helpDesk, intro: wrapped("Looking…"), form: widget.NewForm()}
 	w.SetTitle("What IT can see — Deskside")
 	call(func(ctx context.Context) (*protocol.Snapshot, error) { return b.Snapshot(ctx, false) }, v.show)
@@ -62,22 +61,22 @@ func (v *whatITSees) content() fyne.CanvasObject {
 // news lists IT's announcements and marks them read.
 type news struct {
 	w    fyne.Window
-	b    backend.Backend
+	b    agentapi.Backend
 	list *fyne.Container
 }
 
-func newNews(w fyne.Window, b backend.Backend) *news {
+func newNews(w fyne.Window, b agentapi.Backend) *news {
 	n := &news{w: w, b: b, list: container.NewVBox(wrapped("Loading…"))}
 	w.SetTitle("News from IT — Deskside")
 	call(b.Announcements, n.show)
 	return n
 }
 
-func (n *news) show(anns []model.Announcement, err error) {
+func (n *news) show(anns []agentapi.Announcement, err error) {
 	n.list.Objects = nil
 	switch {
 	case err != nil:
-		n.list.Add(wrapped("We couldn't load the news: " + backend.UserMessage(err)))
+		n.list.Add(wrapped("We couldn't load the news: " + agentapi.UserMessage(err)))
 	case len(anns) == 0:
 		n.list.Add(wrapped("No news from IT. All quiet."))
 	}
@@ -113,21 +112,21 @@ func (n *news) content() fyne.CanvasObject {
 // about tells the version, the server and how the link is.
 type about struct {
 	w        fyne.Window
-	b        backend.Backend
+	b        agentapi.Backend
 	helpDesk string
 	form     *widget.Form
 }
 
-func newAbout(w fyne.Window, b backend.Backend, helpDesk string) *about {
+func newAbout(w fyne.Window, b agentapi.Backend, helpDesk string) *about {
 	a := &about{w: w, b: b, helpDesk: helpDesk, form: widget.NewForm()}
 	w.SetTitle("About Deskside")
 	call(b.Status, a.show)
 	return a
 }
 
-func (a *about) show(s model.Status, err error) {
+func (a *about) show(s agentapi.Connection, err error) {
 	if err != nil {
-		a.form.Append("Agent", wrapped(backend.UserMessage(err)))
+		a.form.Append("Agent", wrapped(agentapi.UserMessage(err)))
 		return
 	}
 	desk := a.helpDesk
@@ -152,17 +151,17 @@ func (a *about) show(s model.Status, err error) {
 }
 
 // ConnectionWords says how the agent is linked to the help desk.
-func ConnectionWords(s model.Status) string {
+func ConnectionWords(s agentapi.Connection) string {
 	since := ""
 	if !s.Since.IsZero() {
 		since = " since " + When(s.Since, time.Now())
 	}
 	switch s.State {
-	case model.StateOnline:
+	case agentapi.ConnOnline:
 		return "Connected" + since
-	case model.StateOffline:
+	case agentapi.ConnOffline:
 		return "Offline" + since + " — what you send is saved and goes out when we're back"
-	case model.StateEnrolling:
+	case agentapi.ConnEnrolling:
 		return "Setting up"
 	}
 	return "Connecting…"
@@ -175,10 +174,8 @@ func pendingWords(n int) string {
 	case 1:
 		return "1 item, saved on this computer"
 	}
-	return itoa(n) + " items, saved on this computer"
+	return strconv.Itoa(n) + " items, saved on this computer"
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }
 
 func (a *about) content() fyne.CanvasObject {
 	closeBtn := widget.NewButton("Close", func() { a.w.Close() })

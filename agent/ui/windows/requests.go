@@ -11,8 +11,7 @@ import (
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/deskside/deskside/agent/internal/model"
-	"github.com/deskside/deskside/agent/ui/backend"
+	"github.com/deskside/deskside/agent/agentapi"
 	"github.com/deskside/deskside/shared/protocol"
 )
 
@@ -20,10 +19,10 @@ import (
 // reopen, and a one-tap rating once resolved.
 type requests struct {
 	w        fyne.Window
-	b        backend.Backend
-	items    []model.Request
+	b        agentapi.Backend
+	items    []agentapi.Request
 	selected string
-	current  model.Request
+	current  agentapi.Request
 
 	list     *widget.List
 	empty    *widget.Label
@@ -42,7 +41,7 @@ type requests struct {
 	cancel   context.CancelFunc
 }
 
-func newRequests(w fyne.Window, b backend.Backend, selected string) *requests {
+func newRequests(w fyne.Window, b agentapi.Backend, selected string) *requests {
 	r := &requests{w: w, b: b, selected: selected}
 	w.SetTitle("My requests — Deskside")
 	r.list = widget.NewList(func() int { return len(r.items) },
@@ -120,9 +119,9 @@ func (r *requests) content() fyne.CanvasObject {
 
 // load reads the list; it runs at start and on every event.
 func (r *requests) load() {
-	call(r.b.Requests, func(items []model.Request, err error) {
+	call(r.b.Requests, func(items []agentapi.Request, err error) {
 		if err != nil {
-			r.empty.SetText("We couldn't load your requests: " + backend.UserMessage(err))
+			r.empty.SetText("We couldn't load your requests: " + agentapi.UserMessage(err))
 			r.empty.Show()
 			return
 		}
@@ -156,7 +155,7 @@ func (r *requests) follow() {
 			return
 		}
 		for ev := range ch {
-			if ev.Type == model.EventState {
+			if ev.Type == agentapi.EventConnection {
 				continue
 			}
 			do(func() {
@@ -172,13 +171,13 @@ func (r *requests) follow() {
 // show loads one request's thread and marks it read.
 func (r *requests) show(id string) {
 	r.selected = id
-	call(func(ctx context.Context) (model.Request, error) {
+	call(func(ctx context.Context) (agentapi.Request, error) {
 		req, err := r.b.Request(ctx, id)
 		if err == nil && req.Unread {
 			_ = r.b.MarkRead(ctx, id) // a failed mark only keeps the dot
 		}
 		return req, err
-	}, func(req model.Request, err error) {
+	}, func(req agentapi.Request, err error) {
 		if err != nil || id != r.selected {
 			return
 		}
@@ -249,11 +248,11 @@ func (r *requests) sendReply() {
 		return
 	}
 	r.send.Disable()
-	call(func(ctx context.Context) (model.Message, error) { return r.b.Reply(ctx, id, text) },
-		func(_ model.Message, err error) {
+	call(func(ctx context.Context) (agentapi.Message, error) { return r.b.Reply(ctx, id, text) },
+		func(_ agentapi.Message, err error) {
 			r.send.Enable()
 			if err != nil {
-				r.say("We couldn't save your reply: " + backend.UserMessage(err) + " What you wrote is still here.")
+				r.say("We couldn't save your reply: " + agentapi.UserMessage(err) + " What you wrote is still here.")
 				return
 			}
 			r.reply.SetText("")
@@ -268,7 +267,7 @@ func (r *requests) doReopen() {
 	call(func(ctx context.Context) (struct{}, error) { return struct{}{}, r.b.Reopen(ctx, id, text) },
 		func(_ struct{}, err error) {
 			if err != nil {
-				r.say("We couldn't reopen it: " + backend.UserMessage(err))
+				r.say("We couldn't reopen it: " + agentapi.UserMessage(err))
 				return
 			}
 			r.reply.SetText("")
@@ -282,7 +281,7 @@ func (r *requests) rate(n int) {
 	call(func(ctx context.Context) (struct{}, error) { return struct{}{}, r.b.Rate(ctx, id, n, "") },
 		func(_ struct{}, err error) {
 			if err != nil {
-				r.say("We couldn't save your rating: " + backend.UserMessage(err))
+				r.say("We couldn't save your rating: " + agentapi.UserMessage(err))
 				return
 			}
 			r.current.Rating = n

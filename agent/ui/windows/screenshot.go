@@ -43,12 +43,12 @@ func encodeScreenshot(img image.Image) ([]byte, error) {
 		if buf.Len() <= protocol.MaxScreenshotBytes {
 			return buf.Bytes(), nil
 		}
-		img = half(img)
+		img = halveSize(img)
 	}
 	return nil, fmt.Errorf("the screenshot is too large to send")
 }
 
-func half(src image.Image) image.Image {
+func halveSize(src image.Image) image.Image {
 	b := src.Bounds()
 	dst := image.NewRGBA(image.Rect(0, 0, b.Dx()/2, b.Dy()/2))
 	for y := 0; y < b.Dy()/2; y++ {

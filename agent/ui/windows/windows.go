@@ -2,7 +2,7 @@
 // requests", "What IT can see", "News" and "About" — in the short-lived
 // window process (the deskside-ui program, agent/cmd/deskside-ui) that the
 // tray and `agent ui <view>` start on a click. Each window talks
-// to the agent process only through backend.Backend, does its calls off the
+// to the agent process only through agentapi.Backend, does its calls off the
 // UI goroutine and touches widgets only inside fyne.Do. Texts speak to the
 // employee warmly and plainly, and never blame.
 package windows
@@ -19,8 +19,7 @@ import (
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/deskside/deskside/agent/internal/model"
-	"github.com/deskside/deskside/agent/ui/backend"
+	"github.com/deskside/deskside/agent/agentapi"
 	"github.com/deskside/deskside/agent/ui/icon"
 	"github.com/deskside/deskside/agent/ui/uiapp"
 	"github.com/deskside/deskside/shared/protocol"
@@ -47,7 +46,7 @@ var do = fyne.Do
 const callTimeout = 10 * time.Second
 
 // Run shows the window for view and returns when the user closes it.
-func Run(view string, b backend.Backend, o Options) error {
+func Run(view string, b agentapi.Backend, o Options) error {
 	a := app.NewWithID("dev.deskside.agent")
 	a.SetIcon(fyne.NewStaticResource("deskside.png", icon.NewIcons(nil).PNG(icon.Online)))
 	w, err := Open(a, view, b, o)
@@ -59,7 +58,7 @@ func Run(view string, b backend.Backend, o Options) error {
 }
 
 // Open builds the window for view in a without showing it.
-func Open(a fyne.App, view string, b backend.Backend, o Options) (fyne.Window, error) {
+func Open(a fyne.App, view string, b agentapi.Backend, o Options) (fyne.Window, error) {
 	if o.Capture == nil {
 		o.Capture = captureScreen
 	}
@@ -100,7 +99,7 @@ func Open(a fyne.App, view string, b backend.Backend, o Options) (fyne.Window, e
 
 // deskName asks the agent how the help desk calls itself ("Acme IT"); the
 // answer comes from the agent's memory, so waiting for it is short.
-func deskName(b backend.Backend) string {
+func deskName(b agentapi.Backend) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
 	if s, err := b.Status(ctx); err == nil && s.ServerName != "" {
@@ -208,7 +207,7 @@ func CategoryWords(c protocol.Category) string {
 }
 
 // StatusWords is how each request status reads to the user.
-func StatusWords(r model.Request) string {
+func StatusWords(r agentapi.Request) string {
 	if !r.Sent {
 		return "Saved — waiting to be sent"
 	}
@@ -228,7 +227,7 @@ func StatusWords(r model.Request) string {
 }
 
 // Handler says who is looking after a request.
-func Handler(r model.Request) string {
+func Handler(r agentapi.Request) string {
 	if r.Assignee == nil || r.Assignee.Name == "" {
 		return ""
 	}

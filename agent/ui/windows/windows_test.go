@@ -1,6 +1,7 @@
 package windows
 
 import (
+	"context"
 	"errors"
 	"image"
 	"image/color"
@@ -12,9 +13,8 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/deskside/deskside/agent/internal/localapi"
-	"github.com/deskside/deskside/agent/internal/model"
-	"github.com/deskside/deskside/agent/ui/backend"
+	"github.com/deskside/deskside/agent/agentapi"
+	"github.com/deskside/deskside/agent/agentapi/agentapitest"
 	"github.com/deskside/deskside/shared/protocol"
 )
 
@@ -61,7 +61,7 @@ func grey(w, h int) image.Image {
 	return img
 }
 
-func newHelp(t *testing.T, f *backend.Fake) (*getHelp, fyne.Window) {
+func newHelp(t *testing.T, f *agentapitest.Fake) (*getHelp, fyne.Window) {
 	t.Helper()
 	a := test.NewTempApp(t)
 	w := a.NewWindow("")
@@ -73,7 +73,7 @@ func newHelp(t *testing.T, f *backend.Fake) (*getHelp, fyne.Window) {
 }
 
 func TestGetHelpSends(t *testing.T) {
-	f := backend.NewFake()
+	f := agentapitest.NewFake()
 	g, _ := newHelp(t, f)
 	if !g.send.Disabled() {
 		t.Error("Send is enabled before anything is typed")
@@ -97,7 +97,7 @@ func TestGetHelpSends(t *testing.T) {
 	if len(got) != 1 {
 		t.Fatalf("raised %d requests", len(got))
 	}
-	want := model.NewRequest{Category: protocol.CategoryQuestion, Urgency: protocol.UrgencyBlocking,
+	want := agentapi.NewRequest{Category: protocol.CategoryQuestion, Urgency: protocol.UrgencyBlocking,
 		Text: "The printer on floor 2 jams on every page"}
 	if got[0].Text != want.Text || got[0].Category != want.Category || got[0].Urgency != want.Urgency || got[0].Screenshot != nil {
 		t.Errorf("raised %+v, want %+v", got[0], want)
@@ -105,8 +105,8 @@ func TestGetHelpSends(t *testing.T) {
 }
 
 func TestGetHelpCtrlEnterAndOffline(t *testing.T) {
-	f := backend.NewFake()
-	f.SetStatus(model.Status{State: model.StateOffline})
+	f := agentapitest.NewFake()
+	f.SetStatus(agentapi.Connection{State: agentapi.ConnOffline})
 	g, w := newHelp(t, f)
 	if w.Canvas().Focused() != g.text {
 		t.Error("the text box does not have the focus")
@@ -128,18 +128,26 @@ func TestGetHelpCtrlEnterAndOffline(t *testing.T) {
 }
 
 func TestGetHelpEmptyTextSendsNothing(t *testing.T) {
-	f := backend.NewFake()
+	f := agentapitest.NewFake()
 	g, _ := newHelp(t, f)
 	test.Type(g.text, "   ")
 	g.text.TypedShortcut(sendShortcut)
-	time.Sleep(50 * time.Millisecond)
-	if n := len(f.Recorded().Raised); n != 0 {
-		t.Errorf("raised %d requests from blank text", n)
+	if g.sending || g.done != nil {
+		t.Fatal("blank text started a send")
+	}
+	// Anything the blank text set off would reach the agent before what
+	// real text sends next: once that arrives, nothing came first.
+	test.Type(g.text, "Printer")
+	g.text.TypedShortcut(sendShortcut)
+	eventually(t, "the real request", func() bool { return g.done != nil })
+	got := f.Recorded().Raised
+	if len(got) != 1 || got[0].Text != "Printer" {
+		t.Errorf("raised %+v; want only the request with text", got)
 	}
 }
 
 func TestGetHelpScreenshotAndFacts(t *testing.T) {
-	f := backend.NewFake()
+	f := agentapitest.NewFake()
 	g, _ := newHelp(t, f)
 	eventually(t, "facts", func() bool { return strings.Contains(g.facts.Text, "laptop-anna") })
 	if !strings.Contains(g.facts.Text, NeverCollected) {
@@ -157,8 +165,8 @@ func TestGetHelpScreenshotAndFacts(t *testing.T) {
 }
 
 func TestGetHelpErrorKeepsText(t *testing.T) {
-	f := backend.NewFake()
-	f.FailWith(&localapi.Error{Code: localapi.CodeDiskFull, Message: "This computer's disk is full."})
+	f := agentapitest.NewFake()
+	f.FailWith(&agentapi.Error{Code: agentapi.CodeDiskFull, Message: "This computer's disk is full."})
 	g, _ := newHelp(t, f)
 	test.Type(g.text, "Help")
 	test.Tap(g.send)
@@ -168,22 +176,22 @@ func TestGetHelpErrorKeepsText(t *testing.T) {
 	}
 }
 
-func seeded() *backend.Fake {
-	f := backend.NewFake()
+func seeded() *agentapitest.Fake {
+	f := agentapitest.NewFake()
 	now := time.Now()
-	f.AddRequest(model.Request{ID: "r1", Text: "Outlook keeps asking for my password", Status: protocol.StatusInProgress,
+	f.AddRequest(agentapi.Request{ID: "r1", Text: "Outlook keeps asking for my password", Status: protocol.StatusInProgress,
 		Category: protocol.CategoryProblem, Sent: true, CreatedAt: now.Add(-2 * time.Hour),
 		Assignee: &protocol.Person{Name: "Rob", Greeting: "Hi, I'm Rob — I'll take care of this"},
 		Unread:   true,
-		Messages: []model.Message{{ID: "m1", RequestID: "r1", Author: protocol.Person{Name: "Rob"},
+		Messages: []agentapi.Message{{ID: "m1", RequestID: "r1", Author: protocol.Person{Name: "Rob"},
 			Text: "Could you try signing out and in again?", CreatedAt: now.Add(-time.Hour)}}})
-	f.AddRequest(model.Request{ID: "r0", Text: "Need Inkscape for a poster", Status: protocol.StatusResolved,
+	f.AddRequest(agentapi.Request{ID: "r0", Text: "Need Inkscape for a poster", Status: protocol.StatusResolved,
 		Category: protocol.CategorySoftware, Sent: true, CreatedAt: now.Add(-48 * time.Hour),
 		Assignee: &protocol.Person{Name: "Mia"}})
 	return f
 }
 
-func newReqs(t *testing.T, f *backend.Fake, sel string) *requests {
+func newReqs(t *testing.T, f *agentapitest.Fake, sel string) *requests {
 	t.Helper()
 	a := test.NewTempApp(t)
 	w := a.NewWindow("")
@@ -240,20 +248,24 @@ func TestRequestsFollowsEvents(t *testing.T) {
 	f := seeded()
 	r := newReqs(t, f, "r1")
 	eventually(t, "shown", func() bool { return len(r.thread.Objects) == 2 })
-	time.Sleep(50 * time.Millisecond) // let the event subscription start
-	f.AddMessage(model.Message{ID: "m2", RequestID: "r1", Author: protocol.Person{Name: "Rob"}, Text: "Great!"})
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	if err := f.AwaitSubscribed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.AddMessage(agentapi.Message{ID: "m2", RequestID: "r1", Author: protocol.Person{Name: "Rob"}, Text: "Great!"})
 	eventually(t, "new message shown", func() bool { return len(r.thread.Objects) == 3 })
 }
 
 func TestRequestsEmpty(t *testing.T) {
-	r := newReqs(t, backend.NewFake(), "")
+	r := newReqs(t, agentapitest.NewFake(), "")
 	eventually(t, "loaded", func() bool { return r.empty.Visible() && r.list.Length() == 0 })
 }
 
 func TestWhatITSees(t *testing.T) {
 	a := test.NewTempApp(t)
 	w := a.NewWindow("")
-	v := newWhatITSees(w, backend.NewFake(), "Acme IT")
+	v := newWhatITSees(w, agentapitest.NewFake(), "Acme IT")
 	w.SetContent(v.content())
 	eventually(t, "facts", func() bool { return len(v.form.Items) > 5 })
 	if !strings.HasPrefix(v.intro.Text, "This is exactly what Acme IT received") {
@@ -271,7 +283,7 @@ func TestWhatITSees(t *testing.T) {
 func TestWhatITSeesNothingYet(t *testing.T) {
 	a := test.NewTempApp(t)
 	w := a.NewWindow("")
-	f := backend.NewFake()
+	f := agentapitest.NewFake()
 	f.SetSnapshot(nil)
 	v := newWhatITSees(w, f, "")
 	w.SetContent(v.content())
@@ -280,8 +292,8 @@ func TestWhatITSeesNothingYet(t *testing.T) {
 
 func TestAboutAndNews(t *testing.T) {
 	a := test.NewTempApp(t)
-	f := backend.NewFake()
-	f.AddAnnouncement(model.Announcement{ID: "a1", Title: "Maintenance tonight", Text: "Email is down 22:00–23:00."})
+	f := agentapitest.NewFake()
+	f.AddAnnouncement(agentapi.Announcement{ID: "a1", Title: "Maintenance tonight", Text: "Email is down 22:00–23:00."})
 	w := a.NewWindow("")
 	ab := newAbout(w, f, "")
 	w.SetContent(ab.content())
@@ -301,11 +313,11 @@ func TestAboutAndNews(t *testing.T) {
 
 func TestOpenUnknownView(t *testing.T) {
 	a := test.NewTempApp(t)
-	if _, err := Open(a, "nope", backend.NewFake(), Options{}); err == nil {
+	if _, err := Open(a, "nope", agentapitest.NewFake(), Options{}); err == nil {
 		t.Error("unknown view opened")
 	}
 	for _, v := range Views {
-		w, err := Open(a, v, backend.NewFake(), Options{Capture: func() (image.Image, error) { return nil, errors.New("x") }})
+		w, err := Open(a, v, agentapitest.NewFake(), Options{Capture: func() (image.Image, error) { return nil, errors.New("x") }})
 		if err != nil {
 			t.Errorf("%s: %v", v, err)
 			continue
@@ -321,7 +333,7 @@ func TestFactsWords(t *testing.T) {
 	if got := Duration(26*time.Hour + 3*time.Minute); got != "1 day 2 hours" {
 		t.Errorf("Duration = %q", got)
 	}
-	if got := Facts(backend.SampleSnapshot())[2].Value; got != "Debian 13 (64-bit)" {
+	if got := Facts(agentapitest.SampleSnapshot())[2].Value; got != "Debian 13 (64-bit)" {
 		t.Errorf("System = %q", got)
 	}
 }

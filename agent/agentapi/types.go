@@ -1,9 +1,4 @@
-// Package model holds the agent's domain types — connection state, requests
-// and their threads, announcements and live events — shared by the store, the
-// core, the local API and the UI. They are JSON-tagged because the local API
-// carries them as they are; they are not the server wire types (those live in
-// shared/protocol and are converted at the edge).
-package model
+package agentapi
 
 import (
 	"time"
@@ -11,20 +6,26 @@ import (
 	"github.com/deskside/deskside/shared/protocol"
 )
 
-// State is where the agent stands with the server.
-type State string
+// The agent's domain types. They are JSON-tagged because the local API
+// carries them as they are; they are not the server wire types (those live
+// in shared/protocol and are converted at the edge). A request's status is
+// protocol.Status; the agent's link to the server is a Connection.
+
+// ConnState is where the agent's link to the server stands.
+type ConnState string
 
 const (
-	StateEnrolling  State = "enrolling"  // no credentials yet, or enrolling now
-	StateConnecting State = "connecting" // dialling or waiting for welcome
-	StateOnline     State = "online"     // welcome received; frames flow
-	StateOffline    State = "offline"    // between attempts; see Status.Detail
+	ConnEnrolling  ConnState = "enrolling"  // no credentials yet, or enrolling now
+	ConnConnecting ConnState = "connecting" // dialling or waiting for welcome
+	ConnOnline     ConnState = "online"     // welcome received; frames flow
+	ConnOffline    ConnState = "offline"    // between attempts; see Connection.Detail
 )
 
-// Status is what the tray and `agent status` show.
-type Status struct {
-	State State `json:"state"`
-	// Detail is a warm sentence for the user ("You're offline — anything you
+// Connection is the agent's link to the server and its counters: what the
+// tray and `agent status` show.
+type Connection struct {
+	State ConnState `json:"state"`
+	// Detail is a plain sentence for the user ("You're offline — anything you
 	// send is saved and goes out when we're back.").
 	Detail string `json:"detail,omitempty"`
 	// LastError is the technical reason for logs and support, never shown
@@ -113,7 +114,7 @@ type Announcement struct {
 type EventType string
 
 const (
-	EventState        EventType = "state"        // Status changed (online, offline…)
+	EventConnection   EventType = "state"        // the Connection changed (online, offline…)
 	EventMessage      EventType = "message"      // a technician wrote
 	EventRequest      EventType = "request"      // a request changed (status, sent, rating)
 	EventAnnouncement EventType = "announcement" // IT announced something
@@ -124,7 +125,7 @@ const (
 type Event struct {
 	Type         EventType     `json:"type"`
 	At           time.Time     `json:"at"`
-	Status       *Status       `json:"status,omitempty"`
+	Connection   *Connection   `json:"status,omitempty"`
 	Request      *Request      `json:"request,omitempty"`
 	Message      *Message      `json:"message,omitempty"`
 	Announcement *Announcement `json:"announcement,omitempty"`

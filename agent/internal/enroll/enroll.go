@@ -1,7 +1,7 @@
-// Package enrol trades an enrolment token for device credentials (POST
+// Package enroll trades an enrolment token for device credentials (POST
 // /api/v1/enroll) and keeps those credentials in a 0600 file in the user's
 // config dir. The secret is written nowhere else and logged never.
-package enrol
+package enroll
 
 import (
 	"bytes"
@@ -131,14 +131,14 @@ func Save(path string, c *Credentials) error {
 	return nil
 }
 
-// Options tunes Enrol; the zero value is right for the agent.
+// Options tunes Enroll; the zero value is right for the agent.
 type Options struct {
 	RootCAs *x509.CertPool // tests
 	Pin     string         // hex; overrides the token's pin (enrolment config files may carry it)
 }
 
-// Enrol trades token for credentials at server.
-func Enrol(ctx context.Context, server, token string, opt Options) (*Credentials, error) {
+// Enroll trades token for credentials at server.
+func Enroll(ctx context.Context, server, token string, opt Options) (*Credentials, error) {
 	srv, err := enrollconf.CheckServerURL(server)
 	if err != nil {
 		return nil, err

@@ -1,4 +1,8 @@
-package backend
+// Package agentapitest is an in-memory agentapi.Backend for tests and demos
+// of the tray and the windows: a Fake agent that records what the UI asked,
+// lets a test push events as the agent would, and lets it wait until the UI
+// listens.
+package agentapitest
 
 import (
 	"context"
@@ -7,20 +11,25 @@ import (
 	"sync"
 	"time"
 
-	"github.com/deskside/deskside/agent/internal/model"
+	"github.com/deskside/deskside/agent/agentapi"
 	"github.com/deskside/deskside/shared/protocol"
 )
 
-// Fake is an in-memory Backend for tests and demos. It records what the UI
+var _ agentapi.Backend = (*Fake)(nil)
+
+// Fake is an in-memory agentapi.Backend for tests and demos. It records what the UI
 // sent and lets a test push events as the agent would. Safe for concurrent use.
 type Fake struct {
 	mu       sync.Mutex
-	status   model.Status
+	status   agentapi.Connection
 	snapshot *protocol.Snapshot
-	requests map[string]*model.Request
-	anns     []model.Announcement
-	subs     []chan model.Event
-	seq      int
+	requests map[string]*agentapi.Request
+	anns     []agentapi.Announcement
+	subs     []chan agentapi.Event
+	// subsChanged is closed (and replaced) whenever subs changes, to wake
+	// AwaitSubscribed.
+	subsChanged chan struct{}
+	seq         int
 
 	rec Record
 	err error
@@ -28,7 +37,7 @@ type Fake struct {
 
 // Record is what the UI asked the Fake to do.
 type Record struct {
-	Raised   []model.NewRequest
+	Raised   []agentapi.NewRequest
 	Replies  []string // "requestID: text"
 	Ratings  []string // "requestID: n"
 	Reopened []string
@@ -40,7 +49,7 @@ func (f *Fake) Recorded() Record {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	r := f.rec
-	r.Raised = append([]model.NewRequest(nil), r.Raised...)
+	r.Raised = append([]agentapi.NewRequest(nil), r.Raised...)
 	r.Replies = append([]string(nil), r.Replies...)
 	r.Ratings = append([]string(nil), r.Ratings...)
 	r.Reopened = append([]string(nil), r.Reopened...)
@@ -54,10 +63,11 @@ func (f *Fake) FailWith(err error) { f.mu.Lock(); f.err = err; f.mu.Unlock() }
 // NewFake returns a Fake that is online with a small device snapshot.
 func NewFake() *Fake {
 	return &Fake{
-		status: model.Status{State: model.StateOnline, Server: "https://help.example.com",
+		status: agentapi.Connection{State: agentapi.ConnOnline, Server: "https://help.example.com",
 			ServerName: "Example IT", AgentVersion: "1.0.0", Since: time.Now()},
-		snapshot: SampleSnapshot(),
-		requests: map[string]*model.Request{},
+		snapshot:    SampleSnapshot(),
+		requests:    map[string]*agentapi.Request{},
+		subsChanged: make(chan struct{}),
 	}
 }
 
@@ -78,34 +88,34 @@ func SampleSnapshot() *protocol.Snapshot {
 }
 
 // SetStatus replaces the status and tells subscribers.
-func (f *Fake) SetStatus(s model.Status) {
+func (f *Fake) SetStatus(s agentapi.Connection) {
 	f.mu.Lock()
 	f.status = s
 	f.mu.Unlock()
-	f.Emit(model.Event{Type: model.EventState, Status: &s})
+	f.Emit(agentapi.Event{Type: agentapi.EventConnection, Connection: &s})
 }
 
 // SetSnapshot replaces the snapshot (nil: none sent yet).
 func (f *Fake) SetSnapshot(s *protocol.Snapshot) { f.mu.Lock(); f.snapshot = s; f.mu.Unlock() }
 
 // AddRequest stores r as if it had come from the agent's store.
-func (f *Fake) AddRequest(r model.Request) {
+func (f *Fake) AddRequest(r agentapi.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.requests[r.ID] = &r
 }
 
 // AddAnnouncement stores a (newest first) and tells subscribers.
-func (f *Fake) AddAnnouncement(a model.Announcement) {
+func (f *Fake) AddAnnouncement(a agentapi.Announcement) {
 	f.mu.Lock()
-	f.anns = append([]model.Announcement{a}, f.anns...)
+	f.anns = append([]agentapi.Announcement{a}, f.anns...)
 	f.status.Unread++
 	f.mu.Unlock()
-	f.Emit(model.Event{Type: model.EventAnnouncement, Announcement: &a})
+	f.Emit(agentapi.Event{Type: agentapi.EventAnnouncement, Announcement: &a})
 }
 
 // AddMessage appends a technician's message to a request and tells subscribers.
-func (f *Fake) AddMessage(m model.Message) {
+func (f *Fake) AddMessage(m agentapi.Message) {
 	f.mu.Lock()
 	if r, ok := f.requests[m.RequestID]; ok {
 		r.Messages = append(r.Messages, m)
@@ -114,16 +124,40 @@ func (f *Fake) AddMessage(m model.Message) {
 	}
 	f.status.Unread++
 	f.mu.Unlock()
-	f.Emit(model.Event{Type: model.EventMessage, Message: &m})
+	f.Emit(agentapi.Event{Type: agentapi.EventMessage, Message: &m})
+}
+
+// AwaitSubscribed returns once at least one Events stream is open, so an
+// event the test emits next reaches it; or ctx's error.
+func (f *Fake) AwaitSubscribed(ctx context.Context) error {
+	for {
+		f.mu.Lock()
+		n, changed := len(f.subs), f.subsChanged
+		f.mu.Unlock()
+		if n > 0 {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return fmt.Errorf("await an events subscriber: %w", ctx.Err())
+		}
+	}
+}
+
+// subsChangedLocked wakes AwaitSubscribed; f.mu is held.
+func (f *Fake) subsChangedLocked() {
+	close(f.subsChanged)
+	f.subsChanged = make(chan struct{})
 }
 
 // Emit sends ev to every subscriber.
-func (f *Fake) Emit(ev model.Event) {
+func (f *Fake) Emit(ev agentapi.Event) {
 	if ev.At.IsZero() {
 		ev.At = time.Now()
 	}
 	f.mu.Lock()
-	subs := append([]chan model.Event(nil), f.subs...)
+	subs := append([]chan agentapi.Event(nil), f.subs...)
 	f.mu.Unlock()
 	for _, c := range subs {
 		select {
@@ -133,29 +167,29 @@ func (f *Fake) Emit(ev model.Event) {
 	}
 }
 
-// Status implements Backend.
-func (f *Fake) Status(context.Context) (model.Status, error) {
+// Status implements agentapi.Backend.
+func (f *Fake) Status(context.Context) (agentapi.Connection, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.status, nil
 }
 
-// Snapshot implements Backend.
+// Snapshot implements agentapi.Backend.
 func (f *Fake) Snapshot(context.Context, bool) (*protocol.Snapshot, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.snapshot == nil {
-		return nil, fmt.Errorf("no snapshot yet")
+		return nil, agentapi.NewError(agentapi.CodeNotFound, "IT hasn't received any details from this computer yet.", nil)
 	}
 	s := *f.snapshot
 	return &s, nil
 }
 
-// Requests implements Backend: newest first, without threads.
-func (f *Fake) Requests(context.Context) ([]model.Request, error) {
+// Requests implements agentapi.Backend: newest first, without threads.
+func (f *Fake) Requests(context.Context) ([]agentapi.Request, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	out := make([]model.Request, 0, len(f.requests))
+	out := make([]agentapi.Request, 0, len(f.requests))
 	for _, r := range f.requests {
 		c := *r
 		c.Messages, c.History = nil, nil
@@ -165,45 +199,45 @@ func (f *Fake) Requests(context.Context) ([]model.Request, error) {
 	return out, nil
 }
 
-// Request implements Backend.
-func (f *Fake) Request(_ context.Context, id string) (model.Request, error) {
+// Request implements agentapi.Backend.
+func (f *Fake) Request(_ context.Context, id string) (agentapi.Request, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	r, ok := f.requests[id]
 	if !ok {
-		return model.Request{}, fmt.Errorf("request %s not found", id)
+		return agentapi.Request{}, agentapi.NewError(agentapi.CodeNotFound, "We couldn't find that request on this computer.", nil)
 	}
 	c := *r
-	c.Messages = append([]model.Message(nil), r.Messages...)
+	c.Messages = append([]agentapi.Message(nil), r.Messages...)
 	return c, nil
 }
 
-// RaiseRequest implements Backend. The request is "sent" when online.
-func (f *Fake) RaiseRequest(_ context.Context, n model.NewRequest) (model.Request, error) {
+// RaiseRequest implements agentapi.Backend. The request is "sent" when online.
+func (f *Fake) RaiseRequest(_ context.Context, n agentapi.NewRequest) (agentapi.Request, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.err != nil {
-		return model.Request{}, f.err
+		return agentapi.Request{}, f.err
 	}
 	f.rec.Raised = append(f.rec.Raised, n)
 	f.seq++
 	now := time.Now()
-	r := model.Request{ID: fmt.Sprintf("req-%d", f.seq), Category: n.Category, Urgency: n.Urgency,
+	r := agentapi.Request{ID: fmt.Sprintf("req-%d", f.seq), Category: n.Category, Urgency: n.Urgency,
 		Text: n.Text, Status: protocol.StatusNew, CreatedAt: now, UpdatedAt: now,
-		Sent: f.status.State == model.StateOnline, HasScreenshot: len(n.Screenshot) > 0}
+		Sent: f.status.State == agentapi.ConnOnline, HasScreenshot: len(n.Screenshot) > 0}
 	f.requests[r.ID] = &r
 	return r, nil
 }
 
-// Reply implements Backend.
-func (f *Fake) Reply(_ context.Context, id, text string) (model.Message, error) {
+// Reply implements agentapi.Backend.
+func (f *Fake) Reply(_ context.Context, id, text string) (agentapi.Message, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.err != nil {
-		return model.Message{}, f.err
+		return agentapi.Message{}, f.err
 	}
 	f.rec.Replies = append(f.rec.Replies, id+": "+text)
-	m := model.Message{ID: fmt.Sprintf("msg-%d", len(f.rec.Replies)), RequestID: id, FromUser: true,
+	m := agentapi.Message{ID: fmt.Sprintf("msg-%d", len(f.rec.Replies)), RequestID: id, FromUser: true,
 		Author: protocol.Person{Name: "You"}, Text: text, CreatedAt: time.Now()}
 	if r, ok := f.requests[id]; ok {
 		r.Messages = append(r.Messages, m)
@@ -211,7 +245,7 @@ func (f *Fake) Reply(_ context.Context, id, text string) (model.Message, error) 
 	return m, nil
 }
 
-// Rate implements Backend.
+// Rate implements agentapi.Backend.
 func (f *Fake) Rate(_ context.Context, id string, n int, _ string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -225,7 +259,7 @@ func (f *Fake) Rate(_ context.Context, id string, n int, _ string) error {
 	return nil
 }
 
-// Reopen implements Backend.
+// Reopen implements agentapi.Backend.
 func (f *Fake) Reopen(_ context.Context, id, _ string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -239,7 +273,7 @@ func (f *Fake) Reopen(_ context.Context, id, _ string) error {
 	return nil
 }
 
-// MarkRead implements Backend.
+// MarkRead implements agentapi.Backend.
 func (f *Fake) MarkRead(_ context.Context, id string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -251,14 +285,14 @@ func (f *Fake) MarkRead(_ context.Context, id string) error {
 	return nil
 }
 
-// Announcements implements Backend.
-func (f *Fake) Announcements(context.Context) ([]model.Announcement, error) {
+// Announcements implements agentapi.Backend.
+func (f *Fake) Announcements(context.Context) ([]agentapi.Announcement, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([]model.Announcement(nil), f.anns...), nil
+	return append([]agentapi.Announcement(nil), f.anns...), nil
 }
 
-// MarkAnnouncementRead implements Backend.
+// MarkAnnouncementRead implements agentapi.Backend.
 func (f *Fake) MarkAnnouncementRead(_ context.Context, id string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -271,15 +305,16 @@ func (f *Fake) MarkAnnouncementRead(_ context.Context, id string) error {
 	return nil
 }
 
-// Events implements Backend: the current state first, then what Emit sends.
-func (f *Fake) Events(ctx context.Context) (<-chan model.Event, error) {
-	c := make(chan model.Event, 64)
+// Events implements agentapi.Backend: the current state first, then what Emit sends.
+func (f *Fake) Events(ctx context.Context) (<-chan agentapi.Event, error) {
+	c := make(chan agentapi.Event, 64)
 	f.mu.Lock()
 	st := f.status
 	f.subs = append(f.subs, c)
+	f.subsChangedLocked()
 	f.mu.Unlock()
-	c <- model.Event{Type: model.EventState, At: time.Now(), Status: &st}
-	out := make(chan model.Event)
+	c <- agentapi.Event{Type: agentapi.EventConnection, At: time.Now(), Connection: &st}
+	out := make(chan agentapi.Event)
 	go func() {
 		defer close(out)
 		defer f.unsubscribe(c)
@@ -299,12 +334,13 @@ func (f *Fake) Events(ctx context.Context) (<-chan model.Event, error) {
 	return out, nil
 }
 
-func (f *Fake) unsubscribe(c chan model.Event) {
+func (f *Fake) unsubscribe(c chan agentapi.Event) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for i, s := range f.subs {
 		if s == c {
 			f.subs = append(f.subs[:i], f.subs[i+1:]...)
+			f.subsChangedLocked()
 			return
 		}
 	}

@@ -8,18 +8,18 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/deskside/deskside/agent/internal/enrol"
-	"github.com/deskside/deskside/shared/enrollconf"
+	"github.com/deskside/deskside/agent/internal/enroll"
 	"github.com/deskside/deskside/server/servertest"
+	"github.com/deskside/deskside/shared/enrollconf"
 )
 
 const testPublisherKey = "RWQyzZV8AvkIcyeApn4Fg5MJpJH3qt+kuk/ke8aM3QdE6rkuu3hVhjLg"
 
-func TestEnrolDryRun(t *testing.T) {
+func TestEnrollDryRun(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "enroll.json")
 	t.Setenv(enrollconf.EnvFile, file)
 	var out strings.Builder
-	if err := enrolDryRun(&out, "", "", "", ""); !errors.Is(err, enrollconf.ErrNotFound) {
+	if err := enrollDryRun(&out, "", "", "", ""); !errors.Is(err, enrollconf.ErrNotFound) {
 		t.Fatalf("no file: %v\n%s", err, out.String())
 	}
 	if !strings.Contains(out.String(), "enrol config: none (looked in "+file+")") {
@@ -37,7 +37,7 @@ func TestEnrolDryRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	out.Reset()
-	if err := enrolDryRun(&out, "", "", "", ""); err != nil {
+	if err := enrollDryRun(&out, "", "", "", ""); err != nil {
 		t.Fatal(err)
 	}
 	want := "enrol config: " + file + "\nserver: https://help.example.com\ntoken: ok\npinned: false\nupdate key: yes\nvalid: yes (dry run: not enrolled)\n"
@@ -50,20 +50,20 @@ func TestEnrolDryRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	out.Reset()
-	err = enrolDryRun(&out, "", "", "", "")
+	err = enrollDryRun(&out, "", "", "", "")
 	if err == nil || !strings.Contains(out.String(), "enrol config: "+file+"\nvalid: no:") || !strings.Contains(out.String(), "too short") {
 		t.Errorf("short token: %v\n%s", err, out.String())
 	}
 
 	// Flags win over the file, and are checked the same way.
 	out.Reset()
-	if err := enrolDryRun(&out, "http://help.example.com", "dsk1_Abcdefghijklmnop0123", "", ""); err == nil || !strings.Contains(out.String(), "enrol config: flags") {
+	if err := enrollDryRun(&out, "http://help.example.com", "dsk1_Abcdefghijklmnop0123", "", ""); err == nil || !strings.Contains(out.String(), "enrol config: flags") {
 		t.Errorf("http flags: %v\n%s", err, out.String())
 	}
 }
 
-// TestEnrolDryRunEnrolsNothing runs the command: no credentials appear.
-func TestEnrolDryRunEnrolsNothing(t *testing.T) {
+// TestEnrollDryRunEnrollsNothing runs the command: no credentials appear.
+func TestEnrollDryRunEnrollsNothing(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("DESKSIDE_CONFIG_DIR", dir)
 	file := filepath.Join(dir, "enroll.json")
@@ -72,18 +72,18 @@ func TestEnrolDryRunEnrolsNothing(t *testing.T) {
 	if err := enrollconf.Write(file, c, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := cmdEnrol(context.Background(), []string{"--dry-run"}); err != nil {
+	if err := cmdEnroll(context.Background(), []string{"--dry-run"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := enrol.Load(filepath.Join(dir, "credentials.json")); !errors.Is(err, enrol.ErrNotEnrolled) {
+	if _, err := enroll.Load(filepath.Join(dir, "credentials.json")); !errors.Is(err, enroll.ErrNotEnrolled) {
 		t.Fatalf("credentials after a dry run: %v", err)
 	}
 }
 
-// TestSilentEnrolmentKeepsTheUpdateKey enrols from an enrolment config that
+// TestSilentEnrollmentKeepsTheUpdateKey enrols from an enrolment config that
 // carries a publisher key, as `agent run` does at first start, and checks
 // the key is kept with the credentials (where the updater reads it).
-func TestSilentEnrolmentKeepsTheUpdateKey(t *testing.T) {
+func TestSilentEnrollmentKeepsTheUpdateKey(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a server")
 	}
@@ -102,10 +102,10 @@ func TestSilentEnrolmentKeepsTheUpdateKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := paths{dir: dir, creds: filepath.Join(dir, "credentials.json")}
-	if _, err := enrolFromConfig(context.Background(), p); err != nil {
+	if _, err := enrollFromConfig(context.Background(), p); err != nil {
 		t.Fatal(err)
 	}
-	creds, err := enrol.Load(p.creds)
+	creds, err := enroll.Load(p.creds)
 	if err != nil || creds.UpdateKeys != testPublisherKey {
 		t.Fatalf("saved credentials: %+v %v", creds, err)
 	}

@@ -1,5 +1,0 @@
-package core
-
-import "github.com/deskside/deskside/agent/internal/localapi"
-
-var _ localapi.Backend = (*Core)(nil)
