@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/deskside/deskside/agent/agentapi"
 	"github.com/deskside/deskside/agent/internal/store"
@@ -20,17 +19,20 @@ func randFloat() float64 { return rand.Float64() }
 
 func badInput(msg string) error { return userErr(agentapi.CodeBadRequest, msg, nil) }
 
+// checkText applies the protocol's one text rule (protocol.CheckText) and
+// turns its verdict into a sentence for the person typing.
 func checkText(text string, required bool) error {
-	if required && strings.TrimSpace(text) == "" {
+	err := protocol.CheckText("text", text, required)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, protocol.ErrTextEmpty):
 		return badInput("Please write a few words first.")
-	}
-	if !utf8.ValidString(text) {
+	case errors.Is(err, protocol.ErrTextTooLong):
+		return badInput(fmt.Sprintf("That's a bit long — please keep it under %d characters.", protocol.MaxTextRunes))
+	default:
 		return badInput("Some of that text couldn't be read. Please type it again.")
 	}
-	if utf8.RuneCountInString(text) > protocol.MaxTextRunes {
-		return badInput(fmt.Sprintf("That's a bit long — please keep it under %d characters.", protocol.MaxTextRunes))
-	}
-	return nil
 }
 
 // RaiseRequest saves a new request, with a snapshot of the device as it is
