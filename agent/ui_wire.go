@@ -1,6 +1,6 @@
 package main
 
-// Wiring of the tray (in the agent process) and of `agent ui <view>`, which
+// Wiring of the tray (in the agent process) and of `deskside-agent ui <view>`, which
 // hands over to the window app, the separate deskside-ui program
 // (agent/cmd/deskside-ui). The agent must not link fyne: it runs all day on
 // every desk, and fyne brings GL, X11 and ~25 MB of resident pages with it
@@ -95,10 +95,13 @@ func cmdUI(_ context.Context, args []string) error {
 		return nil
 	}
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		return fmt.Errorf("which window? agent ui %s", strings.Join(uiapp.Views, "|"))
+		return fmt.Errorf("which window? deskside-agent ui %s", strings.Join(uiapp.Views, "|"))
 	}
 	if !uiapp.IsView(args[0]) {
-		return fmt.Errorf("no window called %q: agent ui %s", args[0], strings.Join(uiapp.Views, "|"))
+		return fmt.Errorf("no window called %q: deskside-agent ui %s", args[0], strings.Join(uiapp.Views, "|"))
+	}
+	if err := uiapp.CheckDisplay(args[0]); err != nil {
+		return err
 	}
 	return uiapp.Exec(args)
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/deskside/deskside/agent/agentapi"
+	"github.com/deskside/deskside/agent/internal/enroll"
 	"github.com/deskside/deskside/agent/internal/store"
 	"github.com/deskside/deskside/agent/internal/sysinfo"
 	"github.com/deskside/deskside/shared/protocol"
@@ -41,6 +42,13 @@ func checkText(text string, required bool) error {
 // the server already has it).
 func (c *Core) RaiseRequest(ctx context.Context, in agentapi.NewRequest) (agentapi.Request, error) {
 	c.touch()
+	c.mu.Lock()
+	unenrolled := c.creds == nil && c.cfg.Enroll == nil
+	c.mu.Unlock()
+	if unenrolled {
+		// Nothing would ever send it: say so rather than "saved".
+		return agentapi.Request{}, userErr(agentapi.CodeNotEnrolled, MsgNotEnrolledAsk, enroll.ErrNotEnrolled)
+	}
 	r, err := SaveRequest(ctx, c.st, c.sys, in)
 	if err != nil {
 		return r, err
