@@ -125,7 +125,7 @@ func enrollFromConfig(ctx context.Context, p paths) (*enroll.Credentials, error)
 	if err != nil {
 		return nil, err
 	}
-	// The admin's publisher key, kept as `agent enrol --update-key` keeps it.
+	// The admin's publisher key, kept as `deskside-agent enrol --update-key` keeps it.
 	creds.UpdateKeys = ec.UpdateKey
 	if err := enroll.Save(p.creds, creds); err != nil {
 		return nil, err

@@ -29,12 +29,12 @@ func init() {
 	}
 }
 
-// runHotkey is the global shortcut that opens "Get help", from `agent run
+// runHotkey is the global shortcut that opens "Get help", from `deskside-agent run
 // --hotkey` or DESKSIDE_HOTKEY; a bad value stops `run` at start with the
 // parser's reason.
 var runHotkey = hotkey.Default
 
-// addUIFlags adds the tray's flags to `agent run`.
+// addUIFlags adds the tray's flags to `deskside-agent run`.
 func addUIFlags(fs *flag.FlagSet) {
 	runHotkey = hotkey.Default
 	fs.Var(&runHotkey, "hotkey", `global shortcut that opens Get help, like ctrl+alt+h or ctrl+shift+f1; "off" for none`)
@@ -82,7 +82,7 @@ func branding() tray.Branding {
 // same arguments and environment, which draws the window, talks to the agent
 // process over the local API and exits when the window closes.
 //
-// `agent ui --which` (not in the usage) prints where the window app was
+// `deskside-agent ui --which` (not in the usage) prints where the window app was
 // found, or fails as opening a window would: the installers' tests check
 // with it that a package puts deskside-ui where the agent looks.
 func cmdUI(_ context.Context, args []string) error {

@@ -60,7 +60,7 @@ func (c *Core) RaiseRequest(ctx context.Context, in agentapi.NewRequest) (agenta
 
 // SaveRequest is RaiseRequest without a running agent: it checks the new
 // request, takes a snapshot of the device and saves both, with the
-// request.new frame, in st's outbox. `agent ask` uses it when the agent
+// request.new frame, in st's outbox. `deskside-agent ask` uses it when the agent
 // process is not running; the agent sends the request when it starts.
 func SaveRequest(ctx context.Context, st *store.Store, sys sysinfo.Collector, in agentapi.NewRequest) (agentapi.Request, error) {
 	if in.Category == "" {

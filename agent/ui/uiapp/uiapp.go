@@ -1,6 +1,6 @@
 // Package uiapp finds and starts Deskside's window app, the separate
 // `deskside-ui` program (agent/cmd/deskside-ui) that draws the fyne windows.
-// The agent process (`agent run`, up all day) and its tray only ever start
+// The agent process (`deskside-agent run`, up all day) and its tray only ever start
 // it: they must not link fyne or GL, so this package imports neither.
 package uiapp
 
@@ -136,7 +136,7 @@ func CheckDisplay(view string) error {
 	return nil
 }
 
-// Exec turns the current process into the window app with args (`agent ui
+// Exec turns the current process into the window app with args (`deskside-agent ui
 // <view> …`): the same arguments and environment. Where a process can
 // replace itself (Unix) it does, so only one process stays; elsewhere the
 // window app runs as a child and its exit status is passed on.
