@@ -180,6 +180,9 @@ func cmdAsk(ctx context.Context, args []string) error {
 		}
 		in.Screenshot, in.ScreenshotName = b, *screenshot
 	}
+	if err := checkEnrolled(); err != nil {
+		return err
+	}
 	client := localapi.NewClient(os.Getenv("DESKSIDE_SOCKET"))
 	r, err := client.RaiseRequest(ctx, in)
 	agentRunning := true
@@ -188,9 +191,6 @@ func cmdAsk(ctx context.Context, args []string) error {
 		// out when the agent starts.
 		agentRunning = false
 		r, err = askOffline(ctx, in)
-	}
-	if agentapi.IsCode(err, agentapi.CodeNotEnrolled) {
-		return &userFacingError{msgEnrolFirst, err}
 	}
 	if err != nil {
 		return err
@@ -234,19 +234,28 @@ func readStdin() ([]byte, error) {
 const msgEnrolFirst = "This computer isn't connected to IT's help desk yet, so nothing was sent. " +
 	"Set it up first with: deskside-agent enrol --server URL --token TOKEN (IT gives you both)."
 
+// checkEnrolled refuses `ask` on a computer that is not enrolled and has
+// no enrolment config the agent would enrol with on start, whether or not
+// the agent runs: the request would wait for ever, so it is not "saved".
+func checkEnrolled() error {
+	p, err := agentPaths()
+	if err != nil {
+		return err
+	}
+	if _, err := enroll.Load(p.creds); errors.Is(err, enroll.ErrNotEnrolled) {
+		if _, _, ferr := enrollconf.Find(runtime.GOOS); ferr != nil {
+			return &userFacingError{msgEnrolFirst, err}
+		}
+	}
+	return nil
+}
+
 // askOffline saves the request straight into the agent's store, as the
-// agent would, with nothing else of the agent started. A computer that is
-// not enrolled, and has no enrolment config the agent would enrol with on
-// start, refuses: the request would wait for ever.
+// agent would, with nothing else of the agent started.
 func askOffline(ctx context.Context, in agentapi.NewRequest) (agentapi.Request, error) {
 	p, err := agentPaths()
 	if err != nil {
 		return agentapi.Request{}, err
-	}
-	if _, err := enroll.Load(p.creds); errors.Is(err, enroll.ErrNotEnrolled) {
-		if _, _, ferr := enrollconf.Find(runtime.GOOS); ferr != nil {
-			return agentapi.Request{}, &userFacingError{msgEnrolFirst, err}
-		}
 	}
 	st, err := store.Open(p.db, store.Options{})
 	if err != nil {

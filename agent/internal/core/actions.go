@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/deskside/deskside/agent/agentapi"
-	"github.com/deskside/deskside/agent/internal/enroll"
 	"github.com/deskside/deskside/agent/internal/store"
 	"github.com/deskside/deskside/agent/internal/sysinfo"
 	"github.com/deskside/deskside/shared/protocol"
@@ -42,13 +41,6 @@ func checkText(text string, required bool) error {
 // the server already has it).
 func (c *Core) RaiseRequest(ctx context.Context, in agentapi.NewRequest) (agentapi.Request, error) {
 	c.touch()
-	c.mu.Lock()
-	unenrolled := c.creds == nil && c.cfg.Enroll == nil
-	c.mu.Unlock()
-	if unenrolled {
-		// Nothing would ever send it: say so rather than "saved".
-		return agentapi.Request{}, userErr(agentapi.CodeNotEnrolled, MsgNotEnrolledAsk, enroll.ErrNotEnrolled)
-	}
 	r, err := SaveRequest(ctx, c.st, c.sys, in)
 	if err != nil {
 		return r, err
@@ -60,7 +52,7 @@ func (c *Core) RaiseRequest(ctx context.Context, in agentapi.NewRequest) (agenta
 
 // SaveRequest is RaiseRequest without a running agent: it checks the new
 // request, takes a snapshot of the device and saves both, with the
-// request.new frame, in st's outbox. `deskside-agent ask` uses it when the agent
+// request.new frame, in st's outbox. `agent ask` uses it when the agent
 // process is not running; the agent sends the request when it starts.
 func SaveRequest(ctx context.Context, st *store.Store, sys sysinfo.Collector, in agentapi.NewRequest) (agentapi.Request, error) {
 	if in.Category == "" {

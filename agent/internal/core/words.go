@@ -22,11 +22,8 @@ const (
 	MsgGarbage     = "We're having trouble understanding IT's server. We'll keep trying — anything you send is saved."
 	MsgDiskFull    = "Your disk is full, so we couldn't save this. Free some space and try again — your text is still here."
 	MsgNotEnrolled = "This computer isn't set up with IT's help desk yet. Ask IT for an enrolment code."
-	// MsgNotEnrolledAsk is a request typed on a computer that is not
-	// enrolled and will not enrol by itself: it is refused, not saved.
-	MsgNotEnrolledAsk = "This computer isn't set up with IT's help desk yet, so this wasn't sent. Ask IT for an enrolment code."
-	MsgEnrolling      = "Setting up this computer with IT's help desk…"
-	MsgInsecure       = "The help desk address isn't secure (it must start with https://), so we didn't connect. Please tell IT."
+	MsgEnrolling   = "Setting up this computer with IT's help desk…"
+	MsgInsecure    = "The help desk address isn't secure (it must start with https://), so we didn't connect. Please tell IT."
 )
 
 // Words returns the sentence for a link or enrolment error.
