@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"runtime"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/deskside/deskside/agent/agentapi"
@@ -63,7 +65,7 @@ func cmdEnroll(ctx context.Context, args []string) error {
 	if *server == "" && *token == "" {
 		ec, where, err := enrollconf.Find(runtime.GOOS)
 		if err != nil {
-			return &userFacingError{"Please give the help desk address and the enrolment code: agent enrol --server https://… --token dsk1_…", err}
+			return &userFacingError{"Please give the help desk address and the enrolment code: deskside-agent enrol --server https://… --token dsk1_…", err}
 		}
 		fmt.Printf("Using the enrolment settings in %s\n", where)
 		*server, *token, *pin = ec.Server, ec.Token, ec.Pin
@@ -73,7 +75,7 @@ func cmdEnroll(ctx context.Context, args []string) error {
 	defer cancel()
 	creds, err := enroll.Enroll(ctx, *server, *token, enroll.Options{Pin: *pin})
 	if err != nil {
-		return &userFacingError{core.Words(err), err}
+		return &userFacingError{enrollProblem(*server, err), err}
 	}
 	creds.UpdateKeys, creds.UpdateChannel = *updateKey, *updateChannel
 	if err := enroll.Save(p.creds, creds); err != nil {
@@ -87,7 +89,31 @@ func cmdEnroll(ctx context.Context, args []string) error {
 	return nil
 }
 
-// enrollDryRun reports the enrolment settings `agent enrol` would use —
+// enrollProblem is what went wrong with enrolling at server, for the person
+// who typed the address: a wrong address is not "offline", and nothing
+// is saved when enrolment fails.
+func enrollProblem(server string, err error) string {
+	var dnsErr *net.DNSError
+	switch {
+	case errors.Is(err, enrollconf.ErrBadServerURL):
+		if !strings.Contains(server, "://") {
+			return fmt.Sprintf("The address %q needs https:// (or http:// for this computer), e.g. --server https://help.example.com. Nothing was set up.", server)
+		}
+		if strings.HasPrefix(strings.ToLower(server), "http://") {
+			return fmt.Sprintf("The address %q must start with https:// — http:// works only for a server on this computer. Nothing was set up.", server)
+		}
+		return fmt.Sprintf("%q doesn't look like a help desk address; it should be like https://help.example.com (http:// only for this computer). Nothing was set up.", server)
+	case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
+		return fmt.Sprintf("There is no computer called %q, so we couldn't reach the help desk. Check the address with IT and try again. Nothing was set up.", dnsErr.Name)
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return fmt.Sprintf("Nothing is answering at %s. Check the address and port with IT (or that the server is running), then try again. Nothing was set up.", server)
+	case errors.Is(err, enroll.ErrServerDown):
+		return fmt.Sprintf("We couldn't reach the help desk at %s. Check the address and your network, then try again. Nothing was set up.", server)
+	}
+	return core.Words(err)
+}
+
+// enrollDryRun reports the enrolment settings `deskside-agent enrol` would use —
 // the flags, else the first enrolment config found — and checks them as
 // enrolment would (server URL, token, pin, update key) without contacting
 // the server. Installers and admins use it to check a deployment; it fails
@@ -132,6 +158,12 @@ func cmdAsk(ctx context.Context, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	if c := protocol.Category(*category); !c.Valid() {
+		return &userFacingError{fmt.Sprintf("--category %q isn't one we know: use problem, question, software or idea.", *category), errors.New("bad category")}
+	}
+	if u := protocol.Urgency(*urgency); !u.Valid() {
+		return &userFacingError{fmt.Sprintf("--urgency %q isn't one we know: use blocking (it stops your work) or when_you_can.", *urgency), errors.New("bad urgency")}
+	}
 	text := strings.TrimSpace(strings.Join(fs.Args(), " "))
 	if text == "" || text == "-" {
 		b, err := readStdin()
@@ -147,6 +179,9 @@ func cmdAsk(ctx context.Context, args []string) error {
 			return &userFacingError{"We couldn't open that screenshot file.", err}
 		}
 		in.Screenshot, in.ScreenshotName = b, *screenshot
+	}
+	if err := checkEnrolled(); err != nil {
+		return err
 	}
 	client := localapi.NewClient(os.Getenv("DESKSIDE_SOCKET"))
 	r, err := client.RaiseRequest(ctx, in)
@@ -180,7 +215,7 @@ func isOnline(ctx context.Context, c agentapi.Backend) bool {
 
 func readStdin() ([]byte, error) {
 	if fi, err := os.Stdin.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-		return nil, &userFacingError{`Please say what you need help with: agent ask "my printer won't print"`, errors.New("no text")}
+		return nil, &userFacingError{`Please say what you need help with: deskside-agent ask "my printer won't print"`, errors.New("no text")}
 	}
 	b := make([]byte, 0, 4096)
 	buf := make([]byte, 4096)
@@ -192,6 +227,27 @@ func readStdin() ([]byte, error) {
 		}
 	}
 	return b, nil
+}
+
+// msgEnrolFirst is `ask` on a computer that is not enrolled: nothing could
+// ever send the request, so it is not saved.
+const msgEnrolFirst = "This computer isn't connected to IT's help desk yet, so nothing was sent. " +
+	"Set it up first with: deskside-agent enrol --server URL --token TOKEN (IT gives you both)."
+
+// checkEnrolled refuses `ask` on a computer that is not enrolled and has
+// no enrolment config the agent would enrol with on start, whether or not
+// the agent runs: the request would wait for ever, so it is not "saved".
+func checkEnrolled() error {
+	p, err := agentPaths()
+	if err != nil {
+		return err
+	}
+	if _, err := enroll.Load(p.creds); errors.Is(err, enroll.ErrNotEnrolled) {
+		if _, _, ferr := enrollconf.Find(runtime.GOOS); ferr != nil {
+			return &userFacingError{msgEnrolFirst, err}
+		}
+	}
+	return nil
 }
 
 // askOffline saves the request straight into the agent's store, as the
@@ -220,7 +276,7 @@ func cmdStatus(ctx context.Context, args []string) error {
 		if agentapi.IsCode(err, agentapi.CodeUnavailable) {
 			p, _ := agentPaths()
 			if _, lerr := enroll.Load(p.creds); errors.Is(lerr, enroll.ErrNotEnrolled) {
-				return &userFacingError{core.MsgNotEnrolled, lerr}
+				return &userFacingError{core.MsgNotEnrolled + " Then: deskside-agent enrol --server URL --token TOKEN", errors.Join(lerr, err)}
 			}
 		}
 		return err
@@ -242,6 +298,44 @@ func cmdStatus(ctx context.Context, args []string) error {
 	if s.LastError != "" && s.State != agentapi.ConnOnline {
 		fmt.Printf("Details:    %s\n", s.LastError)
 	}
+	return nil
+}
+
+// cmdRequests lists this computer's requests, or shows one with its thread
+// (IT's replies) and history: how to read IT's answer without a window.
+func cmdRequests(ctx context.Context, args []string) error {
+	fs := newFlags("requests")
+	id := fs.String("id", "", "show this request with its messages")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 && *id == "" {
+		*id = fs.Arg(0) // `requests ID` reads as --id ID
+	}
+	c := localapi.NewClient(os.Getenv("DESKSIDE_SOCKET"))
+	if *id != "" {
+		r, err := c.Request(ctx, *id)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			return printJSON(r)
+		}
+		printThread(os.Stdout, r)
+		return nil
+	}
+	rs, err := c.Requests(ctx)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		if rs == nil {
+			rs = []agentapi.Request{}
+		}
+		return printJSON(rs)
+	}
+	printRequests(os.Stdout, rs)
 	return nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/deskside/deskside/agent/internal/core"
 	"github.com/deskside/deskside/agent/internal/enroll"
 	"github.com/deskside/deskside/agent/internal/localapi"
+	"github.com/deskside/deskside/agent/internal/location"
 	"github.com/deskside/deskside/agent/internal/store"
 	"github.com/deskside/deskside/agent/internal/sysinfo"
 	"github.com/deskside/deskside/shared/enrollconf"
@@ -22,6 +23,8 @@ func cmdRun(ctx context.Context, args []string) error {
 	fs := newFlags("run")
 	headless := fs.Bool("headless", false, "run without the tray icon")
 	socket := fs.String("socket", "", "local API socket or pipe (default: the user's runtime dir)")
+	pointCLI := fs.Bool("point-cli", false, "while running, let plain deskside-agent commands (and deskside-ui) find this agent "+
+		"although it keeps its files elsewhere (DESKSIDE_CONFIG_DIR, --socket); make run uses it")
 	uf := addUpdateFlags(fs)
 	addUIFlags(fs)
 	if err := parse(fs, args); err != nil {
@@ -72,6 +75,15 @@ func cmdRun(ctx context.Context, args []string) error {
 		return err
 	}
 	log.Info("agent running", "version", version.Version, "socket", sock, "headless", *headless)
+	if *pointCLI {
+		remove, err := location.Write(p.dir, sock)
+		if err != nil {
+			// The agent runs all the same; only the plain commands won't find it.
+			log.Warn("plain deskside-agent commands won't find this agent; set DESKSIDE_CONFIG_DIR and DESKSIDE_SOCKET for them", "err", err)
+		} else {
+			defer remove()
+		}
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -113,7 +125,7 @@ func enrollFromConfig(ctx context.Context, p paths) (*enroll.Credentials, error)
 	if err != nil {
 		return nil, err
 	}
-	// The admin's publisher key, kept as `agent enrol --update-key` keeps it.
+	// The admin's publisher key, kept as `deskside-agent enrol --update-key` keeps it.
 	creds.UpdateKeys = ec.UpdateKey
 	if err := enroll.Save(p.creds, creds); err != nil {
 		return nil, err

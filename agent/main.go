@@ -1,12 +1,13 @@
-// Command agent is the Deskside agent: `agent run` is the process that stays
-// up all day (core, local API, tray); the other subcommands are small
-// clients of it (`ask`, `status`, `snapshot`) or one-shot setup (`enrol`).
+// Command deskside-agent is the Deskside agent: `deskside-agent run` is the
+// process that stays up all day (core, local API, tray); the other
+// subcommands are small clients of it (`ask`, `requests`, `status`,
+// `snapshot`) or one-shot setup (`enrol`).
 //
 // Plugging in (for the tray/window code in package main, in its own file):
 //
 //	func init() {
 //		startTray = func(ctx context.Context, b agentapi.Backend) error { … }   // `run` calls it unless --headless
-//		commands["ui"] = command{summary: "open a window", run: runUI}        // adds `agent ui …`
+//		commands["ui"] = command{summary: "open a window", run: runUI}        // adds `deskside-agent ui …`
 //	}
 //
 // startTray runs in the agent process after the local API is listening,
@@ -30,6 +31,7 @@ import (
 
 	"github.com/deskside/deskside/agent/agentapi"
 	"github.com/deskside/deskside/agent/internal/enroll"
+	"github.com/deskside/deskside/agent/internal/location"
 )
 
 // command is one subcommand. run gets the arguments after its name.
@@ -44,7 +46,8 @@ var commands = map[string]command{
 	"enrol":    {"trade an enrolment code for this computer's credentials", cmdEnroll},
 	"run":      {"run the agent (core, local API and tray; --headless for none)", cmdRun},
 	"ask":      {`ask IT for help: ask "text" [--category --urgency --screenshot]`, cmdAsk},
-	"status":   {"show whether the agent is connected to IT", cmdStatus},
+	"requests": {"list your requests, or read one with IT's replies: requests [--id ID] [--json]", cmdRequests},
+	"status":   {"show whether the agent is connected to IT (--verbose: technical details)", cmdStatus},
 	"snapshot": {"print exactly what IT can see about this computer (--json)", cmdSnapshot},
 	"version":  {"print the agent and protocol versions", cmdVersion},
 }
@@ -53,19 +56,37 @@ var commands = map[string]command{
 // started once the local API listens. See the package comment.
 var startTray func(ctx context.Context, b agentapi.Backend) error
 
+// verbose is --verbose of the command that ran: errors then show their
+// technical cause after the sentence for the user.
+var verbose bool
+
 func main() {
+	// An agent started elsewhere (make run's, under .deskside/) may have
+	// said where it is; see package location.
+	location.Apply()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := dispatch(ctx, os.Args[1:])
 	stop()
+	if errors.Is(err, flag.ErrHelp) {
+		return // -h: the command's usage is printed, and asking for it is no failure
+	}
 	if err != nil {
-		var ue interface{ UserMessage() string }
-		if errors.As(err, &ue) {
-			fmt.Fprintln(os.Stderr, ue.UserMessage())
-		} else {
-			fmt.Fprintln(os.Stderr, err)
-		}
+		fmt.Fprintln(os.Stderr, errorText(err, verbose))
 		os.Exit(1)
 	}
+}
+
+// errorText is the sentence for the user when err has one; with verbose,
+// the technical cause follows it.
+func errorText(err error, verbose bool) string {
+	var ue interface{ UserMessage() string }
+	if !errors.As(err, &ue) {
+		return err.Error()
+	}
+	if verbose && err.Error() != ue.UserMessage() {
+		return ue.UserMessage() + "\n(details: " + err.Error() + ")"
+	}
+	return ue.UserMessage()
 }
 
 func dispatch(ctx context.Context, args []string) error {
@@ -85,7 +106,7 @@ func dispatch(ctx context.Context, args []string) error {
 }
 
 func usage(w *os.File) {
-	fmt.Fprintln(w, "Deskside agent — ask IT for help from your desk.\n\nUsage: agent <command> [flags]\n\nCommands:")
+	fmt.Fprintln(w, "deskside-agent — ask IT for help from your desk.\n\nUsage: deskside-agent <command> [flags]   (deskside-agent <command> -h: its flags)\n\nCommands:")
 	names := make([]string, 0, len(commands))
 	for n := range commands {
 		names = append(names, n)
@@ -101,9 +122,25 @@ func usage(w *os.File) {
 // newFlags returns a FlagSet whose flags default to DESKSIDE_<NAME> from the
 // environment; call envDefaults after defining them.
 func newFlags(name string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs := flag.NewFlagSet("deskside-agent "+name, flag.ContinueOnError)
 	fs.String("log-level", "info", "log level: debug (everything), info (connections, saves), warn (trouble), error (failures)")
+	fs.BoolVar(&verbose, "verbose", false, "show the technical details of an error")
+	fs.Usage = func() {
+		syn, ok := synopsis[name]
+		if !ok {
+			syn = " [flags]"
+		}
+		fmt.Fprintf(fs.Output(), "Usage: deskside-agent %s%s\n\nFlags:\n", name, syn)
+		fs.PrintDefaults()
+	}
 	return fs
+}
+
+// synopsis is what follows a command's name in its usage line.
+var synopsis = map[string]string{
+	"ask":      ` "what you need help with" [flags]`,
+	"enrol":    " --server URL --token TOKEN [flags]",
+	"requests": " [--id ID] [--json]",
 }
 
 // parse applies environment defaults (DESKSIDE_FLAG_NAME) and then args.

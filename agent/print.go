@@ -4,10 +4,83 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 	"time"
 
+	"github.com/deskside/deskside/agent/agentapi"
 	"github.com/deskside/deskside/shared/protocol"
 )
+
+// statusWords says where a request stands, as the windows do.
+func statusWords(r agentapi.Request) string {
+	if !r.Sent {
+		return "saved, not yet with IT"
+	}
+	switch r.Status {
+	case protocol.StatusNew:
+		return "with IT, not picked up yet"
+	case protocol.StatusInProgress:
+		return "IT is on it"
+	case protocol.StatusWaitingOnUser:
+		return "IT is waiting for you"
+	case protocol.StatusResolved:
+		return "resolved"
+	case protocol.StatusReopened:
+		return "reopened"
+	}
+	return string(r.Status)
+}
+
+// printRequests lists requests newest first, one per line, with the ID
+// that `deskside-agent requests --id` takes.
+func printRequests(w io.Writer, rs []agentapi.Request) {
+	if len(rs) == 0 {
+		fmt.Fprintln(w, `You haven't asked IT for anything from this computer yet: deskside-agent ask "what you need".`)
+		return
+	}
+	for _, r := range rs {
+		mark := " "
+		if r.Unread {
+			mark = "*"
+		}
+		fmt.Fprintf(w, "%s %s  %s  %-26s %s\n", mark, r.ID, r.CreatedAt.Local().Format("Jan _2 15:04"), statusWords(r), firstLine(r.Text, 50))
+		if r.LastText != "" && r.LastText != r.Text {
+			fmt.Fprintf(w, "      latest: %s\n", firstLine(r.LastText, 70))
+		}
+	}
+	fmt.Fprintln(w, "\nRead one with its replies: deskside-agent requests --id ID   (* = new replies)")
+}
+
+// printThread shows one request and its conversation, oldest first.
+func printThread(w io.Writer, r agentapi.Request) {
+	fmt.Fprintf(w, "Request %s — %s (%s, %s)\n", r.ID, statusWords(r), r.Category, strings.ReplaceAll(string(r.Urgency), "_", " "))
+	if r.Assignee != nil {
+		fmt.Fprintf(w, "Looked after by %s\n", r.Assignee.Name)
+	}
+	fmt.Fprintf(w, "\n%s  You:\n  %s\n", r.CreatedAt.Local().Format("Jan _2 15:04"), indent(r.Text))
+	for _, m := range r.Messages {
+		who := m.Author.Name
+		if m.FromUser {
+			who = "You"
+		} else if who == "" {
+			who = "IT"
+		}
+		fmt.Fprintf(w, "\n%s  %s:\n  %s\n", m.CreatedAt.Local().Format("Jan _2 15:04"), who, indent(m.Text))
+	}
+	if len(r.Messages) == 0 {
+		fmt.Fprintln(w, "\nNo reply from IT yet.")
+	}
+}
+
+func firstLine(s string, n int) string {
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
+
+func indent(s string) string { return strings.ReplaceAll(strings.TrimSpace(s), "\n", "\n  ") }
 
 // printSnapshot shows "what IT can see" in plain words.
 func printSnapshot(w io.Writer, s *protocol.Snapshot) {

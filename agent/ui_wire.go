@@ -1,6 +1,6 @@
 package main
 
-// Wiring of the tray (in the agent process) and of `agent ui <view>`, which
+// Wiring of the tray (in the agent process) and of `deskside-agent ui <view>`, which
 // hands over to the window app, the separate deskside-ui program
 // (agent/cmd/deskside-ui). The agent must not link fyne: it runs all day on
 // every desk, and fyne brings GL, X11 and ~25 MB of resident pages with it
@@ -29,12 +29,12 @@ func init() {
 	}
 }
 
-// runHotkey is the global shortcut that opens "Get help", from `agent run
+// runHotkey is the global shortcut that opens "Get help", from `deskside-agent run
 // --hotkey` or DESKSIDE_HOTKEY; a bad value stops `run` at start with the
 // parser's reason.
 var runHotkey = hotkey.Default
 
-// addUIFlags adds the tray's flags to `agent run`.
+// addUIFlags adds the tray's flags to `deskside-agent run`.
 func addUIFlags(fs *flag.FlagSet) {
 	runHotkey = hotkey.Default
 	fs.Var(&runHotkey, "hotkey", `global shortcut that opens Get help, like ctrl+alt+h or ctrl+shift+f1; "off" for none`)
@@ -82,7 +82,7 @@ func branding() tray.Branding {
 // same arguments and environment, which draws the window, talks to the agent
 // process over the local API and exits when the window closes.
 //
-// `agent ui --which` (not in the usage) prints where the window app was
+// `deskside-agent ui --which` (not in the usage) prints where the window app was
 // found, or fails as opening a window would: the installers' tests check
 // with it that a package puts deskside-ui where the agent looks.
 func cmdUI(_ context.Context, args []string) error {
@@ -95,10 +95,13 @@ func cmdUI(_ context.Context, args []string) error {
 		return nil
 	}
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		return fmt.Errorf("which window? agent ui %s", strings.Join(uiapp.Views, "|"))
+		return fmt.Errorf("which window? deskside-agent ui %s", strings.Join(uiapp.Views, "|"))
 	}
 	if !uiapp.IsView(args[0]) {
-		return fmt.Errorf("no window called %q: agent ui %s", args[0], strings.Join(uiapp.Views, "|"))
+		return fmt.Errorf("no window called %q: deskside-agent ui %s", args[0], strings.Join(uiapp.Views, "|"))
+	}
+	if err := uiapp.CheckDisplay(args[0]); err != nil {
+		return err
 	}
 	return uiapp.Exec(args)
 }

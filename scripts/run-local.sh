@@ -26,35 +26,51 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
 
-bin/deskside-server serve --data "$state/server" --addr "$addr" &
+# Logs go to files, so the one banner below stays readable.
+rel=${state#"$PWD"/}
+bin/deskside-server serve --data "$rel/server" --addr "$addr" >"$state/server.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do
   curl -fsS "http://$addr/healthz" >/dev/null 2>&1 && break
-  kill -0 "${pids[0]}" 2>/dev/null || { echo "The server did not start (is $addr in use? set DESKSIDE_ADDR)."; exit 1; }
+  kill -0 "${pids[0]}" 2>/dev/null || { tail -n 5 "$state/server.log"; echo "The server did not start (is $addr in use? set DESKSIDE_ADDR)."; exit 1; }
   sleep 0.1
 done
 
 if [ ! -s "$state/agent/credentials.json" ]; then
-  token=$(bin/deskside-server token create --data "$state/server" --group local)
+  token=$(bin/deskside-server token create --data "$rel/server" --group local)
   bin/deskside-agent enrol --server "http://$addr" --token "$token"
 fi
 
-run_flags=()
-[ -n "${DISPLAY:-}" ] || run_flags+=(--headless)
-bin/deskside-agent run "${run_flags[@]}" &
+# --point-cli: while it runs, plain `bin/deskside-agent …` (README "Using it")
+# finds this agent; it says so in the user's config dir and removes that on exit.
+# It declines when this user has a real agent installed: then the banner
+# gives the commands with DESKSIDE_SOCKET.
+run_flags=(--point-cli)
+[ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] || run_flags+=(--headless)
+bin/deskside-agent run "${run_flags[@]}" >"$state/agent.log" 2>&1 &
 pids+=($!)
+for _ in $(seq 1 100); do
+  bin/deskside-agent status >/dev/null 2>&1 && break
+  kill -0 "${pids[1]}" 2>/dev/null || { tail -n 5 "$state/agent.log"; echo "The agent did not start."; exit 1; }
+  sleep 0.1
+done
 
-sleep 1
-cat <<MSG
-== Deskside is running
-  Console:        http://$addr/
-MSG
+agent_cmd="bin/deskside-agent"
+own="${XDG_CONFIG_HOME:-$HOME/.config}/deskside/credentials.json"
+[ "$(uname)" = Darwin ] && own="$HOME/Library/Application Support/deskside/credentials.json"
+[ -e "$own" ] && agent_cmd="DESKSIDE_CONFIG_DIR=$DESKSIDE_CONFIG_DIR DESKSIDE_SOCKET=$DESKSIDE_SOCKET bin/deskside-agent"
+
+echo "== Deskside is running"
+echo "  Console:          http://$addr/"
 if [ -s "$state/server/setup-token" ]; then
-  echo "  First admin:    http://$addr/#/setup?token=$(cat "$state/server/setup-token")"
+  echo "  First admin:      http://$addr/#/setup?token=$(cat "$state/server/setup-token")"
 fi
 cat <<MSG
   Ask IT from this desk (another terminal):
-    DESKSIDE_SOCKET=$DESKSIDE_SOCKET bin/deskside-agent ask "My printer jams"
+    $agent_cmd ask "My printer jams"
+    $agent_cmd requests            (IT's replies)
+  Enrol another computer: bin/deskside-server token create --data $rel/server
+  Logs:             $rel/server.log, $rel/agent.log
   Ctrl-C stops both.
 MSG
 wait -n "${pids[@]}"

@@ -1,14 +1,19 @@
-// Command server is the Deskside help desk server: the hub every desk's agent
-// connects to, the REST API and the technician web console.
+// Command deskside-server is the Deskside help desk server: the hub every
+// desk's agent connects to, the REST API and the technician web console.
 //
-//	server [serve] [flags]                           run the server (default)
-//	server admin create --email E --name N --password P [--role admin]
-//	server token create [--group G] [--max-uses N] [--expires 72h]
+//	deskside-server [serve] [flags]                           run the server (default)
+//	deskside-server admin create --email E --name N --password P [--role admin]
+//	deskside-server admin list
+//	deskside-server token create [--group G] [--max-uses N] [--expires 72h]
+//	deskside-server token list
 //
 // The store is embedded SQLite in --data unless --store postgres --database-url
 // postgres://… (docs/api.md, "Running on PostgreSQL"). Several nodes on one
 // database route live frames to each other with --bus nats --nats-url
-// nats://… (docs/api.md, "Several server nodes on one database").
+// nats://… (docs/api.md, "Several server nodes on one database"). The admin
+// commands work on the data of a server that has started at least once and
+// never create a new store (a token from a fresh store would belong to no
+// running help desk).
 //
 // Every flag has an environment variable: --data is DESKSIDE_DATA, --addr is
 // DESKSIDE_ADDR, and so on (upper case, dashes as underscores).
@@ -19,6 +24,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -27,6 +33,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"text/tabwriter"
 	"time"
 
 	"github.com/deskside/deskside/server/internal/api"
@@ -36,30 +43,66 @@ import (
 	"github.com/deskside/deskside/shared/version"
 )
 
-func main() {
-	args := os.Args[1:]
-	cmd := "serve"
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		cmd, args = args[0], args[1:]
-		if (cmd == "admin" || cmd == "token") && len(args) > 0 && args[0] == "create" {
-			args = args[1:]
+// subcommand is one `deskside-server <name>` (or `<name> <sub>`).
+type subcommand struct {
+	name, summary string
+	run           func(args []string) error
+}
+
+var subcommands = []subcommand{
+	{"serve", "run the server (the default when no command is given)", serve},
+	{"admin create", "add a technician: --email E --name N --password P [--role admin|technician|viewer]", adminCreate},
+	{"admin list", "list the technicians", adminList},
+	{"token create", "make an enrolment token for desks: [--group G] [--max-uses N] [--expires 72h]", tokenCreate},
+	{"token list", "list the enrolment tokens (their secrets are not kept)", tokenList},
+	{"version", "print the server version", func([]string) error { fmt.Println(version.Version); return nil }},
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "deskside-server — the Deskside help desk server.\n\nUsage: deskside-server [command] [flags]   (deskside-server <command> -h: its flags)\n\nCommands:")
+	for _, c := range subcommands {
+		fmt.Fprintf(w, "  %-13s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nThe admin and token commands work on a server's data: --data DIR as the server was started with\n"+
+		"(make run: --data .deskside/server). Every flag can also be set as DESKSIDE_<FLAG> (e.g. DESKSIDE_DATA).")
+}
+
+// lookup finds the subcommand args name and returns it with the arguments
+// after its name. No command, or flags first, is serve; `admin` and
+// `token` followed by flags are their create, as they always were.
+func lookup(args []string) (subcommand, []string, error) {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return subcommands[0], args, nil
+	}
+	name, rest := args[0], args[1:]
+	if name == "admin" || name == "token" {
+		switch {
+		case len(rest) == 0 || strings.HasPrefix(rest[0], "-"):
+			name += " create"
+		default:
+			name, rest = name+" "+rest[0], rest[1:]
 		}
 	}
-	var err error
-	switch cmd {
-	case "serve":
-		err = serve(args)
-	case "admin":
-		err = adminCreate(args)
-	case "token":
-		err = tokenCreate(args)
-	case "version":
-		fmt.Println(version.Version)
-	default:
-		err = fmt.Errorf("unknown command %q; try serve, admin create, token create or version", cmd)
+	for _, c := range subcommands {
+		if c.name == name {
+			return c, rest, nil
+		}
+	}
+	return subcommand{}, nil, fmt.Errorf("unknown command %q; deskside-server --help lists them", name)
+}
+
+func main() {
+	args := os.Args[1:]
+	if len(args) > 0 && (args[0] == "help" || args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
+		usage(os.Stdout)
+		return
+	}
+	c, rest, err := lookup(args)
+	if err == nil {
+		err = c.run(rest)
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "deskside server:", err)
+		fmt.Fprintln(os.Stderr, "deskside-server:", err)
 		os.Exit(1)
 	}
 }
@@ -67,7 +110,9 @@ func main() {
 // flags builds a flag set whose defaults come from DESKSIDE_* variables.
 type flags struct{ *flag.FlagSet }
 
-func newFlags(name string) flags { return flags{flag.NewFlagSet(name, flag.ExitOnError)} }
+func newFlags(name string) flags {
+	return flags{flag.NewFlagSet("deskside-server "+name, flag.ExitOnError)}
+}
 
 func envName(name string) string {
 	return "DESKSIDE_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
@@ -133,6 +178,11 @@ func serve(args []string) error {
 	metricsToken := f.str("metrics-token", "", "bearer token GET /metrics asks for (default: /metrics is open to whoever reaches the port)")
 	relKeyFile := f.str("release-public-key-file", "", "file with the publisher's minisign public key(s), e.g. deskside-release.pub")
 	_ = f.Parse(args)
+	if f.NArg() > 0 {
+		return fmt.Errorf("unexpected %q; deskside-server --help lists the commands", f.Arg(0))
+	}
+	// Before anything else, so nobody wonders which help desk this is.
+	fmt.Println(whereData(*data, *storeKind))
 	pubKeys, err := releaseKeys(*relKey, *relKeyFile)
 	if err != nil {
 		return err
@@ -233,39 +283,108 @@ func releaseKeys(inline, file string) (string, error) {
 	return keys, nil
 }
 
+// whereData is serve's first line: which data this server uses.
+func whereData(data, kind string) string {
+	if kind == "postgres" || kind == "postgresql" {
+		return "deskside-server: data in PostgreSQL (--database-url); files (setup token, certificate) in " + data
+	}
+	abs, err := filepath.Abs(data)
+	if err != nil {
+		abs = data
+	}
+	return "deskside-server: data in " + abs + " (--data to change)"
+}
+
+// printWelcome prints the server's own short start note; the commands in it
+// work as printed (with this server's --data).
 func printWelcome(base, data string, b app.Bootstrap) {
-	fmt.Printf("\nDeskside is running.\n  Console:  %s/\n", base)
+	fmt.Printf("\nDeskside server is up.\n  Console:  %s/\n", base)
+	dataFlag := " --data " + shellQuote(data)
 	if b.SetupToken != "" {
 		fmt.Printf("  First admin: open %s/#/setup?token=%s\n", base, b.SetupToken)
-		fmt.Printf("    (one-time link; or run `server admin create`; the token is also in %s/%s)\n", data, app.SetupTokenFile)
+		fmt.Printf("    (one-time link; or run `deskside-server admin create%s --email … --name … --password …`; the token is also in %s)\n",
+			dataFlag, filepath.Join(data, app.SetupTokenFile))
 	}
 	if b.EnrollToken != "" {
 		fmt.Printf("  Enrolment token for desks: %s\n", b.EnrollToken)
 		fmt.Printf("    (expires %s, in %d days)\n", b.EnrollTokenExpires.Local().Format("Mon 2 Jan 2006 15:04"), int(app.FirstTokenTTL.Hours()/24))
-		fmt.Printf("    (also in %s/%s; make more with `server token create`)\n", data, app.EnrollTokenFile)
+		fmt.Printf("    (also in %s; make more with `deskside-server token create%s`)\n", filepath.Join(data, app.EnrollTokenFile), dataFlag)
 	}
 	fmt.Println()
 }
 
-func openStore(data, kind, url string) (store.Store, error) {
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r == '/' || r == '.' || r == '-' || r == '_' || r == ':' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// makeRunData is where `make run` keeps the server's data, relative to the
+// repository; the admin commands point there when ./data has none.
+var makeRunData = filepath.Join(".deskside", "server")
+
+// openStore opens an existing store for an admin command and never
+// creates one: on SQLite the data directory must hold a server's
+// database. dataSet is whether --data (or DESKSIDE_DATA) was given.
+func openStore(data string, dataSet bool, kind, url string) (store.Store, error) {
 	if kind == "" || kind == "sqlite" {
-		if _, err := os.Stat(data); err != nil {
-			return nil, fmt.Errorf("data directory %s: %w (start the server once, or pass --data)", data, err)
+		if _, err := os.Stat(filepath.Join(data, store.SQLiteFile)); err != nil {
+			shown := data
+			if !filepath.IsAbs(shown) && !strings.HasPrefix(shown, ".") {
+				shown = "." + string(filepath.Separator) + shown
+			}
+			if _, merr := os.Stat(filepath.Join(makeRunData, store.SQLiteFile)); merr == nil && !dataSet {
+				return nil, fmt.Errorf("no Deskside data at %s — did you mean --data %s?", shown, makeRunData)
+			}
+			return nil, fmt.Errorf("no Deskside data at %s — pass --data with the directory the server runs with (start it once first: deskside-server serve --data DIR)", shown)
 		}
 	}
 	return app.OpenStore(context.Background(), app.Config{DataDir: data, Store: kind, DatabaseURL: url})
 }
 
+// dataFlag is --data of an admin command, and whether it was given (on the
+// command line or as DESKSIDE_DATA).
+func (f flags) dataFlag() func() (string, bool) {
+	_, env := os.LookupEnv(envName("data"))
+	data := f.str("data", "data", "the server's data directory, as it runs with (make run: .deskside/server)")
+	return func() (string, bool) {
+		set := env
+		f.Visit(func(fl *flag.Flag) {
+			if fl.Name == "data" {
+				set = true
+			}
+		})
+		return *data, set
+	}
+}
+
+// parseNoArgs parses args and refuses words left over: a mistyped
+// subcommand must not run as something else.
+func (f flags) parseNoArgs(args []string) error {
+	_ = f.Parse(args)
+	if f.NArg() > 0 {
+		return fmt.Errorf("unexpected %q in %s; deskside-server --help lists the commands", f.Arg(0), f.Name())
+	}
+	return nil
+}
+
 func adminCreate(args []string) error {
 	f := newFlags("admin create")
-	data := f.str("data", "data", "data directory")
+	data := f.dataFlag()
 	storeKind, dbURL := f.storeFlags()
 	email := f.String("email", "", "email address (sign-in name)")
 	name := f.String("name", "", "name users see")
 	password := f.String("password", "", "password (at least 10 characters)")
 	role := f.String("role", "admin", "admin, technician or viewer")
-	_ = f.Parse(args)
-	st, err := openStore(*data, *storeKind, *dbURL)
+	if err := f.parseNoArgs(args); err != nil {
+		return err
+	}
+	dir, dataSet := data()
+	st, err := openStore(dir, dataSet, *storeKind, *dbURL)
 	if err != nil {
 		return err
 	}
@@ -281,29 +400,65 @@ func adminCreate(args []string) error {
 	if err := st.SetMeta(ctx, identity.MetaSetupTokenHash, ""); err != nil {
 		return err
 	}
-	_ = os.Remove(filepath.Join(*data, app.SetupTokenFile))
+	_ = os.Remove(filepath.Join(dir, app.SetupTokenFile))
 	_ = st.Audit(ctx, store.AuditEntry{At: time.Now(), Actor: "cli", Action: "technician.create", Target: t.ID, Detail: t.Email + " as " + t.Role})
 	fmt.Printf("Created %s %s <%s>.\n", t.Role, t.Name, t.Email)
 	return nil
 }
 
+func adminList(args []string) error {
+	f := newFlags("admin list")
+	data := f.dataFlag()
+	storeKind, dbURL := f.storeFlags()
+	if err := f.parseNoArgs(args); err != nil {
+		return err
+	}
+	dir, dataSet := data()
+	st, err := openStore(dir, dataSet, *storeKind, *dbURL)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	ts, err := st.ListTechnicians(context.Background())
+	if err != nil {
+		return err
+	}
+	if len(ts) == 0 {
+		fmt.Println("No technicians yet: open the server's setup link, or deskside-server admin create --email … --name … --password ….")
+		return nil
+	}
+	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "EMAIL\tNAME\tROLE\tSTATE\tSINCE")
+	for _, t := range ts {
+		state := "active"
+		if t.Disabled {
+			state = "disabled"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", t.Email, t.Name, t.Role, state, t.CreatedAt.Local().Format("2006-01-02"))
+	}
+	return w.Flush()
+}
+
 func tokenCreate(args []string) error {
 	f := newFlags("token create")
-	data := f.str("data", "data", "data directory")
+	data := f.dataFlag()
 	storeKind, dbURL := f.storeFlags()
 	group := f.String("group", "default", "group the enrolled devices join")
 	maxUses := f.Int("max-uses", 0, "how many devices may use it (0: unlimited)")
 	expires := f.Duration("expires", 0, "how long it stays valid, e.g. 72h (0: forever)")
 	selfSigned := f.boolean("tls-self-signed", false, "add the pin of the self-signed certificate in the data directory")
-	_ = f.Parse(args)
-	st, err := openStore(*data, *storeKind, *dbURL)
+	if err := f.parseNoArgs(args); err != nil {
+		return err
+	}
+	dir, dataSet := data()
+	st, err := openStore(dir, dataSet, *storeKind, *dbURL)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	var pin []byte
 	if *selfSigned {
-		if _, pin, err = app.SelfSigned(filepath.Join(*data, "tls")); err != nil {
+		if _, pin, err = app.SelfSigned(filepath.Join(dir, "tls")); err != nil {
 			return err
 		}
 	}
@@ -314,4 +469,50 @@ func tokenCreate(args []string) error {
 	_ = st.Audit(context.Background(), store.AuditEntry{At: time.Now(), Actor: "cli", Action: "token.create", Target: t.ID, Detail: "group=" + t.Group})
 	fmt.Println(tok)
 	return nil
+}
+
+func tokenList(args []string) error {
+	f := newFlags("token list")
+	data := f.dataFlag()
+	storeKind, dbURL := f.storeFlags()
+	if err := f.parseNoArgs(args); err != nil {
+		return err
+	}
+	dir, dataSet := data()
+	st, err := openStore(dir, dataSet, *storeKind, *dbURL)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	ts, err := st.ListTokens(context.Background())
+	if err != nil {
+		return err
+	}
+	if len(ts) == 0 {
+		fmt.Println("No enrolment tokens: deskside-server token create makes one.")
+		return nil
+	}
+	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "ID\tGROUP\tUSES\tEXPIRES\tSTATE")
+	for _, t := range ts {
+		uses := fmt.Sprint(t.Uses)
+		if t.MaxUses > 0 {
+			uses += fmt.Sprintf(" of %d", t.MaxUses)
+		}
+		exp, state := "never", "valid"
+		if t.ExpiresAt != nil {
+			exp = t.ExpiresAt.Local().Format("2006-01-02 15:04")
+			if time.Now().After(*t.ExpiresAt) {
+				state = "expired"
+			}
+		}
+		switch {
+		case t.Revoked:
+			state = "revoked"
+		case t.MaxUses > 0 && t.Uses >= t.MaxUses:
+			state = "used up"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", t.ID, t.Group, uses, exp, state)
+	}
+	return w.Flush()
 }

@@ -22,7 +22,7 @@ const (
 )
 
 // Connection is the agent's link to the server and its counters: what the
-// tray and `agent status` show.
+// tray and `deskside-agent status` show.
 type Connection struct {
 	State ConnState `json:"state"`
 	// Detail is a plain sentence for the user ("You're offline — anything you

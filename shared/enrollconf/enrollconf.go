@@ -173,19 +173,29 @@ func normalisePin(p string) (string, error) {
 	return p, nil
 }
 
+// ErrBadServerURL matches (errors.Is) every error of CheckServerURL: the
+// address itself is wrong, which no retry or network fixes.
+var ErrBadServerURL = errors.New("bad server URL")
+
+// badURL is a CheckServerURL error: its own sentence, and ErrBadServerURL.
+type badURL string
+
+func (e badURL) Error() string        { return string(e) }
+func (e badURL) Is(target error) bool { return target == ErrBadServerURL }
+
 // CheckServerURL accepts https URLs, and http only for a loopback host (a
 // server on the same machine, for tests). It returns the URL without a
 // trailing slash.
 func CheckServerURL(s string) (string, error) {
 	u, err := url.Parse(strings.TrimSpace(s))
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return "", fmt.Errorf("server URL %q is not a URL like https://help.example.com", s)
+		return "", badURL(fmt.Sprintf("server URL %q is not a URL like https://help.example.com", s))
 	}
 	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return "", fmt.Errorf("server URL %q must not carry a user, query or fragment", s)
+		return "", badURL(fmt.Sprintf("server URL %q must not carry a user, query or fragment", s))
 	}
 	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
-		return "", fmt.Errorf("server URL %q uses http: devices must reach the server over https (http is allowed only for localhost)", s)
+		return "", badURL(fmt.Sprintf("server URL %q uses http: devices must reach the server over https (http is allowed only for localhost)", s))
 	}
 	u.Path = strings.TrimRight(u.Path, "/")
 	return u.String(), nil

@@ -1,7 +1,7 @@
 // Command deskside-ui is Deskside's window app: it draws one fyne window —
 // get-help, requests, what-it-sees, news or about — talks to the agent
 // process over the local API and exits when the window closes. The tray's
-// clicks and `agent ui <view>` start it; it lives apart from the agent so the
+// clicks and `deskside-agent ui <view>` start it; it lives apart from the agent so the
 // process that runs all day on every desk links neither fyne nor GL.
 //
 //	deskside-ui <view> [--request ID] [--socket PATH]
@@ -19,11 +19,15 @@ import (
 	"strings"
 
 	"github.com/deskside/deskside/agent/internal/localapi"
+	"github.com/deskside/deskside/agent/internal/location"
 	"github.com/deskside/deskside/agent/ui/uiapp"
 	"github.com/deskside/deskside/agent/ui/windows"
 )
 
 func main() {
+	// An agent that keeps its files elsewhere (make run's) may have said
+	// where it is; see package location.
+	location.Apply()
 	if err := run(os.Args[1:], os.Stderr); err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, err)
@@ -55,6 +59,9 @@ func run(args []string, stderr io.Writer) error {
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected %q after the flags", fs.Arg(0))
+	}
+	if err := uiapp.CheckDisplay(view); err != nil {
+		return err
 	}
 	return windows.Run(view, localapi.NewClient(*socket), windows.Options{
 		Request:  *request,

@@ -172,7 +172,7 @@ func Enroll(ctx context.Context, server, token string, opt Options) (*Credential
 		if errors.Is(err, link.ErrPinMismatch) {
 			return nil, fmt.Errorf("enrol: %w", link.ErrPinMismatch)
 		}
-		return nil, fmt.Errorf("enrol: %w: %v", ErrServerDown, err)
+		return nil, fmt.Errorf("enrol: %w: %w", ErrServerDown, err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))

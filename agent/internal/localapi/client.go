@@ -212,8 +212,9 @@ func (c *Client) unreachable(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("local api: %w", ctx.Err())
 	}
+	// The dial error stays in Err, for logs and `--verbose`, not in the sentence.
 	return &agentapi.Error{Code: agentapi.CodeUnavailable,
-		Message: "The Deskside agent isn't running. Start it with `deskside run` or sign in again. (" + err.Error() + ")"}
+		Message: "The Deskside agent isn't running. Start it with `deskside-agent run` (or sign out and in again).", Err: err}
 }
 
 func decodeError(resp *http.Response) error {

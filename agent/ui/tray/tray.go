@@ -12,12 +12,12 @@ import (
 
 // Launcher opens the window process and web pages.
 type Launcher interface {
-	// Open starts `agent ui <view> [args]`.
+	// Open starts `deskside-agent ui <view> [args]`.
 	Open(view string, args ...string) error
 	OpenURL(url string) error
 }
 
-// Window views the tray opens (the `agent ui` subcommands).
+// Window views the tray opens (the `deskside-agent ui` subcommands).
 const (
 	ViewGetHelp   = "get-help"
 	ViewRequests  = "requests"

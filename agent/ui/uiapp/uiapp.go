@@ -1,6 +1,6 @@
 // Package uiapp finds and starts Deskside's window app, the separate
 // `deskside-ui` program (agent/cmd/deskside-ui) that draws the fyne windows.
-// The agent process (`agent run`, up all day) and its tray only ever start
+// The agent process (`deskside-agent run`, up all day) and its tray only ever start
 // it: they must not link fyne or GL, so this package imports neither.
 package uiapp
 
@@ -97,7 +97,46 @@ func IsView(name string) bool {
 	return false
 }
 
-// Exec turns the current process into the window app with args (`agent ui
+// cliFor is what to type instead of opening each window.
+var cliFor = map[string]string{
+	"get-help":     `deskside-agent ask "what you need help with"`,
+	"requests":     "deskside-agent requests",
+	"what-it-sees": "deskside-agent snapshot",
+	"news":         "deskside-agent status",
+	"about":        "deskside-agent version",
+}
+
+// NoDisplay is the error of a window asked for where there is no screen to
+// draw it on (an SSH session, a server): one sentence, with the command
+// that does the same in the terminal.
+type NoDisplay struct{ View string }
+
+func (e NoDisplay) Error() string { return e.UserMessage() }
+
+// UserMessage is what the person reads.
+func (e NoDisplay) UserMessage() string {
+	alt := cliFor[e.View]
+	if alt == "" {
+		alt = "deskside-agent help"
+	}
+	return "There's no screen here to open a window on (no DISPLAY or WAYLAND_DISPLAY). In this terminal use: " + alt
+}
+
+// CheckDisplay returns NoDisplay when a window for view cannot be shown:
+// on Linux and the BSDs, when neither DISPLAY nor WAYLAND_DISPLAY is set.
+// Checked before fyne starts, which would otherwise fail with a GLFW
+// stack trace. Windows and macOS always have a desktop for the user.
+func CheckDisplay(view string) error {
+	if runtime.GOOS == "windows" || runtime.GOOS == "darwin" {
+		return nil
+	}
+	if os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
+		return NoDisplay{View: view}
+	}
+	return nil
+}
+
+// Exec turns the current process into the window app with args (`deskside-agent ui
 // <view> …`): the same arguments and environment. Where a process can
 // replace itself (Unix) it does, so only one process stays; elsewhere the
 // window app runs as a child and its exit status is passed on.

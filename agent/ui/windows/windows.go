@@ -1,7 +1,7 @@
 // Package windows draws Deskside's windows with fyne — "Get help", "My
 // requests", "What IT can see", "News" and "About" — in the short-lived
 // window process (the deskside-ui program, agent/cmd/deskside-ui) that the
-// tray and `agent ui <view>` start on a click. Each window talks
+// tray and `deskside-agent ui <view>` start on a click. Each window talks
 // to the agent process only through agentapi.Backend, does its calls off the
 // UI goroutine and touches widgets only inside fyne.Do. Texts speak to the
 // employee warmly and plainly, and never blame.
@@ -25,7 +25,7 @@ import (
 	"github.com/deskside/deskside/shared/protocol"
 )
 
-// Views names the windows `agent ui` (and deskside-ui) can open.
+// Views names the windows `deskside-agent ui` (and deskside-ui) can open.
 var Views = uiapp.Views
 
 // Options tune Run.

@@ -217,7 +217,7 @@ type Bootstrap struct {
 
 // FirstTokenTTL is how long the first enrolment token works: long enough
 // to roll the agent out, short enough that a token printed in a log or
-// pasted in a chat stops mattering. Make more with `server token create`.
+// pasted in a chat stops mattering. Make more with `deskside-server token create`.
 const FirstTokenTTL = 7 * 24 * time.Hour
 
 // File names in the data directory that scripts read (see docs/api.md).

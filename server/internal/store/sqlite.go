@@ -59,13 +59,17 @@ var migrations = []string{
 var sqliteDialect = &dialect{name: "sqlite", like: "LIKE", rowOrder: "rowid", emptyBlob: "X''",
 	isUnique: func(err error) bool { return strings.Contains(err.Error(), "UNIQUE constraint failed") }}
 
+// SQLiteFile is the database's file name in the data directory; its
+// presence is how the admin commands know a server has run there.
+const SQLiteFile = "deskside.db"
+
 // Open opens (creating if needed) the embedded SQLite database in
 // dir/deskside.db and runs migrations: one file in WAL mode, one writer
 // connection (SQLite allows one writer at a time anyway) and a small pool of
 // readers. synchronous=FULL makes every commit durable before it returns, so
 // an ack that follows a commit survives kill -9 and power loss.
 func Open(ctx context.Context, dir string) (*SQL, error) {
-	path := filepath.Join(dir, "deskside.db")
+	path := filepath.Join(dir, SQLiteFile)
 	q := url.Values{}
 	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(1)"} {
 		q.Add("_pragma", p)
