@@ -130,7 +130,12 @@ func serve(args []string) error {
 	logLevel := f.str("log-level", "info", "debug, info, warn or error")
 	relKey := f.str("release-public-key", "", "publisher's minisign public key(s) (RWQ…, comma-separated to rotate) for agent updates; without one the releases API answers 503")
 	relKeyFile := f.str("release-public-key-file", "", "file with the publisher's minisign public key(s), e.g. deskside-release.pub")
+	oidcFlags := f.oidcFlags()
 	_ = f.Parse(args)
+	oidcCfg, err := oidcFlags.config(*publicURL)
+	if err != nil {
+		return err
+	}
 	pubKeys, err := releaseKeys(*relKey, *relKeyFile)
 	if err != nil {
 		return err
@@ -152,7 +157,7 @@ func serve(args []string) error {
 	a, err := app.New(ctx, app.Config{DataDir: *data, Store: *storeKind, DatabaseURL: *dbURL,
 		Bus: *busKind, NATSURL: *natsURL, Cluster: *cluster, NodeID: *nodeID, TLSCert: *cert, TLSKey: *key, TLSSelfSigned: *selfSigned,
 		AllowedOrigins: allowed, ServerName: *name, PingInterval: *ping, DeviceRate: float64(*rateN), Log: log,
-		ReleasePublicKeys: pubKeys})
+		ReleasePublicKeys: pubKeys, OIDC: oidcCfg})
 	if err != nil {
 		return err
 	}

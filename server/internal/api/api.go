@@ -21,6 +21,7 @@ import (
 
 	"github.com/deskside/deskside/server/internal/auth"
 	"github.com/deskside/deskside/server/internal/hub"
+	"github.com/deskside/deskside/server/internal/sso"
 	"github.com/deskside/deskside/server/internal/store"
 	"github.com/deskside/deskside/shared/protocol"
 	"github.com/deskside/deskside/shared/version"
@@ -49,6 +50,9 @@ type Options struct {
 	HelloTimeout time.Duration
 	// SessionTTL is how long a technician stays signed in.
 	SessionTTL time.Duration
+	// SSO turns on single sign-on with the company's identity provider
+	// (nil: off); checked with sso.Config.Check.
+	SSO *sso.Config
 }
 
 // API serves HTTP. Create with New.
@@ -64,6 +68,7 @@ type API struct {
 	linked  linked  // connected devices' hello, for rollout nudges
 	cursors *cursors
 	seen    *seen
+	sso     *sso.Service // nil: single sign-on is off
 }
 
 // New builds the API and registers its metrics on reg.
@@ -139,6 +144,9 @@ func (a *API) routes(reg *prometheus.Registry) {
 	m.HandleFunc("GET /api/v1/announcements", a.tech(a.listAnnouncements, false))
 	m.HandleFunc("POST /api/v1/announcements", a.tech(a.announce, false))
 	m.HandleFunc("GET /api/v1/audit", a.tech(a.listAudit, true))
+	if err := a.ssoRoutes(m); err != nil {
+		a.log.Error("single sign-on is off", "err", err)
+	}
 
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusNotFound, "not_found", "There is no such API endpoint; see docs/api.md.")

@@ -86,10 +86,18 @@ type techView struct {
 	Role      string    `json:"role"`
 	Disabled  bool      `json:"disabled"`
 	CreatedAt time.Time `json:"created_at"`
+	// AuthMethod is "password" or "oidc"; BreakGlass marks the local
+	// admin who may use a password when password sign-in is off.
+	AuthMethod string `json:"auth_method"`
+	BreakGlass bool   `json:"break_glass"`
 }
 
 func viewTech(t store.Technician) techView {
-	return techView{t.ID, t.Email, t.Name, t.Greeting, t.Role, t.Disabled, t.CreatedAt}
+	method := t.AuthMethod
+	if method == "" {
+		method = "password"
+	}
+	return techView{t.ID, t.Email, t.Name, t.Greeting, t.Role, t.Disabled, t.CreatedAt, method, t.BreakGlass}
 }
 
 type newTech struct {
@@ -143,6 +151,7 @@ func (a *API) setup(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusBadRequest, "bad_body", capitalise(err.Error())+".")
 		return
 	}
+	t.BreakGlass = true // the way in when single sign-on is broken
 	if err := a.st.CreateTechnician(r.Context(), t); err != nil {
 		a.storeErr(w, r, err, "technician")
 		return
@@ -181,13 +190,18 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusUnauthorized, "bad_credentials", "That email and password do not match.")
 		return
 	}
+	if !a.passwordAllowed(r.Context(), t) {
+		a.audit(r.Context(), t.Email, "login.failed", t.ID, "method=password ip="+host+" reason=password sign-in is off")
+		writeErr(w, http.StatusForbidden, "password_sign_in_off", "Password sign-in is off here: use your company sign-in.")
+		return
+	}
 	a.logins.Reset(key)
 	csrf, err := a.startSession(r.Context(), w, t)
 	if err != nil {
 		a.internal(w, r, err)
 		return
 	}
-	a.audit(r.Context(), t.Email, "login", t.ID, "")
+	a.audit(r.Context(), t.Email, "login", t.ID, "method=password ip="+host)
 	writeJSON(w, http.StatusOK, map[string]any{"technician": viewTech(t), "csrf_token": csrf})
 }
 

@@ -25,6 +25,7 @@ import (
 	"github.com/deskside/deskside/server/internal/console"
 	"github.com/deskside/deskside/server/internal/hub"
 	"github.com/deskside/deskside/server/internal/release"
+	"github.com/deskside/deskside/server/internal/sso"
 	"github.com/deskside/deskside/server/internal/store"
 )
 
@@ -56,7 +57,9 @@ type Config struct {
 	// agent updates. Empty: the server runs, and the releases API answers
 	// 503 saying how to configure it.
 	ReleasePublicKeys string
-	Log               *slog.Logger
+	// OIDC turns on single sign-on for technicians (nil: off; docs/sso.md).
+	OIDC *sso.Config
+	Log  *slog.Logger
 }
 
 // App is a wired server. Handler serves everything; Close releases it.
@@ -82,6 +85,11 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
+	}
+	if cfg.OIDC != nil {
+		if err := cfg.OIDC.Check(); err != nil {
+			return nil, err
+		}
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
@@ -119,7 +127,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	a.API = api.New(api.Options{
 		Store: a.Store, Hub: a.Hub, Log: cfg.Log, Console: console.Handler(), ServerName: cfg.ServerName,
 		AllowedOrigins: cfg.AllowedOrigins, Pin: a.Pin, SecureCookies: a.TLS != nil,
-		DeviceRate: rate.Limit(cfg.DeviceRate), DeviceBurst: cfg.DeviceBurst,
+		DeviceRate: rate.Limit(cfg.DeviceRate), DeviceBurst: cfg.DeviceBurst, SSO: cfg.OIDC,
 	}, reg)
 	if err := a.wireReleases(ctx); err != nil {
 		a.Close()
