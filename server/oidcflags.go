@@ -12,7 +12,7 @@ import (
 // single sign-on is off.
 type oidcFlags struct {
 	issuer, clientID, secret, secretFile, domains, groupsClaim, roles, scopes, name *string
-	timeout                                                                        *time.Duration
+	timeout                                                                         *time.Duration
 }
 
 func (f flags) oidcFlags() oidcFlags {

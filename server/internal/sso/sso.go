@@ -70,7 +70,7 @@ type Service struct {
 	sealer *sealer
 
 	mu       sync.Mutex
-	provider *oidc.Provider      // nil until discovery succeeds
+	provider *oidc.Provider       // nil until discovery succeeds
 	used     map[string]time.Time // states already spent → when to forget them
 }
 
