@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
+	"errors"
 	"net"
 	"net/http"
 	"net/url"
@@ -12,10 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
 	"github.com/oauth2-proxy/mockoidc"
 
 	"github.com/deskside/deskside/server/internal/sso"
 	"github.com/deskside/deskside/server/servertest"
+	"github.com/deskside/deskside/shared/protocol"
 )
 
 // provider is mockoidc, a maintained OpenID provider, running in the test.
@@ -436,5 +439,55 @@ func TestConfigRefused(t *testing.T) {
 	}
 	if r, err := sso.ParseRoles(" it-admins = Admin , helpdesk=technician,"); err != nil || r["it-admins"] != "admin" || r["helpdesk"] != "technician" {
 		t.Fatalf("ParseRoles: %v %v", r, err)
+	}
+}
+
+// Someone whose group maps to viewer reads the queue but changes nothing,
+// through the same role checks as a password account.
+func TestViewerIsReadOnly(t *testing.T) {
+	m := provider(t)
+	s := server(t, m)
+	dev := s.Enroll(t, "desk-1")
+	dev.Connect(t, 0)
+	reqID := dev.RaiseRequest(t, "The printer is jammed")
+	m.QueueUser(user("val@example.com", "it-managers"))
+	b := newBrowser(s)
+	wantSignedIn(t, b, b.signIn(t), "val@example.com", "viewer")
+	val := s.SignedIn(t, b.c)
+	if st := val.Do(t, "GET", "/api/v1/requests/"+reqID, nil, nil); st != http.StatusOK {
+		t.Fatalf("a viewer reading a request: %d, want 200", st)
+	}
+	if st := val.Do(t, "PATCH", "/api/v1/requests/"+reqID, map[string]string{"status": "resolved"}, nil); st != http.StatusForbidden {
+		t.Fatalf("a viewer changing a request: %d, want 403", st)
+	}
+	var req struct{ Status string }
+	if st := s.Tech(t).Do(t, "GET", "/api/v1/requests/"+reqID, nil, &req); st != http.StatusOK || req.Status == "resolved" {
+		t.Fatalf("the request after a viewer tried to resolve it: %d %q", st, req.Status)
+	}
+}
+
+// When the provider no longer maps someone's groups to a role, their open
+// console closes at once (the session ended), not at its next request.
+func TestGroupRemovedClosesConsole(t *testing.T) {
+	m := provider(t)
+	s := server(t, m)
+	m.QueueUser(user("ann@example.com", "helpdesk"))
+	desk := newBrowser(s)
+	wantSignedIn(t, desk, desk.signIn(t), "ann@example.com", "technician")
+	con := s.SignedIn(t, desk.c).Console(t)
+	m.QueueUser(user("ann@example.com", "sales"))
+	laptop := newBrowser(s)
+	wantRefused(t, laptop, laptop.signIn(t), http.StatusForbidden, "not in a group that may use the help desk")
+	_ = con.Conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		_, _, err := con.Conn.ReadMessage()
+		if err == nil {
+			continue
+		}
+		var ce *websocket.CloseError
+		if !errors.As(err, &ce) || ce.Code != protocol.CloseSessionEnded || !strings.Contains(ce.Text, "no group maps to a role") {
+			t.Fatalf("console ended with %v, want close %d saying why", err, protocol.CloseSessionEnded)
+		}
+		break
 	}
 }
