@@ -279,6 +279,10 @@ func adminCreate(args []string) error {
 	if err != nil {
 		return err
 	}
+	// An admin made at the server's shell is break-glass like setup's: it
+	// is the way back in when single sign-on is broken and password
+	// sign-in is off.
+	t.BreakGlass = t.Role == identity.RoleAdmin
 	ctx := context.Background()
 	if err := st.CreateTechnician(ctx, t); err != nil {
 		return err
