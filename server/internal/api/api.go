@@ -73,6 +73,7 @@ type API struct {
 	metrics *metrics
 	devices *devicelink.Gateway
 	sso     *sso.Service // nil: single sign-on is off
+	ssoFlow http.Handler // sso's start and callback; nil with sso
 }
 
 // New builds the API and registers its metrics on reg.
@@ -90,11 +91,13 @@ func New(opt Options, reg *prometheus.Registry) *API {
 	a.ids = identity.New(identity.Options{Store: opt.Store, Hub: opt.Hub, Log: opt.Log, SecureCookies: opt.SecureCookies,
 		SessionTTL: opt.SessionTTL, SetupTokenFile: opt.SetupTokenFile, Registerer: reg})
 	if opt.SSO != nil {
-		svc, err := sso.New(*opt.SSO, ssoAccounts{a}, opt.Log)
-		if err != nil { // app checked the configuration already
+		// app checked the configuration already; a failure here leaves
+		// single sign-on off rather than the server down.
+		if svc, err := sso.New(*opt.SSO, ssoAccounts{a}, opt.Log); err != nil {
 			a.log.Error("single sign-on is off", "err", err)
+		} else {
+			a.sso, a.ssoFlow = svc, svc.Handler()
 		}
-		a.sso = svc
 	}
 	a.devices = devicelink.New(devicelink.Options{Store: opt.Store, Hub: opt.Hub, Log: opt.Log, ServerName: opt.ServerName,
 		Rate: opt.DeviceRate, Burst: opt.DeviceBurst, HelloTimeout: opt.HelloTimeout}, reg)

@@ -23,7 +23,7 @@ func (a *API) oidc(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusNotFound, "sso_off", "Single sign-on is not set up on this server (docs/sso.md).")
 		return
 	}
-	a.sso.Handler().ServeHTTP(w, r)
+	a.ssoFlow.ServeHTTP(w, r)
 }
 
 func (a *API) authMethods(w http.ResponseWriter, r *http.Request) {
