@@ -177,12 +177,17 @@ func serve(args []string) error {
 	relKey := f.str("release-public-key", "", "publisher's minisign public key(s) (RWQ…, comma-separated to rotate) for agent updates; without one the releases API answers 503")
 	metricsToken := f.str("metrics-token", "", "bearer token GET /metrics asks for (default: /metrics is open to whoever reaches the port)")
 	relKeyFile := f.str("release-public-key-file", "", "file with the publisher's minisign public key(s), e.g. deskside-release.pub")
+	oidcFlags := f.oidcFlags()
 	_ = f.Parse(args)
 	if f.NArg() > 0 {
 		return fmt.Errorf("unexpected %q; deskside-server --help lists the commands", f.Arg(0))
 	}
 	// Before anything else, so nobody wonders which help desk this is.
 	fmt.Println(whereData(*data, *storeKind))
+	oidcCfg, err := oidcFlags.config(*publicURL)
+	if err != nil {
+		return err
+	}
 	pubKeys, err := releaseKeys(*relKey, *relKeyFile)
 	if err != nil {
 		return err
@@ -204,7 +209,7 @@ func serve(args []string) error {
 	a, err := app.New(ctx, app.Config{DataDir: *data, Store: *storeKind, DatabaseURL: *dbURL,
 		Bus: *busKind, NATSURL: *natsURL, Cluster: *cluster, NodeID: *nodeID, TLSCert: *cert, TLSKey: *key, TLSSelfSigned: *selfSigned,
 		AllowedOrigins: allowed, ServerName: *name, PingInterval: *ping, DeviceRate: float64(*rateN), Log: log,
-		ReleasePublicKeys: pubKeys, MetricsToken: *metricsToken})
+		ReleasePublicKeys: pubKeys, MetricsToken: *metricsToken, OIDC: oidcCfg})
 	if err != nil {
 		return err
 	}
@@ -393,6 +398,10 @@ func adminCreate(args []string) error {
 	if err != nil {
 		return err
 	}
+	// An admin made at the server's shell is break-glass like setup's: it
+	// is the way back in when single sign-on is broken and password
+	// sign-in is off.
+	t.BreakGlass = t.Role == identity.RoleAdmin
 	ctx := context.Background()
 	if err := st.CreateTechnician(ctx, t); err != nil {
 		return err

@@ -29,6 +29,7 @@ import (
 
 	"github.com/deskside/deskside/server/internal/api"
 	"github.com/deskside/deskside/server/internal/app"
+	"github.com/deskside/deskside/server/internal/sso"
 	"github.com/deskside/deskside/server/internal/store/pgtest"
 )
 
@@ -59,6 +60,10 @@ func WithAllowedOrigin(origin string) Option {
 // WithReleaseKey gives the server the publisher's minisign public key
 // ("RWQ…"), which turns on the releases API and update offers.
 func WithReleaseKey(pub string) Option { return func(c *app.Config) { c.ReleasePublicKeys = pub } }
+
+// WithOIDC turns on single sign-on with the provider cfg names (the
+// redirect URI is taken from each request unless cfg.PublicURL is set).
+func WithOIDC(cfg sso.Config) Option { return func(c *app.Config) { c.OIDC = &cfg } }
 
 // WithPostgres runs the server on PostgreSQL at url. With url "" the test
 // gets a fresh schema of its own on $DESKSIDE_TEST_DATABASE_URL, dropped at

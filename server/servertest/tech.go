@@ -60,6 +60,22 @@ func (s *Server) Login(t testing.TB, email, password string) *Tech {
 	return tc
 }
 
+// SignedIn is a technician whose client signed in some other way (single
+// sign-on): it reads the session for the CSRF token and id.
+func (s *Server) SignedIn(t testing.TB, c *http.Client) *Tech {
+	t.Helper()
+	tc := &Tech{Client: c, s: s}
+	var out struct {
+		Technician struct{ ID, Name string }
+		CSRFToken  string `json:"csrf_token"`
+	}
+	if st := tc.Do(t, http.MethodGet, "/api/v1/session", nil, &out); st != http.StatusOK {
+		t.Fatalf("servertest: read the session: status %d", st)
+	}
+	tc.CSRF, tc.ID, tc.Name = out.CSRFToken, out.Technician.ID, out.Technician.Name
+	return tc
+}
+
 func (s *Server) newClient(t testing.TB) *http.Client {
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar, Timeout: 30 * time.Second}

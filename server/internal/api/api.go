@@ -24,6 +24,7 @@ import (
 	"github.com/deskside/deskside/server/internal/devicelink"
 	"github.com/deskside/deskside/server/internal/hub"
 	"github.com/deskside/deskside/server/internal/identity"
+	"github.com/deskside/deskside/server/internal/sso"
 	"github.com/deskside/deskside/server/internal/store"
 	"github.com/deskside/deskside/shared/protocol"
 	"github.com/deskside/deskside/shared/version"
@@ -56,6 +57,9 @@ type Options struct {
 	SetupTokenFile string
 	// MetricsToken, when set, is the bearer token GET /metrics asks for.
 	MetricsToken string
+	// SSO turns on single sign-on with the company's identity provider
+	// (nil: off); checked with sso.Config.Check.
+	SSO *sso.Config
 }
 
 // API serves HTTP. Create with New.
@@ -68,6 +72,8 @@ type API struct {
 	ids     *identity.Sessions
 	metrics *metrics
 	devices *devicelink.Gateway
+	sso     *sso.Service // nil: single sign-on is off
+	ssoFlow http.Handler // sso's start and callback; nil with sso
 }
 
 // New builds the API and registers its metrics on reg.
@@ -84,6 +90,15 @@ func New(opt Options, reg *prometheus.Registry) *API {
 	a := &API{opt: opt, st: opt.Store, hub: opt.Hub, log: opt.Log, mux: http.NewServeMux(), metrics: newMetrics(reg, opt.Hub)}
 	a.ids = identity.New(identity.Options{Store: opt.Store, Hub: opt.Hub, Log: opt.Log, SecureCookies: opt.SecureCookies,
 		SessionTTL: opt.SessionTTL, SetupTokenFile: opt.SetupTokenFile, Registerer: reg})
+	if opt.SSO != nil {
+		// app checked the configuration already; a failure here leaves
+		// single sign-on off rather than the server down.
+		if svc, err := sso.New(*opt.SSO, ssoAccounts{a}, opt.Log); err != nil {
+			a.log.Error("single sign-on is off", "err", err)
+		} else {
+			a.sso, a.ssoFlow = svc, svc.Handler()
+		}
+	}
 	a.devices = devicelink.New(devicelink.Options{Store: opt.Store, Hub: opt.Hub, Log: opt.Log, ServerName: opt.ServerName,
 		Rate: opt.DeviceRate, Burst: opt.DeviceBurst, HelloTimeout: opt.HelloTimeout}, reg)
 	a.routes(reg)
@@ -151,6 +166,12 @@ func (a *API) routeTable(reg *prometheus.Registry) []identity.Route {
 		r("GET /api/v1/announcements", staff, a.listAnnouncements),
 		r("POST /api/v1/announcements", staff, a.announce),
 		r("GET /api/v1/audit", admin, a.listAudit),
+
+		open("GET /api/v1/auth/methods", a.authMethods),
+		open("GET "+sso.StartPath, a.oidc),
+		open("GET "+sso.CallbackPath, a.oidc),
+		r("GET /api/v1/settings/sign-in", admin, a.signInSettings),
+		r("PUT /api/v1/settings/sign-in", admin, a.putSignInSettings),
 	)
 }
 

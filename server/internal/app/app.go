@@ -26,6 +26,7 @@ import (
 	"github.com/deskside/deskside/server/internal/hub"
 	"github.com/deskside/deskside/server/internal/identity"
 	"github.com/deskside/deskside/server/internal/release"
+	"github.com/deskside/deskside/server/internal/sso"
 	"github.com/deskside/deskside/server/internal/store"
 )
 
@@ -59,7 +60,9 @@ type Config struct {
 	ReleasePublicKeys string
 	// MetricsToken, when set, is the bearer token GET /metrics asks for.
 	MetricsToken string
-	Log          *slog.Logger
+	// OIDC turns on single sign-on for technicians (nil: off; docs/sso.md).
+	OIDC *sso.Config
+	Log  *slog.Logger
 }
 
 // App is a wired server. Handler serves everything; Close releases it.
@@ -85,6 +88,11 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
+	}
+	if cfg.OIDC != nil {
+		if err := cfg.OIDC.Check(); err != nil {
+			return nil, err
+		}
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
@@ -122,7 +130,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	a.API = api.New(api.Options{
 		Store: a.Store, Hub: a.Hub, Log: cfg.Log, Console: console.Handler(), ServerName: cfg.ServerName,
 		AllowedOrigins: cfg.AllowedOrigins, Pin: a.Pin, SecureCookies: a.TLS != nil,
-		DeviceRate: rate.Limit(cfg.DeviceRate), DeviceBurst: cfg.DeviceBurst,
+		DeviceRate: rate.Limit(cfg.DeviceRate), DeviceBurst: cfg.DeviceBurst, SSO: cfg.OIDC,
 		SetupTokenFile: filepath.Join(cfg.DataDir, SetupTokenFile), MetricsToken: cfg.MetricsToken,
 	}, reg)
 	if err := a.wireReleases(ctx); err != nil {

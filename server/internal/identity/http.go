@@ -38,6 +38,7 @@ func (s *Sessions) Routes() []Route {
 		{Pattern: "GET /api/v1/technicians", Access: Admin, Handler: s.listTechs},
 		{Pattern: "POST /api/v1/technicians", Access: Admin, Handler: s.createTech},
 		{Pattern: "PATCH /api/v1/technicians/{id}", Access: Admin, Handler: s.patchTech},
+		{Pattern: "PUT /api/v1/technicians/{id}/break-glass", Access: Admin, Handler: s.putBreakGlass},
 	}
 }
 

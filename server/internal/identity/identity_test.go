@@ -286,3 +286,62 @@ func TestThrottleDelaysGrowAndForgive(t *testing.T) {
 		a.Fail()
 	}
 }
+
+// Leak: with password sign-in off, a non-break-glass account's password
+// was checked first, so 401 meant "wrong" and 403 meant "right, but use
+// single sign-on" — a password oracle. Now such an account is refused
+// before its password is looked at: one answer whatever the password (and
+// for unknown emails and wrong break-glass passwords too), one dummy hash
+// spent each time so the time tells nothing either.
+func TestPasswordOffIsNoOracle(t *testing.T) {
+	g := newRig(t, 2)
+	ctx := context.Background()
+	g.tech(t, "pat@example.com", RoleTechnician)
+	glass := g.tech(t, "glass@example.com", RoleAdmin)
+	glass.BreakGlass = true
+	if err := g.st.UpdateTechnician(ctx, glass); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.st.SetMeta(ctx, MetaPasswordLogin, "off"); err != nil {
+		t.Fatal(err)
+	}
+	var answers []string
+	for i, try := range []struct{ email, password string }{
+		{"pat@example.com", goodPassword},
+		{"pat@example.com", "a wrong password"},
+		{"nobody@example.com", goodPassword},
+		{"glass@example.com", "a wrong password"},
+	} {
+		before := g.s.hashing.checked.Load()
+		// A fresh address each time, so the throttle stays out of it.
+		w := g.login(fmt.Sprintf("198.51.100.%d", i+1), try.email, try.password)
+		if w.Code != http.StatusForbidden {
+			t.Fatalf("%s with password sign-in off: %d %s, want 403", try.email, w.Code, w.Body)
+		}
+		if n := g.s.hashing.checked.Load() - before; n != 1 {
+			t.Fatalf("%s: %d hashes, want 1", try.email, n)
+		}
+		answers = append(answers, w.Body.String())
+	}
+	for _, a := range answers[1:] {
+		if a != answers[0] {
+			t.Fatalf("refusals differ: %q and %q", answers[0], a)
+		}
+	}
+	if w := g.login("198.51.100.9", "glass@example.com", goodPassword); w.Code != http.StatusOK {
+		t.Fatalf("the break-glass admin with the right password: %d %s", w.Code, w.Body)
+	}
+	es, err := g.st.ListAudit(ctx, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := 0
+	for _, e := range es {
+		if e.Action == "signin.failed" && strings.Contains(e.Detail, "method=password") && strings.Contains(e.Detail, "reason=password sign-in is off") {
+			refused++
+		}
+	}
+	if refused != 4 {
+		t.Fatalf("%d refusals audited with the reason, want 4: %+v", refused, es)
+	}
+}

@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -26,10 +27,15 @@ func (s *Sessions) login(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
-	// An unknown email is checked against a dummy hash of the same cost,
-	// so the answer takes as long as for a real account.
+	// An account that may not use a password now (unknown, disabled, a
+	// company account, or not break-glass while password sign-in is off)
+	// is checked against a dummy hash of the same cost: it is refused
+	// before its password is looked at, and the answer and its time are
+	// the same whether that password was right or wrong.
+	passwordOff := !s.PasswordSignInOn(r.Context())
+	allowed := err == nil && s.passwordAllowed(t, passwordOff)
 	hash := s.dummy
-	if err == nil {
+	if allowed {
 		hash = t.PasswordHash
 	}
 	match, busy := s.hashing.check(hash, in.Password)
@@ -39,10 +45,20 @@ func (s *Sessions) login(w http.ResponseWriter, r *http.Request) {
 		retryLater(w, http.StatusServiceUnavailable, 0, "busy", "The server is busy checking other sign-ins. Please try again in a moment.")
 		return
 	}
-	if err != nil || t.Disabled || !match {
+	if !allowed || !match {
 		att.Fail()
 		s.metrics.failed.Inc()
-		s.audit(r.Context(), account, "signin.failed", t.ID, "ip="+ip)
+		detail := "method=password ip=" + ip
+		if passwordOff {
+			detail += " reason=password sign-in is off"
+		}
+		s.audit(r.Context(), account, "signin.failed", t.ID, detail)
+		if passwordOff {
+			// One answer for every refusal, so it tells nobody whether
+			// the account exists, is break-glass, or had the right password.
+			writeErr(w, http.StatusForbidden, "password_sign_in_off", "Password sign-in is off here: use your company sign-in. (Break-glass admins: that email and password do not match.)")
+			return
+		}
 		writeErr(w, http.StatusUnauthorized, "bad_credentials", "That email and password do not match.")
 		return
 	}
@@ -53,6 +69,28 @@ func (s *Sessions) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"technician": viewTech(t), "csrf_token": csrf})
+}
+
+// MetaPasswordLogin is "off" when only single sign-on and break-glass
+// admins may sign in.
+const MetaPasswordLogin = "password_login"
+
+// MethodOIDC is the AuthMethod of an account made by single sign-on: it
+// has no password.
+const MethodOIDC = "oidc"
+
+// PasswordSignInOn reports whether password sign-in is open to every
+// password account, not only break-glass admins. A store failure counts
+// as on: the setting only narrows who may sign in, and the password is
+// still checked.
+func (s *Sessions) PasswordSignInOn(ctx context.Context) bool {
+	v, err := s.st.GetMeta(ctx, MetaPasswordLogin)
+	return err != nil || v != "off"
+}
+
+// passwordAllowed reports whether t may sign in with a password now.
+func (s *Sessions) passwordAllowed(t store.Technician, passwordOff bool) bool {
+	return !t.Disabled && t.AuthMethod != MethodOIDC && (t.BreakGlass || !passwordOff)
 }
 
 // holdsSession reports whether r carries a live session of account: the

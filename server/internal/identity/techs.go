@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/mail"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,10 +22,18 @@ type techView struct {
 	Role      string    `json:"role"`
 	Disabled  bool      `json:"disabled"`
 	CreatedAt time.Time `json:"created_at"`
+	// AuthMethod is "password" or "oidc"; BreakGlass marks the local
+	// admin who may use a password when password sign-in is off.
+	AuthMethod string `json:"auth_method"`
+	BreakGlass bool   `json:"break_glass"`
 }
 
 func viewTech(t store.Technician) techView {
-	return techView{t.ID, t.Email, t.Name, t.Greeting, t.Role, t.Disabled, t.CreatedAt}
+	method := t.AuthMethod
+	if method == "" {
+		method = "password"
+	}
+	return techView{t.ID, t.Email, t.Name, t.Greeting, t.Role, t.Disabled, t.CreatedAt, method, t.BreakGlass}
 }
 
 type newTech struct {
@@ -238,5 +247,36 @@ func (s *Sessions) patchTech(w http.ResponseWriter, r *http.Request, ac *Actor) 
 			return
 		}
 	}
+	writeJSON(w, http.StatusOK, viewTech(t))
+}
+
+// putBreakGlass marks or unmarks an admin who signs in with a password as
+// a way in when single sign-on is broken (see PasswordSignInOn).
+func (s *Sessions) putBreakGlass(w http.ResponseWriter, r *http.Request, ac *Actor) {
+	var in struct {
+		BreakGlass *bool `json:"break_glass"`
+	}
+	if !decode(w, r, &in) {
+		return
+	}
+	if in.BreakGlass == nil {
+		writeErr(w, http.StatusBadRequest, "bad_body", "Say break_glass: true or false.")
+		return
+	}
+	t, err := s.st.Technician(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.storeErr(w, r, err, "technician")
+		return
+	}
+	if *in.BreakGlass && (t.AuthMethod == MethodOIDC || t.Role != RoleAdmin) {
+		writeErr(w, http.StatusBadRequest, "bad_body", "Only an admin who signs in with a password can be a break-glass account.")
+		return
+	}
+	t.BreakGlass = *in.BreakGlass
+	if err := s.st.UpdateTechnician(r.Context(), t); err != nil {
+		s.storeErr(w, r, err, "technician")
+		return
+	}
+	s.audit(r.Context(), ac.Email, "technician.break-glass", t.ID, strconv.FormatBool(t.BreakGlass))
 	writeJSON(w, http.StatusOK, viewTech(t))
 }

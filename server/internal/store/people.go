@@ -6,20 +6,22 @@ import (
 	"time"
 )
 
-const techCols = "id, email, name, greeting, role, disabled, password_hash, created_at"
+const techCols = "id, email, name, greeting, role, disabled, password_hash, created_at, auth_method, external_id, break_glass"
 
 func scanTech(row interface{ Scan(...any) error }) (Technician, error) {
 	var t Technician
 	var created int64
-	err := row.Scan(&t.ID, &t.Email, &t.Name, &t.Greeting, &t.Role, &t.Disabled, &t.PasswordHash, &created)
+	err := row.Scan(&t.ID, &t.Email, &t.Name, &t.Greeting, &t.Role, &t.Disabled, &t.PasswordHash, &created,
+		&t.AuthMethod, &t.ExternalID, &t.BreakGlass)
 	t.CreatedAt = fromMS(created)
 	return t, err
 }
 
 // CreateTechnician stores a new technician; ErrConflict when the email is taken.
 func (s *SQL) CreateTechnician(ctx context.Context, t Technician) error {
-	_, err := s.w.ExecContext(ctx, "INSERT INTO technicians("+techCols+") VALUES(?,?,?,?,?,?,?,?)",
-		t.ID, t.Email, t.Name, t.Greeting, t.Role, b2i(t.Disabled), t.PasswordHash, ms(t.CreatedAt))
+	_, err := s.w.ExecContext(ctx, "INSERT INTO technicians("+techCols+") VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+		t.ID, t.Email, t.Name, t.Greeting, t.Role, b2i(t.Disabled), t.PasswordHash, ms(t.CreatedAt),
+		t.AuthMethod, t.ExternalID, b2i(t.BreakGlass))
 	if s.isUnique(err) {
 		return fmt.Errorf("create technician %s: %w", t.Email, ErrConflict)
 	}
@@ -29,10 +31,11 @@ func (s *SQL) CreateTechnician(ctx context.Context, t Technician) error {
 	return nil
 }
 
-// UpdateTechnician rewrites name, greeting, role, disabled and password hash.
+// UpdateTechnician rewrites name, greeting, role, disabled, password hash,
+// sign-in method, external id and the break-glass mark.
 func (s *SQL) UpdateTechnician(ctx context.Context, t Technician) error {
-	res, err := s.w.ExecContext(ctx, "UPDATE technicians SET name=?, greeting=?, role=?, disabled=?, password_hash=? WHERE id=?",
-		t.Name, t.Greeting, t.Role, b2i(t.Disabled), t.PasswordHash, t.ID)
+	res, err := s.w.ExecContext(ctx, "UPDATE technicians SET name=?, greeting=?, role=?, disabled=?, password_hash=?, auth_method=?, external_id=?, break_glass=? WHERE id=?",
+		t.Name, t.Greeting, t.Role, b2i(t.Disabled), t.PasswordHash, t.AuthMethod, t.ExternalID, b2i(t.BreakGlass), t.ID)
 	if err != nil {
 		return fmt.Errorf("update technician %s: %w", t.ID, err)
 	}
@@ -56,6 +59,19 @@ func (s *SQL) TechnicianByEmail(ctx context.Context, email string) (Technician, 
 	t, err := scanTech(s.r.QueryRowContext(ctx, "SELECT "+techCols+" FROM technicians WHERE lower(email) = lower(?)", email))
 	if err != nil {
 		return t, notFound(err, "technician "+email)
+	}
+	return t, nil
+}
+
+// TechnicianByExternalID returns the technician single sign-on made for
+// "issuer|subject".
+func (s *SQL) TechnicianByExternalID(ctx context.Context, externalID string) (Technician, error) {
+	if externalID == "" {
+		return Technician{}, fmt.Errorf("technician by external id: %w", ErrNotFound)
+	}
+	t, err := scanTech(s.r.QueryRowContext(ctx, "SELECT "+techCols+" FROM technicians WHERE external_id = ?", externalID))
+	if err != nil {
+		return t, notFound(err, "technician "+externalID)
 	}
 	return t, nil
 }

@@ -95,3 +95,49 @@ func testAudit(t *testing.T, s Store) {
 		t.Fatalf("audit: %+v %v", es, err)
 	}
 }
+
+func testSingleSignOn(t *testing.T, s Store) {
+	ctx := context.Background()
+	ann := Technician{ID: "sso1", Email: "ann@corp.example", Name: "Ann", Role: "technician", AuthMethod: "oidc",
+		ExternalID: "https://idp.example|ann", CreatedAt: time.Now().Truncate(time.Millisecond).UTC()}
+	if err := s.CreateTechnician(ctx, ann); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.TechnicianByExternalID(ctx, "https://idp.example|ann"); err != nil || got != ann {
+		t.Fatalf("by external id: %+v %v; want %+v", got, err, ann)
+	}
+	if _, err := s.TechnicianByExternalID(ctx, ""); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("empty external id: %v, want ErrNotFound", err)
+	}
+	dup := Technician{ID: "sso2", Email: "other@corp.example", Name: "Other", Role: "technician", ExternalID: ann.ExternalID}
+	if err := s.CreateTechnician(ctx, dup); !errors.Is(err, ErrConflict) {
+		t.Fatalf("same external id twice: %v, want ErrConflict", err)
+	}
+	ann.BreakGlass, ann.Role = true, "admin"
+	if err := s.UpdateTechnician(ctx, ann); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Technician(ctx, ann.ID); err != nil || got != ann {
+		t.Fatalf("after update: %+v %v", got, err)
+	}
+	exp := time.Now().Add(time.Hour)
+	for _, h := range [][]byte{{7, 1}, {7, 2}} {
+		if err := s.CreateSession(ctx, h, Session{TechnicianID: ann.ID, CSRF: "c", ExpiresAt: exp}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.CreateSession(ctx, []byte{8}, Session{TechnicianID: "someone-else", CSRF: "c", ExpiresAt: exp}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.DeleteSessions(ctx, ann.ID, nil); err != nil || n != 2 {
+		t.Fatalf("sign out everywhere: %d sessions ended, %v; want 2", n, err)
+	}
+	for _, h := range [][]byte{{7, 1}, {7, 2}} {
+		if _, err := s.Session(ctx, h); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("session %v after signing out everywhere: %v", h, err)
+		}
+	}
+	if _, err := s.Session(ctx, []byte{8}); err != nil {
+		t.Fatalf("another technician's session: %v", err)
+	}
+}

@@ -56,6 +56,13 @@ var pgMigrations = []string{
 		target TEXT NOT NULL, detail TEXT NOT NULL DEFAULT '');`,
 	// 2: an announcement's frame is stored once, seq-less.
 	`ALTER TABLE announcements ADD COLUMN frame BYTEA;`,
+	// 3: single sign-on (see migrations).
+	`ALTER TABLE technicians ADD COLUMN auth_method TEXT NOT NULL DEFAULT '';
+	ALTER TABLE technicians ADD COLUMN external_id TEXT NOT NULL DEFAULT '';
+	ALTER TABLE technicians ADD COLUMN break_glass INTEGER NOT NULL DEFAULT 0;
+	CREATE UNIQUE INDEX technicians_external ON technicians(external_id) WHERE external_id <> '';
+	CREATE INDEX sessions_technician ON sessions(technician_id);
+	UPDATE technicians SET break_glass = 1 WHERE id = (SELECT id FROM technicians WHERE role = 'admin' ORDER BY created_at LIMIT 1);`,
 }
 
 // pgDialect: $n placeholders, ILIKE, and transactions that run side by

@@ -51,6 +51,16 @@ var migrations = []string{
 	// 2: an announcement's frame is stored once, seq-less (protocol.SeqFrame);
 	// its outbox rows carry an empty frame and only the device's seq.
 	`ALTER TABLE announcements ADD COLUMN frame BLOB;`,
+	// 3: single sign-on. auth_method is how the account signs in
+	// ("" password, or oidc); external_id is "issuer|subject" for OIDC accounts;
+	// break_glass marks the local admin that may still use a password when
+	// password sign-in is off. The first admin (made by setup) is it.
+	`ALTER TABLE technicians ADD COLUMN auth_method TEXT NOT NULL DEFAULT '';
+	ALTER TABLE technicians ADD COLUMN external_id TEXT NOT NULL DEFAULT '';
+	ALTER TABLE technicians ADD COLUMN break_glass INTEGER NOT NULL DEFAULT 0;
+	CREATE UNIQUE INDEX technicians_external ON technicians(external_id) WHERE external_id <> '';
+	CREATE INDEX sessions_technician ON sessions(technician_id);
+	UPDATE technicians SET break_glass = 1 WHERE id = (SELECT id FROM technicians WHERE role = 'admin' ORDER BY created_at LIMIT 1);`,
 }
 
 // sqliteDialect: SQLite takes ? as is; LIKE ignores ASCII case; one writer

@@ -40,6 +40,14 @@ type Technician struct {
 	Disabled     bool      `json:"disabled"`
 	CreatedAt    time.Time `json:"created_at"`
 	PasswordHash string    `json:"-"`
+	// AuthMethod is how the account signs in: "" with a password, "oidc"
+	// with single sign-on (no password).
+	AuthMethod string `json:"auth_method,omitempty"`
+	// ExternalID is "issuer|subject" for an account made by single sign-on.
+	ExternalID string `json:"-"`
+	// BreakGlass marks a local admin that may sign in with a password even
+	// when password sign-in is off for everyone else.
+	BreakGlass bool `json:"break_glass"`
 }
 
 // Session is a signed-in technician. The cookie value is never stored, only
@@ -218,6 +226,9 @@ type Store interface {
 	UpdateTechnician(ctx context.Context, t Technician) error
 	Technician(ctx context.Context, id string) (Technician, error)
 	TechnicianByEmail(ctx context.Context, email string) (Technician, error)
+	// TechnicianByExternalID finds the account single sign-on made for
+	// "issuer|subject".
+	TechnicianByExternalID(ctx context.Context, externalID string) (Technician, error)
 	ListTechnicians(ctx context.Context) ([]Technician, error)
 	CountTechnicians(ctx context.Context) (int, error)
 

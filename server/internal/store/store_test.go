@@ -17,6 +17,7 @@ func testStore(t *testing.T, open func(t *testing.T) Store) {
 		{"Meta", testMeta},
 		{"Technicians", testTechnicians},
 		{"Sessions", testSessions},
+		{"SingleSignOn", testSingleSignOn},
 		{"EnrollTokens", testEnrollTokens},
 		{"SingleUseTokenRace", testSingleUseTokenRace},
 		{"Devices", testDevices},

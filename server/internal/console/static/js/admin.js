@@ -1,6 +1,6 @@
 // Admin pages: technicians and enrolment tokens.
 
-import { get, post, patch, del, enc, session } from './api.js';
+import { api, get, post, patch, del, enc, session } from './api.js';
 import { h, field, select, timeEl, toast } from './util.js';
 import { emptyRow } from './store.js';
 
@@ -25,11 +25,32 @@ export function renderTechnicians(main) {
       load();
     } catch (ex) { if (ex.status !== 401) { err.textContent = ex.message; err.hidden = false; } }
   });
+  const signIn = h('section', { class: 'panel', id: 'sign-in-settings', 'aria-labelledby': 'sign-in-head', hidden: true });
   main.append(h('div', { class: 'page-head' }, h('h1', { text: 'Technicians' })),
     h('div', { class: 'grid-2' },
       h('section', { class: 'panel', style: 'padding:0', 'aria-label': 'Technicians' },
         h('table', {}, h('thead', {}, h('tr', {}, ['Name', 'Email', 'Role', 'Status', ''].map((t) => h('th', { scope: 'col', text: t })))), tbody)),
-      form));
+      h('div', {}, form, signIn)));
+  loadSignIn();
+
+  // Password sign-in for everyone but the break-glass admins: on or off,
+  // offered once company sign-in is set up.
+  async function loadSignIn() {
+    let st;
+    try { st = await get('/api/v1/settings/sign-in'); } catch { return; }
+    if (!st.oidc) return;
+    const box = h('input', { type: 'checkbox', id: 'password-login', checked: st.password_login });
+    box.addEventListener('change', async () => {
+      try {
+        await api('PUT', '/api/v1/settings/sign-in', { password_login: box.checked });
+        toast(box.checked ? 'Password sign-in is on.' : 'Password sign-in is off, except for break-glass admins.');
+      } catch (e) { box.checked = !box.checked; if (e.status !== 401) toast(e.message, true); }
+    });
+    signIn.replaceChildren(h('h2', { id: 'sign-in-head', text: 'Sign-in' }),
+      h('label', {}, box, ' Technicians may also sign in with a password'),
+      h('p', { class: 'small muted', text: 'Break-glass admins can always use their password, so someone can get in when company sign-in is down.' }));
+    signIn.hidden = false;
+  }
 
   async function change(t, body, ok) {
     try { await patch('/api/v1/technicians/' + enc(t.id), body); toast(ok); load(); } catch (e) { if (e.status !== 401) toast(e.message, true); }
@@ -45,7 +66,9 @@ export function renderTechnicians(main) {
         roleSel.addEventListener('change', () => change(t, { role: roleSel.value }, 'Role changed.'));
         return h('tr', {},
           h('td', { text: (t.name || '—') + (me ? ' (you)' : '') }), h('td', { text: t.email }), h('td', {}, roleSel),
-          h('td', { text: t.disabled ? 'Disabled' : 'Active' }),
+          h('td', {}, t.disabled ? 'Disabled' : 'Active',
+            t.break_glass ? h('span', { class: 'badge break-glass', title: 'Local admin who can sign in with a password when company sign-in is down', text: 'Break-glass' }) : null,
+            t.auth_method === 'oidc' ? h('span', { class: 'badge', title: 'Signs in with the company account', text: 'Company sign-in' }) : null),
           h('td', {}, me ? null : h('button', { class: 'btn small ' + (t.disabled ? 'quiet' : 'danger'), type: 'button', text: t.disabled ? 'Enable' : 'Disable',
             onclick: () => change(t, { disabled: !t.disabled }, t.disabled ? 'Enabled.' : 'Disabled. They are signed out.') })));
       }));

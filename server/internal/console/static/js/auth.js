@@ -1,6 +1,6 @@
 // Sign-in and first-run setup.
 
-import { post } from './api.js';
+import { get, post } from './api.js';
 import { h, field } from './util.js';
 
 function authShell(main, title, lead, form) {
@@ -47,6 +47,25 @@ export function renderSignIn(main, flash, done) {
   });
   authShell(main, 'Sign in', 'The help desk for the people you work with.', form);
   email.focus();
+  offerSSO(form);
+}
+
+// offerSSO puts "Sign in with …" above the password form when the server
+// has single sign-on; with password sign-in off, the form stays for the
+// break-glass admin, folded away.
+async function offerSSO(form) {
+  let m;
+  try { m = await get('/api/v1/auth/methods', { signedOutOK: true }); } catch { return; }
+  if (!m || !m.oidc) return;
+  const sso = h('a', { class: 'btn sso', id: 'sso-signin', href: m.oidc.start, text: m.oidc.name });
+  const box = h('div', { class: 'sso-box' }, sso, h('p', { class: 'small muted', text: m.password ? 'or with your email and password:' : '' }));
+  form.before(box);
+  if (!m.password) {
+    const fold = h('details', { id: 'break-glass' }, h('summary', { text: 'Break-glass sign-in (local admin)' }));
+    form.replaceWith(fold);
+    fold.append(form);
+  }
+  sso.focus();
 }
 
 export function renderSetup(main, params, done) {
