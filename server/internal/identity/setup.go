@@ -37,7 +37,7 @@ func (s *Sessions) setup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if in.SetupToken == "" || !won {
-		writeErr(w, http.StatusUnauthorized, "bad_setup_token", "This setup link has been used already or is not right. Ask whoever runs the server, or use `server admin create`.")
+		writeErr(w, http.StatusUnauthorized, "bad_setup_token", "This setup link has been used already or is not right. Ask whoever runs the server, or use `deskside-server admin create`.")
 		return
 	}
 	putBack := func() {

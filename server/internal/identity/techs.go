@@ -70,7 +70,7 @@ func checkTech(email, name, role string) error {
 }
 
 // NewTechnician checks the fields and builds an account (used by the API
-// and by `server admin create`).
+// and by `deskside-server admin create`).
 func NewTechnician(email, name, password, role string) (store.Technician, error) {
 	if role == "" {
 		role = RoleTechnician
