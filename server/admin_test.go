@@ -11,6 +11,12 @@ import (
 // sign-in is off); a technician made there is not.
 func TestAdminCreateIsBreakGlass(t *testing.T) {
 	data := t.TempDir()
+	// Admin commands work on a server's existing data, as after its first start.
+	st0, err := app.OpenStore(context.Background(), app.Config{DataDir: data})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st0.Close()
 	for _, args := range [][]string{
 		{"--data", data, "--email", "root@example.com", "--name", "Root", "--password", "a long enough password"},
 		{"--data", data, "--email", "tess@example.com", "--name", "Tess", "--password", "a long enough password", "--role", "technician"},
