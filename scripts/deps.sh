@@ -69,7 +69,8 @@ wait_for() { for _ in $(seq 1 60); do answers "$1" "$2" && return 0; sleep 0.5; 
 # someone's own server, and is only checked.
 pg_default="postgres://root@127.0.0.1:5432/test?sslmode=disable"
 pg_url=${DESKSIDE_TEST_DATABASE_URL:-$pg_default}
-pg_shown=${pg_url%%\?*}
+# Shown without its query or password.
+pg_shown=$(printf '%s' "${pg_url%%\?*}" | sed -E 's#(://[^:/@]*):[^@/]*@#\1:xxxxx@#')
 pg_works() {
   if command -v psql >/dev/null; then
     PGCONNECT_TIMEOUT=3 psql "$pg_url" -Atqc 'select 1' >/dev/null 2>&1
