@@ -49,7 +49,7 @@ crossvet: ## vet the agent core for Windows and macOS (CGO_ENABLED=0)
 # tests were skipped and why, and last "N passed, N failed, N skipped". It
 # runs go test itself, so go test's own exit status fails the target too.
 unit: ## go test -race over every package (real SQLite, real sockets, Xvfb, Chromium), then a summary
-	@echo "== go test -race"; $(GO) run ./scripts/testsummary $(GO) test -race -count=1 -json -timeout 30m $(PKGS)
+	@echo "== go test -race"; $(GO) build -o bin/testsummary ./scripts/testsummary && bin/testsummary $(GO) test -race -count=1 -json -timeout 30m $(PKGS)
 
 # go test -fuzz takes one package and one target, so each target runs on its
 # own: every `func FuzzX(f *testing.F)` in a test file that git knows of
