@@ -29,7 +29,8 @@ own_group=(); command -v setsid >/dev/null && own_group=(setsid)
     echo "== The windows are ready (bin/deskside-ui)"
   else
     rm -f bin/.deskside-ui.new
-    echo "== The window app (bin/deskside-ui) did not build, see $1: the server and the agent run, the tray'"'"'s windows will not open (run make deps for the GL/X11 headers)"
+    if [ -x bin/deskside-ui ]; then then_what="the windows open from the older bin/deskside-ui still there"; else then_what="the server and the agent run, the tray'"'"'s windows will not open"; fi
+    echo "== The window app (bin/deskside-ui) did not build, see $1: $then_what (make deps installs the GL/X11 headers it needs)"
   fi' _ "$ui_log" &
 ui_pid=$!
 echo "   (the window app bin/deskside-ui is building in the background; a line below says when the windows are ready)"
