@@ -4,7 +4,12 @@ PKGS      := ./...
 # The agent process (core, CLI, tray) must build without cgo on every OS; only
 # the fyne window program (agent/cmd/deskside-ui, agent/ui/windows) needs cgo.
 CORE_PKGS := ./shared/... ./agent/agentapi/... ./agent/internal/... ./agent ./agent/ui/tray/... ./agent/ui/hotkey/... ./agent/ui/uiapp/... ./agent/ui/icon/...
-STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# staticcheck is built once by `make deps` into bin/, named by its version, so
+# lint neither downloads nor compiles it in the middle of `make test`.
+STATICCHECK_VERSION := v0.8.2
+# The name carries the Go version too: a staticcheck built by an older Go
+# cannot read code for a newer one.
+STATICCHECK := bin/staticcheck-$(STATICCHECK_VERSION)-$(shell $(GO) env GOVERSION)
 # How long `make fuzz` runs each fuzz target; `make test` runs each for 10s.
 FUZZTIME  ?= 30s
 
@@ -12,25 +17,39 @@ FUZZTIME  ?= 30s
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-deps: ## install the Debian packages and Go modules Deskside needs (idempotent)
+deps: ## install what building and testing need: Debian packages, Go modules, staticcheck, PostgreSQL + NATS (idempotent)
 	@bash scripts/deps.sh
+	@$(MAKE) -s --no-print-directory $(STATICCHECK)
 
-run: deps ## run Deskside here: server on SQLite + a local agent enrolled to it
+$(STATICCHECK):
+	@echo "== building staticcheck $(STATICCHECK_VERSION) into $@"
+	@tmp=$$(mktemp -d) && GOBIN=$$tmp $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) && mkdir -p $(@D) && mv $$tmp/staticcheck $@ && rm -rf $$tmp
+
+# make run needs only what builds: the packages and Go modules, not the test
+# services or tools.
+run: ## run Deskside here: server on SQLite + a local agent enrolled to it
+	@bash scripts/deps.sh run
 	@bash scripts/run-local.sh
 
-test: deps lint crossvet unit fuzz-short ## the full test suite (what CI runs)
+# unit comes last so the run ends with its summary (what passed, failed and
+# was skipped, and why).
+test: deps lint crossvet fuzz-short unit ## the full test suite (what CI runs)
 
-lint: ## go mod tidy, gofmt, go vet, staticcheck
+lint: $(STATICCHECK) ## go mod tidy, gofmt, go vet, staticcheck
 	@echo "== go mod tidy"; out=$$($(GO) mod tidy -diff 2>&1) || { echo "$$out"; echo "go.mod/go.sum are not tidy: run 'go mod tidy' and commit the result (a module imported directly must not be marked // indirect)"; exit 1; }
 	@echo "== gofmt"; out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
 	@echo "== go vet"; $(GO) vet $(PKGS)
-	@echo "== staticcheck"; $(GO) run $(STATICCHECK) $(PKGS)
+	@echo "== staticcheck"; $(STATICCHECK) $(PKGS)
 
 crossvet: ## vet the agent core for Windows and macOS (CGO_ENABLED=0)
 	@for os in windows darwin linux; do echo "== vet GOOS=$$os"; CGO_ENABLED=0 GOOS=$$os $(GO) vet $(CORE_PKGS) || exit 1; done
 
-unit: ## go test -race over every package (real SQLite, real sockets, Xvfb, Chromium)
-	@echo "== go test -race"; $(GO) test -race -count=1 -timeout 30m $(PKGS)
+# go test's JSON goes through scripts/testsummary, which prints what plain go
+# test prints (the ok/FAIL lines, the output of what failed), then which
+# tests were skipped and why, and last "N passed, N failed, N skipped". It
+# runs go test itself, so go test's own exit status fails the target too.
+unit: ## go test -race over every package (real SQLite, real sockets, Xvfb, Chromium), then a summary
+	@echo "== go test -race"; $(GO) build -o bin/testsummary ./scripts/testsummary && bin/testsummary $(GO) test -race -count=1 -json -timeout 30m $(PKGS)
 
 # go test -fuzz takes one package and one target, so each target runs on its
 # own: every `func FuzzX(f *testing.F)` in a test file that git knows of

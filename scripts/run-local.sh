@@ -9,13 +9,31 @@ state=${DESKSIDE_HOME:-$PWD/.deskside}
 addr=${DESKSIDE_ADDR:-127.0.0.1:8080}
 mkdir -p "$state/server" "$state/agent" bin
 
-echo "== building the server, the agent and its window app"
+echo "== building the server and the agent"
 go build -o bin/deskside-server ./server
 go build -o bin/deskside-agent ./agent
+
 # The windows are a separate program next to the agent (the agent itself
-# links no fyne). It needs cgo and the GL/X11 headers (scripts/deps.sh).
-go build -o bin/deskside-ui ./agent/cmd/deskside-ui ||
-  echo "   (the window app did not build: the agent runs, its tray's windows won't open)"
+# links no fyne). It needs cgo and the GL/X11 headers (scripts/deps.sh), and
+# on a fresh machine it takes longer to compile than everything else put
+# together, so it builds in the background while the server and the agent
+# already run. Until it is there a click on the tray's "Get help…" logs and
+# shows a notification instead of opening a window (the agent looks for it at
+# each click, so it is picked up once built). It is built under another name
+# and renamed, so the agent never starts a half-written file. setsid gives it
+# its own process group, which cleanup stops whole.
+ui_log="$state/deskside-ui-build.log"
+own_group=(); command -v setsid >/dev/null && own_group=(setsid)
+"${own_group[@]}" bash -c '
+  if go build -o bin/.deskside-ui.new ./agent/cmd/deskside-ui >"$1" 2>&1 && mv -f bin/.deskside-ui.new bin/deskside-ui; then
+    echo "== The windows are ready (bin/deskside-ui)"
+  else
+    rm -f bin/.deskside-ui.new
+    if [ -x bin/deskside-ui ]; then then_what="the windows open from the older bin/deskside-ui still there"; else then_what="the server and the agent run, the tray'"'"'s windows will not open"; fi
+    echo "== The window app (bin/deskside-ui) did not build, see $1: $then_what (make deps installs the GL/X11 headers it needs)"
+  fi' _ "$ui_log" &
+ui_pid=$!
+echo "   (the window app bin/deskside-ui is building in the background; a line below says when the windows are ready)"
 
 # This demo agent keeps its credentials, history and socket apart from a real
 # installation for the same user.
@@ -23,7 +41,11 @@ export DESKSIDE_CONFIG_DIR="$state/agent"
 export DESKSIDE_SOCKET="$state/agent/agent.sock"
 
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+cleanup() {
+  kill -- "-$ui_pid" 2>/dev/null || kill "$ui_pid" 2>/dev/null || true
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
 trap cleanup EXIT INT TERM
 
 # Logs go to files, so the one banner below stays readable.

@@ -3,6 +3,9 @@ package tray
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -177,4 +180,37 @@ func TestStateEventUpdatesMenu(t *testing.T) {
 	h := start(t, Branding{})
 	h.fake.SetStatus(agentapi.Connection{State: agentapi.ConnOffline})
 	h.waitFor(t, func() bool { return h.f.items[0].Title() == "Offline — what you send is saved" })
+}
+
+// TestGetHelpWithoutWindowApp: before the window app is there (`make run`
+// still compiling it, or a broken install), "Get help…" tells the employee
+// in a notification and the tray keeps running; once the app appears, the
+// next click finds it.
+func TestGetHelpWithoutWindowApp(t *testing.T) {
+	bin := t.TempDir()
+	t.Setenv("PATH", bin) // deskside-ui is neither next to the test binary nor on $PATH
+	h := startWith(t, Branding{}, func(c *Controller) { c.Launch = NewExecLauncher(nil) })
+	for range 2 {
+		h.click(ActGetHelp)
+		n := h.notification(t)
+		if want := "The Deskside window app isn't installed next to the agent — please tell IT."; n.Body != want {
+			t.Fatalf("notification %q, want %q", n.Body, want)
+		}
+		select {
+		case err := <-h.done:
+			h.done <- err // for the cleanup
+			t.Fatalf("the tray stopped after a click without the window app: %v", err)
+		default:
+		}
+	}
+	if runtime.GOOS == "windows" {
+		return // the stand-in window app below is a shell script
+	}
+	opened := filepath.Join(bin, "opened")
+	app := "#!/bin/sh\necho \"$@\" > " + opened + ".tmp && /bin/mv " + opened + ".tmp " + opened + "\n"
+	if err := os.WriteFile(filepath.Join(bin, "deskside-ui"), []byte(app), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	h.click(ActGetHelp)
+	h.waitFor(t, func() bool { b, _ := os.ReadFile(opened); return string(b) == "get-help\n" })
 }
