@@ -193,7 +193,7 @@ func (c *Core) Announcements(ctx context.Context) ([]agentapi.Announcement, erro
 func (c *Core) Snapshot(ctx context.Context, fresh bool) (*protocol.Snapshot, error) {
 	c.touch()
 	if fresh {
-		id, err := c.queueSnapshot(ctx)
+		id, err := c.queueSnapshot(ctx, time.Time{})
 		if err != nil {
 			return nil, err
 		}
@@ -213,12 +213,23 @@ func (c *Core) Snapshot(ctx context.Context, fresh bool) (*protocol.Snapshot, er
 }
 
 // queueSnapshot collects a snapshot and puts it in the outbox (replacing
-// an older unsent one).
-func (c *Core) queueSnapshot(ctx context.Context) (string, error) {
+// an older unsent one). Unless unless is zero, it does nothing ("" and
+// nil) when a snapshot was queued after that moment: the connect-time
+// snapshot must not land after the fresh one a person just asked for, or
+// "What IT can see" would show an older snapshot than IT has.
+func (c *Core) queueSnapshot(ctx context.Context, unless time.Time) (string, error) {
 	// One at a time, so the snapshot queued last is the one collected last
 	// (AddSnapshot replaces whatever is still waiting).
 	c.snapMu.Lock()
 	defer c.snapMu.Unlock()
+	if !unless.IsZero() {
+		c.mu.Lock()
+		newer := c.lastSnap.After(unless)
+		c.mu.Unlock()
+		if newer {
+			return "", nil
+		}
+	}
 	snap := c.sys.Snapshot(ctx)
 	env, err := protocol.New(protocol.KindSnapshot, snap)
 	if err != nil {

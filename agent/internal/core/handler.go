@@ -71,8 +71,9 @@ func (h *handler) Welcome(ctx context.Context, w protocol.Welcome) {
 		c.mu.Unlock()
 		return
 	}
+	decided := time.Now()
 	go func() {
-		if _, err := c.queueSnapshot(context.WithoutCancel(ctx)); err != nil {
+		if _, err := c.queueSnapshot(context.WithoutCancel(ctx), decided); err != nil {
 			c.log.Warn("snapshot on connect", "err", err)
 		}
 	}()
@@ -160,7 +161,7 @@ func (h *handler) Control(ctx context.Context, env protocol.Envelope) {
 	switch env.Type {
 	case protocol.KindSnapshotWant:
 		go func() {
-			if _, err := c.queueSnapshot(context.WithoutCancel(ctx)); err != nil {
+			if _, err := c.queueSnapshot(context.WithoutCancel(ctx), time.Time{}); err != nil {
 				c.log.Warn("snapshot on request", "err", err)
 			}
 		}()
