@@ -43,7 +43,7 @@ func printRequests(w io.Writer, rs []agentapi.Request) {
 		if r.Unread {
 			mark = "*"
 		}
-		fmt.Fprintf(w, "%s %s  %s  %-26s %s\n", mark, r.ID, r.CreatedAt.Local().Format("Jan _2 15:04"), statusWords(r), firstLine(r.Text, 50))
+		fmt.Fprintf(w, "%s %s  %s  %-27s %s\n", mark, r.ID, r.CreatedAt.Local().Format("Jan _2 15:04"), statusWords(r), firstLine(r.Text, 50))
 		if r.LastText != "" && r.LastText != r.Text {
 			fmt.Fprintf(w, "      latest: %s\n", firstLine(r.LastText, 70))
 		}
