@@ -340,18 +340,33 @@ type PresenceBatch struct {
 
 // RequestSummary is a request as the queue shows it (console events).
 type RequestSummary struct {
-	RequestID string    `json:"request_id"`
-	DeviceID  string    `json:"device_id"`
-	Hostname  string    `json:"hostname"`
-	User      string    `json:"user,omitempty"`
-	Category  Category  `json:"category"`
-	Urgency   Urgency   `json:"urgency"`
-	Status    Status    `json:"status"`
-	Text      string    `json:"text"`
-	Assignee  string    `json:"assignee,omitempty"` // technician id
-	Rating    int       `json:"rating,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	RequestID string   `json:"request_id"`
+	DeviceID  string   `json:"device_id"`
+	Hostname  string   `json:"hostname"`
+	User      string   `json:"user,omitempty"`
+	Category  Category `json:"category"`
+	Urgency   Urgency  `json:"urgency"`
+	Status    Status   `json:"status"`
+	Text      string   `json:"text"`
+	Assignee  string   `json:"assignee,omitempty"` // technician id
+	Rating    int      `json:"rating,omitempty"`
+	// RatingComment is the user's word with the rating (added 2026-12-03),
+	// so a console shows it live with the rating.
+	RatingComment string    `json:"rating_comment,omitempty"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
+}
+
+// Note is a technician's internal note on a request, toward the consoles
+// (request.note; users never see it). Its fields match the note
+// GET /api/v1/requests/{id} lists.
+type Note struct {
+	RequestID    string    `json:"request_id"`
+	ID           string    `json:"id"`
+	TechnicianID string    `json:"technician_id"`
+	Author       string    `json:"author"`
+	Text         string    `json:"text"`
+	CreatedAt    time.Time `json:"created_at"`
 }
 
 // DeviceSnapshot carries a fresh snapshot to the console.

@@ -222,10 +222,13 @@ func (a *API) sendMessage(w http.ResponseWriter, r *http.Request, ac *actor, dev
 	}
 	a.metrics.techMessages.Inc()
 	a.audit(r.Context(), ac.Email, "message.send", cmp.Or(requestID, deviceID), "")
+	wire.DeviceID = deviceID
 	if requestID != "" {
+		// Every console showing the thread (another technician's, on any
+		// node) adds the reply live.
+		a.hub.Broadcast(protocol.KindTechMessage, wire)
 		a.hub.Broadcast(protocol.KindRequestUpdated, req.ToWire())
 	}
-	wire.DeviceID = deviceID
 	writeJSON(w, http.StatusCreated, wire)
 }
 
@@ -251,6 +254,7 @@ func (a *API) addNote(w http.ResponseWriter, r *http.Request, ac *actor) {
 		a.internal(w, r, err)
 		return
 	}
+	a.hub.Broadcast(protocol.KindRequestNote, n.ToWire())
 	writeJSON(w, http.StatusCreated, n)
 }
 

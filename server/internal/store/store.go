@@ -101,7 +101,7 @@ type Request struct {
 func (r Request) ToWire() protocol.RequestSummary {
 	return protocol.RequestSummary{RequestID: r.ID, DeviceID: r.DeviceID, Hostname: r.Hostname, User: r.User,
 		Category: r.Category, Urgency: r.Urgency, Status: r.Status, Text: r.Text, Assignee: r.Assignee,
-		Rating: r.Rating, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+		Rating: r.Rating, RatingComment: r.RatingComment, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 }
 
 // Message is one entry in a request's thread (or a direct message when
@@ -132,6 +132,11 @@ type Note struct {
 	Author       string    `json:"author"`
 	Text         string    `json:"text"`
 	CreatedAt    time.Time `json:"created_at"`
+}
+
+// ToWire is the note as consoles get it live (request.note).
+func (n Note) ToWire() protocol.Note {
+	return protocol.Note{RequestID: n.RequestID, ID: n.ID, TechnicianID: n.TechnicianID, Author: n.Author, Text: n.Text, CreatedAt: n.CreatedAt}
 }
 
 // Announcement is IT speaking to many desks.
