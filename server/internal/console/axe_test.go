@@ -159,3 +159,94 @@ func TestReflowAt320(t *testing.T) {
 	b.DarkMode(true)
 	b.Screenshot("request-320-dark")
 }
+
+// TestFieldBordersContrast: every text field's and select's edge is at
+// least 3:1 against what it sits on, in light and dark (WCAG 1.4.11; axe
+// does not check non-text contrast).
+func TestFieldBordersContrast(t *testing.T) {
+	f := newFakeAPI(t)
+	b := NewBrowser(t)
+	b.SignIn(f.srv.URL, "rob@example.com", "correct horse")
+	const check = `(() => {
+	  const rgb = (s) => (s.match(/[\d.]+/g) || []).map(Number);
+	  const lum = ([r, g, b]) => { const f = (c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
+	    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
+	  const ratio = (a, b) => { const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p); return (x + 0.05) / (y + 0.05); };
+	  const behind = (el) => { for (let p = el.parentElement; p; p = p.parentElement) {
+	    const c = rgb(getComputedStyle(p).backgroundColor); if (c.length === 3 || c[3] > 0) return c.slice(0, 3); }
+	    return rgb(getComputedStyle(document.body).backgroundColor).slice(0, 3); };
+	  return [...document.querySelectorAll('input[type=text], input[type=email], input[type=password], input[type=search], input[type=number], select, textarea')]
+	    .filter((el) => el.offsetParent !== null)
+	    .map((el) => [el.id || el.name, ratio(rgb(getComputedStyle(el).borderTopColor).slice(0, 3), behind(el))])
+	    .filter(([, r]) => r < 3).map(([n, r]) => n + ' ' + r.toFixed(2) + ':1');
+	})()`
+	for _, dark := range []bool{false, true} {
+		b.DarkMode(dark)
+		for _, p := range []struct{ name, hash, ready string }{
+			{"queue", "/#/queue", "#queue-body a.rowlink"},
+			{"request", "/#/requests/req_1", "#composer"},
+			{"announcements", "/#/announcements", "#ann-form"},
+			{"profile", "/#/profile", "#profile-form"},
+		} {
+			b.Do("open "+p.name, chromedp.Navigate(f.srv.URL+p.hash), chromedp.WaitVisible(chromedp.CSS(p.ready)))
+			for _, bad := range Eval[[]string](b, check) {
+				t.Errorf("%s (dark %v): field edge %s, want 3:1", p.name, dark, bad)
+			}
+		}
+	}
+}
+
+// TestSendKeepsFocus: "Send the message" and "Send announcement" disable
+// themselves while focused; afterwards the focus is back in the form's
+// text box, not on <body>.
+func TestSendKeepsFocus(t *testing.T) {
+	f := newFakeAPI(t)
+	b := NewBrowser(t)
+	b.SignIn(f.srv.URL, "rob@example.com", "correct horse")
+
+	b.Do("device", chromedp.Navigate(f.srv.URL+"/#/devices/dev_1"), chromedp.WaitVisible(chromedp.CSS("#dm-form")))
+	b.Do("send a message", chromedp.SendKeys(chromedp.CSS("#dm-text"), "Restarting the printer at noon."),
+		chromedp.Click(chromedp.CSS("#dm-form button[type=submit]")))
+	b.WaitText("#toasts", "Message sent.")
+	if got := Eval[string](b, `document.activeElement.id`); got != "dm-text" {
+		t.Errorf("after Send the message the focus is on %q, want dm-text", got)
+	}
+
+	b.Do("announcements", chromedp.Navigate(f.srv.URL+"/#/announcements"), chromedp.WaitVisible(chromedp.CSS("#ann-form")))
+	b.Do("announce", chromedp.SendKeys(chromedp.CSS("#ann-title"), "Printer back"),
+		chromedp.SendKeys(chromedp.CSS("#ann-text"), "Floor 2 prints again."),
+		chromedp.Click(chromedp.CSS("#ann-form button[type=submit]")))
+	b.WaitText("#toasts", "Announcement sent.")
+	if got := Eval[string](b, `document.activeElement.id`); got != "ann-title" {
+		t.Errorf("after Send announcement the focus is on %q, want ann-title", got)
+	}
+}
+
+// TestTimesRewrittenOnlyWhenChanged: the 30 s refresh of "5 min ago" leaves
+// a time alone when its words are the same, so the conversation does not
+// churn under a screen reader.
+func TestTimesRewrittenOnlyWhenChanged(t *testing.T) {
+	f := newFakeAPI(t)
+	b := NewBrowser(t)
+	b.SignIn(f.srv.URL, "rob@example.com", "correct horse")
+	b.Do("open request", chromedp.Navigate(f.srv.URL+"/#/requests/req_1"), chromedp.WaitVisible(chromedp.CSS("#thread time")))
+	got := Eval[[]int](b, `import('/js/util.js').then((u) => {
+	  const main = document.getElementById('main');
+	  let n = 0;
+	  const mo = new MutationObserver((ms) => { n += ms.length; });
+	  mo.observe(main, { subtree: true, childList: true, characterData: true });
+	  u.refreshTimes(main);
+	  const same = n + mo.takeRecords().length;
+	  // A time whose words are stale is rewritten.
+	  const t = document.querySelector('#thread time');
+	  t.textContent = 'stale';
+	  mo.takeRecords();
+	  u.refreshTimes(main);
+	  const changed = mo.takeRecords().length;
+	  mo.disconnect();
+	  return [same, changed];
+	})`)
+	if len(got) != 2 || got[0] != 0 || got[1] == 0 {
+		t.Errorf("mutations: %v; want none when nothing changed and some for a stale time", got)
+	}
+}

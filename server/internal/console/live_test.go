@@ -107,3 +107,24 @@ func TestTwoTechniciansSeeEachOtherLive(t *testing.T) {
 	}
 	a.Screenshot("request-live")
 }
+
+// TestSignInPointsToSetupFirst: on a server with no account yet, the
+// sign-in page says where the setup link is; once the admin exists, it
+// does not.
+func TestSignInPointsToSetupFirst(t *testing.T) {
+	srv := servertest.New(t)
+	b := console.NewBrowser(t)
+	b.Do("open", chromedp.Navigate(srv.URL()+"/"), chromedp.WaitVisible(chromedp.CSS("#signin")))
+	b.WaitText("#setup-hint", "First time here? Open the setup link")
+	b.WaitText("#setup-hint", "setup-token")
+	b.Screenshot("signin-before-setup")
+
+	srv.Tech(t)
+	b.Do("reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#signin")))
+	// The hint stays hidden once the page has asked /healthz (which no
+	// longer says setup_pending); wait for that answer, not for a clock.
+	b.WaitTrue("the setup check", `document.getElementById('setup-hint').dataset.checked === 'yes'`)
+	if console.Eval[bool](b, `!document.getElementById('setup-hint').hidden`) {
+		t.Error("the setup hint shows after setup")
+	}
+}

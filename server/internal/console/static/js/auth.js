@@ -41,7 +41,8 @@ export function renderSignIn(main, flash, done) {
   const btn = h('button', { class: 'btn', type: 'submit', text: 'Sign in' });
   const form = h('form', { id: 'signin', novalidate: true }, setupHint, msg, err,
     field('Email', email), field('Password', pass), btn);
-  get('/healthz', { signedOutOK: true }).then((hz) => { setupHint.hidden = !hz?.setup_pending; }).catch(() => {});
+  get('/healthz', { signedOutOK: true }).then((hz) => { setupHint.hidden = !hz?.setup_pending; }).catch(() => {})
+    .finally(() => { setupHint.dataset.checked = 'yes'; });
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     err.hidden = true;
