@@ -34,20 +34,24 @@ func requestChangesReach(t *testing.T, srv *servertest.Server, tech *servertest.
 	id := d.RaiseRequest(t, "The printer jams")
 	con.WaitFor(t, protocol.KindRequestCreated)
 
-	if st := tech.Do(t, http.MethodPost, "/api/v1/requests/"+id+"/messages", map[string]string{"text": "Try the tray"}, nil); st != http.StatusCreated {
+	var m protocol.Message
+	if st := tech.Do(t, http.MethodPost, "/api/v1/requests/"+id+"/messages", map[string]string{"text": "Try the tray"}, &m); st != http.StatusCreated {
 		t.Fatalf("reply: status %d", st)
 	}
-	var m protocol.Message
-	if err := con.WaitFor(t, protocol.KindTechMessage).Decode(&m); err != nil || m.RequestID != id || m.Text != "Try the tray" || m.Author.Name != servertest.AdminName || m.FromUser {
-		t.Fatalf("tech.message %+v %v", m, err)
+	var it protocol.ThreadItem
+	if err := con.WaitFor(t, protocol.KindRequestThread).Decode(&it); err != nil || it.RequestID != id || it.Item != protocol.ThreadMessage ||
+		it.ID != m.MessageID || it.Author != servertest.AdminName {
+		t.Fatalf("request.thread for the reply %+v %v (reply %+v)", it, err, m)
 	}
 
-	if st := tech.Do(t, http.MethodPost, "/api/v1/requests/"+id+"/notes", map[string]string{"text": "Tray 2 is worn"}, nil); st != http.StatusCreated {
+	var n struct {
+		ID string `json:"id"`
+	}
+	if st := tech.Do(t, http.MethodPost, "/api/v1/requests/"+id+"/notes", map[string]string{"text": "Tray 2 is worn"}, &n); st != http.StatusCreated {
 		t.Fatalf("note: status %d", st)
 	}
-	var n protocol.Note
-	if err := con.WaitFor(t, protocol.KindRequestNote).Decode(&n); err != nil || n.RequestID != id || n.Text != "Tray 2 is worn" || n.ID == "" {
-		t.Fatalf("request.note %+v %v", n, err)
+	if err := con.WaitFor(t, protocol.KindRequestThread).Decode(&it); err != nil || it.RequestID != id || it.Item != protocol.ThreadNote || it.ID != n.ID {
+		t.Fatalf("request.thread for the note %+v %v (note %s)", it, err, n.ID)
 	}
 
 	if st := tech.Do(t, http.MethodPatch, "/api/v1/requests/"+id, map[string]any{"status": "resolved", "assignee": "me"}, nil); st != http.StatusOK {
@@ -77,10 +81,12 @@ func requestChangesReach(t *testing.T, srv *servertest.Server, tech *servertest.
 		t.Fatalf("device.message after reply %+v %v", um, err)
 	}
 
-	// What the console was told live is what a reload shows.
+	// What the console was told of live is what a reload shows.
 	var got struct {
 		Messages []protocol.Message `json:"messages"`
-		Notes    []protocol.Note    `json:"notes"`
+		Notes    []struct {
+			ID string `json:"id"`
+		} `json:"notes"`
 	}
 	tech.Do(t, http.MethodGet, "/api/v1/requests/"+id, nil, &got)
 	stored := map[string]string{} // message id → text

@@ -57,8 +57,7 @@ var frameBodies = map[Kind]func() any{
 	KindDeviceTelem:    func() any { return new(Telemetry) },
 	KindConsoleHello:   func() any { return new(ConsoleHello) },
 	KindPresenceBatch:  func() any { return new(PresenceBatch) },
-	KindTechMessage:    func() any { return new(Message) },
-	KindRequestNote:    func() any { return new(Note) },
+	KindRequestThread:  func() any { return new(ThreadItem) },
 }
 
 // declaredKinds reads the Kind constants declared in this package's source,

@@ -357,17 +357,22 @@ type RequestSummary struct {
 	UpdatedAt     time.Time `json:"updated_at"`
 }
 
-// Note is a technician's internal note on a request, toward the consoles
-// (request.note; users never see it). Its fields match the note
-// GET /api/v1/requests/{id} lists.
-type Note struct {
-	RequestID    string    `json:"request_id"`
-	ID           string    `json:"id"`
-	TechnicianID string    `json:"technician_id"`
-	Author       string    `json:"author"`
-	Text         string    `json:"text"`
-	CreatedAt    time.Time `json:"created_at"`
+// ThreadItem names an item a technician added to a request's thread
+// (request.thread, toward the consoles). A console showing the request
+// fetches it unless it has it already (its own post).
+type ThreadItem struct {
+	RequestID string    `json:"request_id"`
+	Item      string    `json:"item"` // ThreadMessage or ThreadNote
+	ID        string    `json:"id"`   // the message's message_id or the note's id
+	Author    string    `json:"author"`
+	At        time.Time `json:"at"`
 }
+
+// ThreadItem.Item values.
+const (
+	ThreadMessage = "message" // a reply the user sees
+	ThreadNote    = "note"    // an internal note only technicians see
+)
 
 // DeviceSnapshot carries a fresh snapshot to the console.
 type DeviceSnapshot struct {

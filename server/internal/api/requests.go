@@ -225,8 +225,9 @@ func (a *API) sendMessage(w http.ResponseWriter, r *http.Request, ac *actor, dev
 	wire.DeviceID = deviceID
 	if requestID != "" {
 		// Every console showing the thread (another technician's, on any
-		// node) adds the reply live.
-		a.hub.Broadcast(protocol.KindTechMessage, wire)
+		// node) fetches the reply.
+		a.hub.Broadcast(protocol.KindRequestThread, protocol.ThreadItem{RequestID: requestID, Item: protocol.ThreadMessage,
+			ID: wire.MessageID, Author: ac.Name, At: now})
 		a.hub.Broadcast(protocol.KindRequestUpdated, req.ToWire())
 	}
 	writeJSON(w, http.StatusCreated, wire)
@@ -254,7 +255,7 @@ func (a *API) addNote(w http.ResponseWriter, r *http.Request, ac *actor) {
 		a.internal(w, r, err)
 		return
 	}
-	a.hub.Broadcast(protocol.KindRequestNote, n.ToWire())
+	a.hub.Broadcast(protocol.KindRequestThread, protocol.ThreadItem{RequestID: id, Item: protocol.ThreadNote, ID: n.ID, Author: n.Author, At: n.CreatedAt})
 	writeJSON(w, http.StatusCreated, n)
 }
 

@@ -134,11 +134,6 @@ type Note struct {
 	CreatedAt    time.Time `json:"created_at"`
 }
 
-// ToWire is the note as consoles get it live (request.note).
-func (n Note) ToWire() protocol.Note {
-	return protocol.Note{RequestID: n.RequestID, ID: n.ID, TechnicianID: n.TechnicianID, Author: n.Author, Text: n.Text, CreatedAt: n.CreatedAt}
-}
-
 // Announcement is IT speaking to many desks.
 type Announcement struct {
 	ID          string    `json:"id"`

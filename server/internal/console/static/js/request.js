@@ -242,23 +242,27 @@ export function renderRequest(main, id) {
     if (!closed) drawDevice();
   }
 
-  // apply takes a request as GET /api/v1/requests/{id} answers it.
-  function apply(data) {
+  // apply takes a request as GET /api/v1/requests/{id} answers it; items
+  // new to the view are announced when announce is set.
+  function apply(data, announce = false) {
     state.req = { ...data.request, rating_comment: data.rating_comment || '' };
     state.then = data.snapshot || null;
     state.hasShot = !!data.screenshot;
     if (data.assignee?.id) store.techNames.set(data.assignee.id, data.assignee.name);
-    for (const m of data.messages || []) addItem({ kind: 'msg', ...m });
-    for (const n of data.notes || []) addItem({ kind: 'note', ...n });
+    for (const m of data.messages || []) { const it = { kind: 'msg', ...m }; addItem(it, announce && fromOthers(it)); }
+    for (const n of data.notes || []) { const it = { kind: 'note', ...n }; addItem(it, announce && fromOthers(it)); }
   }
 
   const dev = () => state.req?.device_id;
   // Listen before the first fetch, so a change made meanwhile is not lost
   // (items are kept by id, so one seen twice shows once).
   offs.push(
-    live.on('device.message', liveItem),
-    live.on('tech.message', (m) => liveItem({ kind: 'msg', ...m })),
-    live.on('request.note', (n) => liveItem({ kind: 'note', ...n })),
+    live.on('device.message', (m) => liveItem({ kind: 'msg', ...m })),
+    // A technician's reply or note names the item; fetch it unless it is
+    // already here (one's own post).
+    live.on('request.thread', (it) => {
+      if (it.request_id === id && state.req && !state.items.has((it.item === 'note' ? 'note:' : 'msg:') + it.id)) catchUp();
+    }),
     live.on('request.updated', (r) => { if (r.request_id === id && state.req) { state.req = { ...state.req, ...r }; drawHead(); } }),
     live.on('presence', (p) => { if (state.req && p.device_id === dev()) { state.device = { ...state.device, online: p.online, last_seen: p.at }; if (p.online) telemetry(true); else state.telem = null; drawDevice(); } }),
     live.on('device.snapshot', (s) => { if (state.req && s.device_id === dev()) { state.now = s.snapshot; drawDevice(); } }),
@@ -267,15 +271,23 @@ export function renderRequest(main, id) {
     live.on('live.open', () => { if (state.req) { telemetry(true); loadDevice(); catchUp(); } }),
   );
 
+  // catchUp fetches the request and adds what the view lacks. Calls while
+  // one is in flight fold into one more fetch after it.
+  let fetching = null, again = false;
   async function catchUp() {
-    try {
-      const data = await get('/api/v1/requests/' + enc(id));
-      if (closed) return;
-      const before = state.items.size;
-      apply(data);
-      drawHead();
-      if (state.items.size > before) arrivals.textContent = 'New messages while the link was down';
-    } catch { /* the next reconnect tries again */ }
+    if (fetching) { again = true; return fetching; }
+    fetching = (async () => {
+      do {
+        again = false;
+        try {
+          const data = await get('/api/v1/requests/' + enc(id));
+          if (closed) return;
+          apply(data, true);
+          drawHead();
+        } catch { /* the next event or reconnect tries again */ }
+      } while (again && !closed);
+    })();
+    try { await fetching; } finally { fetching = null; }
   }
 
   (async () => {
