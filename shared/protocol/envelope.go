@@ -79,6 +79,11 @@ const (
 	// devices come and go, so a reconnect storm is a few frames a second to
 	// each console, not 38,000.
 	KindPresenceBatch Kind = "presence.batch"
+	// KindRequestThread (added 2026-12-03, additive) says a technician's
+	// reply or internal note joined a request's thread, so a request view
+	// open elsewhere (another technician, another node) fetches it. It names
+	// the item, not its text: a reply may be 40 KB and goes to every console.
+	KindRequestThread Kind = "request.thread"
 )
 
 // Capabilities advertised in hello and welcome. A side uses a feature only

@@ -57,6 +57,7 @@ var frameBodies = map[Kind]func() any{
 	KindDeviceTelem:    func() any { return new(Telemetry) },
 	KindConsoleHello:   func() any { return new(ConsoleHello) },
 	KindPresenceBatch:  func() any { return new(PresenceBatch) },
+	KindRequestThread:  func() any { return new(ThreadItem) },
 }
 
 // declaredKinds reads the Kind constants declared in this package's source,

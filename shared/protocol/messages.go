@@ -340,19 +340,39 @@ type PresenceBatch struct {
 
 // RequestSummary is a request as the queue shows it (console events).
 type RequestSummary struct {
-	RequestID string    `json:"request_id"`
-	DeviceID  string    `json:"device_id"`
-	Hostname  string    `json:"hostname"`
-	User      string    `json:"user,omitempty"`
-	Category  Category  `json:"category"`
-	Urgency   Urgency   `json:"urgency"`
-	Status    Status    `json:"status"`
-	Text      string    `json:"text"`
-	Assignee  string    `json:"assignee,omitempty"` // technician id
-	Rating    int       `json:"rating,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	RequestID string   `json:"request_id"`
+	DeviceID  string   `json:"device_id"`
+	Hostname  string   `json:"hostname"`
+	User      string   `json:"user,omitempty"`
+	Category  Category `json:"category"`
+	Urgency   Urgency  `json:"urgency"`
+	Status    Status   `json:"status"`
+	Text      string   `json:"text"`
+	Assignee  string   `json:"assignee,omitempty"` // technician id
+	Rating    int      `json:"rating,omitempty"`
+	// RatingComment is the user's word with the rating (added 2026-12-03),
+	// so a console shows it live with the rating.
+	RatingComment string    `json:"rating_comment,omitempty"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
 }
+
+// ThreadItem names an item a technician added to a request's thread
+// (request.thread, toward the consoles). A console showing the request
+// fetches it unless it has it already (its own post).
+type ThreadItem struct {
+	RequestID string    `json:"request_id"`
+	Item      string    `json:"item"` // ThreadMessage or ThreadNote
+	ID        string    `json:"id"`   // the message's message_id or the note's id
+	Author    string    `json:"author"`
+	At        time.Time `json:"at"`
+}
+
+// ThreadItem.Item values.
+const (
+	ThreadMessage = "message" // a reply the user sees
+	ThreadNote    = "note"    // an internal note only technicians see
+)
 
 // DeviceSnapshot carries a fresh snapshot to the console.
 type DeviceSnapshot struct {

@@ -67,6 +67,7 @@ func golden() map[Kind]any {
 		KindDeviceSnapshot:  DeviceSnapshot{DeviceID: "dev_1", Snapshot: snap},
 		KindDeviceTelem:     Telemetry{DeviceID: "dev_1", At: t0, CPUPct: 12.5, MemPct: 50, DiskPct: 80},
 		KindConsoleHello:    ConsoleHello{TechnicianID: "tech_1", Name: "Rob", ServerVersion: "1.0.0"},
+		KindRequestThread:   ThreadItem{RequestID: "req_1", Item: ThreadNote, ID: "note_1", Author: "Rob", At: t0},
 		KindPresenceBatch: PresenceBatch{Devices: []Presence{{DeviceID: "dev_1", Hostname: "ana-laptop", User: "ana", OS: "linux", Online: true, At: t0},
 			{DeviceID: "dev_2", Hostname: "bo-desktop", OS: "windows", Online: false, At: t0}}},
 	}

@@ -223,7 +223,13 @@ func (a *API) healthz(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "store unreachable", "version": version.Version})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": version.Version})
+	out := map[string]any{"status": "ok", "version": version.Version}
+	// setup_pending lets the sign-in page point a newcomer to the setup
+	// link while no account exists; it says nothing once one does.
+	if n, err := a.st.CountTechnicians(ctx); err == nil && n == 0 {
+		out["setup_pending"] = true
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // audit records an action; a failure is logged, never shown to the caller.

@@ -222,10 +222,14 @@ func (a *API) sendMessage(w http.ResponseWriter, r *http.Request, ac *actor, dev
 	}
 	a.metrics.techMessages.Inc()
 	a.audit(r.Context(), ac.Email, "message.send", cmp.Or(requestID, deviceID), "")
+	wire.DeviceID = deviceID
 	if requestID != "" {
+		// Every console showing the thread (another technician's, on any
+		// node) fetches the reply.
+		a.hub.Broadcast(protocol.KindRequestThread, protocol.ThreadItem{RequestID: requestID, Item: protocol.ThreadMessage,
+			ID: wire.MessageID, Author: ac.Name, At: now})
 		a.hub.Broadcast(protocol.KindRequestUpdated, req.ToWire())
 	}
-	wire.DeviceID = deviceID
 	writeJSON(w, http.StatusCreated, wire)
 }
 
@@ -251,6 +255,7 @@ func (a *API) addNote(w http.ResponseWriter, r *http.Request, ac *actor) {
 		a.internal(w, r, err)
 		return
 	}
+	a.hub.Broadcast(protocol.KindRequestThread, protocol.ThreadItem{RequestID: id, Item: protocol.ThreadNote, ID: n.ID, Author: n.Author, At: n.CreatedAt})
 	writeJSON(w, http.StatusCreated, n)
 }
 

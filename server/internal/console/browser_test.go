@@ -175,3 +175,11 @@ func (b *Browser) DarkMode(on bool) {
 		b.t.Fatalf("emulate %s scheme: %v", v, err)
 	}
 }
+
+// WaitTrue waits until the JavaScript expression is true in the page.
+func (b *Browser) WaitTrue(what, js string) {
+	b.t.Helper()
+	if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
+		b.t.Fatalf("waiting for %s (%s): %v", what, js, err)
+	}
+}

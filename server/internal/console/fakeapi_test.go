@@ -202,6 +202,10 @@ func (f *fakeAPI) api(w http.ResponseWriter, r *http.Request) {
 		in["id"], in["recipients"], in["delivered"], in["created_at"] = "ann_x", 3, 0, time.Now()
 		f.anns = append([]map[string]any{in}, f.anns...)
 		f.json(w, 201, in)
+	case p == "audit":
+		f.json(w, 200, map[string]any{"entries": []map[string]any{
+			{"at": time.Now().Add(-time.Minute), "actor": "rob@example.com", "action": "login", "target": "rob@example.com", "detail": "password from 192.0.2.10"},
+			{"at": time.Now().Add(-time.Hour), "actor": "rob@example.com", "action": "token.create", "target": "tok_1", "detail": "group design"}}})
 	case p == "tokens" && r.Method == "GET":
 		f.json(w, 200, map[string]any{"tokens": []map[string]any{{"id": "tok_1", "group": "design", "uses": 2, "max_uses": 10, "created_at": time.Now().Add(-time.Hour), "expires_at": time.Now().Add(48 * time.Hour)}}})
 	case p == "tokens":

@@ -55,7 +55,13 @@ func (l *link) dispatch(env protocol.Envelope) {
 		if !l.decode(env, &b) {
 			return
 		}
-		res, err := l.g.st.ReopenRequest(ctx, env.ID, l.dev.ID, b.RequestID, b.Text, time.Now().UTC())
+		at := time.Now().UTC().Truncate(time.Millisecond)
+		res, err := l.g.st.ReopenRequest(ctx, env.ID, l.dev.ID, b.RequestID, b.Text, at)
+		if err == nil && !res.Duplicate && b.Text != "" {
+			// The user's word why is in the thread now: consoles add it
+			// live, as they do a reply.
+			l.g.hub.Broadcast(protocol.KindDeviceMessage, reopenMessage(env.ID, b, l.dev, at).ToWire())
+		}
 		l.finish(env, res, err)
 	case protocol.KindSnapshot:
 		var b protocol.Snapshot

@@ -41,6 +41,14 @@ func userMessageFromWire(b protocol.RequestReply, d store.Device) store.Message 
 		FromUser: true, Text: b.Text, CreatedAt: sentAt(b.CreatedAt)}
 }
 
+// reopenMessage is the thread entry ReopenRequest stores for the user's
+// word why, as the store writes it: its id is "msg_" and the frame id, its
+// author the device's user.
+func reopenMessage(frameID string, b protocol.RequestReopen, d store.Device, at time.Time) store.Message {
+	return store.Message{ID: "msg_" + frameID, RequestID: b.RequestID, DeviceID: d.ID, AuthorName: d.User,
+		FromUser: true, Text: b.Text, CreatedAt: at}
+}
+
 // sentAt is when the user acted, as the device says, in UTC; now when the
 // device did not say or its clock is more than an hour ahead.
 func sentAt(t time.Time) time.Time {

@@ -109,7 +109,7 @@ type Request struct {
 func (r Request) ToWire() protocol.RequestSummary {
 	return protocol.RequestSummary{RequestID: r.ID, DeviceID: r.DeviceID, Hostname: r.Hostname, User: r.User,
 		Category: r.Category, Urgency: r.Urgency, Status: r.Status, Text: r.Text, Assignee: r.Assignee,
-		Rating: r.Rating, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+		Rating: r.Rating, RatingComment: r.RatingComment, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 }
 
 // Message is one entry in a request's thread (or a direct message when

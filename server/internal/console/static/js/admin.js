@@ -1,7 +1,7 @@
 // Admin pages: technicians and enrolment tokens.
 
 import { api, get, post, patch, del, enc, session } from './api.js';
-import { h, field, select, timeEl, toast } from './util.js';
+import { h, field, select, timeEl, toast, actionsTh } from './util.js';
 import { emptyRow } from './store.js';
 
 export function renderTechnicians(main) {
@@ -29,7 +29,7 @@ export function renderTechnicians(main) {
   main.append(h('div', { class: 'page-head' }, h('h1', { text: 'Technicians' })),
     h('div', { class: 'grid-2' },
       h('section', { class: 'panel', style: 'padding:0', 'aria-label': 'Technicians' },
-        h('table', {}, h('thead', {}, h('tr', {}, ['Name', 'Email', 'Role', 'Status', ''].map((t) => h('th', { scope: 'col', text: t })))), tbody)),
+        h('table', {}, h('thead', {}, h('tr', {}, ['Name', 'Email', 'Role', 'Status'].map((t) => h('th', { scope: 'col', text: t })), actionsTh())), tbody)),
       h('div', {}, form, signIn)));
   loadSignIn();
 
@@ -106,7 +106,7 @@ export function renderTokens(main) {
   main.append(h('div', { class: 'page-head' }, h('h1', { text: 'Enrolment tokens' })),
     h('div', { class: 'grid-2' },
       h('section', { class: 'panel', style: 'padding:0', 'aria-label': 'Enrolment tokens' },
-        h('table', {}, h('thead', {}, h('tr', {}, ['Group', 'Made', 'Expires', 'Used', 'Status', ''].map((t) => h('th', { scope: 'col', text: t })))), tbody)),
+        h('table', {}, h('thead', {}, h('tr', {}, ['Group', 'Made', 'Expires', 'Used', 'Status'].map((t) => h('th', { scope: 'col', text: t })), actionsTh())), tbody)),
       form));
   async function load() {
     try {

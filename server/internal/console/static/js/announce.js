@@ -54,7 +54,12 @@ export function renderAnnouncements(main) {
       load();
     } catch (ex) {
       if (ex.status !== 401) { err.textContent = ex.message; err.hidden = false; }
-    } finally { btn.disabled = false; }
+    } finally {
+      btn.disabled = false;
+      // The button disabled itself while focused, dropping the focus to
+      // <body>: it goes back to the form's first text box.
+      if (document.activeElement === document.body || document.activeElement === btn) title.focus();
+    }
   });
 
   main.append(h('div', { class: 'page-head' }, h('h1', { text: 'Announcements' })),

@@ -11,20 +11,46 @@ function authShell(main, title, lead, form) {
       h('h1', { id: 'auth-title', text: title }), form)));
 }
 
+// markInvalid ties the error to the fields it is about, so a screen reader
+// reads it with the field (aria-describedby) and says the field is wrong
+// (aria-invalid); fields not named are cleared.
+function markInvalid(err, fields, bad) {
+  for (const f of fields) {
+    const own = (f.getAttribute('aria-describedby') || '').split(' ').filter((x) => x && x !== err.id);
+    if (bad.includes(f)) {
+      f.setAttribute('aria-invalid', 'true');
+      own.push(err.id);
+    } else {
+      f.removeAttribute('aria-invalid');
+    }
+    if (own.length) f.setAttribute('aria-describedby', own.join(' '));
+    else f.removeAttribute('aria-describedby');
+  }
+}
+
 export function renderSignIn(main, flash, done) {
   const msg = h('div', { class: flash ? 'notice' : '', id: 'signin-message', role: 'status', text: flash || '' });
   const err = h('div', { class: 'error', id: 'signin-error', role: 'alert', hidden: true });
+  // Shown while the server has no account yet: the newcomer's way in is the
+  // setup link, not this form.
+  const setupHint = h('p', { class: 'notice', id: 'setup-hint', hidden: true },
+    'First time here? Open the setup link the server printed when it started. It is also in the file ',
+    h('code', { text: 'setup-token' }), ' in the server’s data folder.');
   const email = h('input', { type: 'email', name: 'email', autocomplete: 'username', required: true });
   const pass = h('input', { type: 'password', name: 'password', autocomplete: 'current-password', required: true });
   const btn = h('button', { class: 'btn', type: 'submit', text: 'Sign in' });
-  const form = h('form', { id: 'signin', novalidate: true }, msg, err,
+  const form = h('form', { id: 'signin', novalidate: true }, setupHint, msg, err,
     field('Email', email), field('Password', pass), btn);
+  get('/healthz', { signedOutOK: true }).then((hz) => { setupHint.hidden = !hz?.setup_pending; }).catch(() => {})
+    .finally(() => { setupHint.dataset.checked = 'yes'; });
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     err.hidden = true;
+    markInvalid(err, [email, pass], []);
     if (!email.value.trim() || !pass.value) {
       err.textContent = 'Please fill in your email and password.';
       err.hidden = false;
+      markInvalid(err, [email, pass], [email, pass].filter((f) => !f.value.trim()));
       (email.value.trim() ? pass : email).focus();
       return;
     }
@@ -38,6 +64,7 @@ export function renderSignIn(main, flash, done) {
         ? 'That email and password don’t match. Check them and try again.'
         : e.message;
       err.hidden = false;
+      if (e.status === 401) markInvalid(err, [email, pass], [email, pass]);
       pass.value = '';
       pass.focus();
     } finally {
@@ -70,7 +97,7 @@ async function offerSSO(form) {
 
 export function renderSetup(main, params, done) {
   const token = params.get('token') || '';
-  const err = h('div', { class: 'error', role: 'alert', hidden: true });
+  const err = h('div', { class: 'error', id: 'setup-error', role: 'alert', hidden: true });
   const tok = h('input', { type: 'text', name: 'setup_token', value: token, required: true, autocomplete: 'off', spellcheck: 'false' });
   const email = h('input', { type: 'email', name: 'email', autocomplete: 'username', required: true });
   const name = h('input', { type: 'text', name: 'name', autocomplete: 'name', required: true });
@@ -83,6 +110,7 @@ export function renderSetup(main, params, done) {
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     err.hidden = true;
+    markInvalid(err, [tok, email, name, pass], []);
     btn.disabled = true;
     try {
       await post('/api/v1/setup', { setup_token: tok.value.trim(), email: email.value.trim(), name: name.value.trim(), password: pass.value }, { signedOutOK: true });
@@ -93,8 +121,11 @@ export function renderSetup(main, params, done) {
         ? 'That setup token isn’t valid any more. Setup may already be done — try signing in.'
         : e.message;
       err.hidden = false;
+      if (e.status === 401 || e.status === 403) markInvalid(err, [tok], [tok]);
     } finally {
       btn.disabled = false;
+      // The button disabled itself while focused: give the focus back to the form.
+      if (document.activeElement === document.body || document.activeElement === btn) (token ? email : tok).focus();
     }
   });
   authShell(main, 'Welcome — let’s set up Deskside', 'Create the first admin account.', form);

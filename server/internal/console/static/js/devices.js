@@ -97,7 +97,18 @@ export function renderDevice(main, id) {
       const text = ta.value.trim();
       if (!text) { ta.focus(); return; }
       btn.disabled = true;
-      try { await post(`/api/v1/devices/${enc(id)}/messages`, { text }); ta.value = ''; toast('Message sent.'); } catch (err) { if (err.status !== 401) toast(err.message, true); } finally { btn.disabled = false; }
+      try {
+        await post(`/api/v1/devices/${enc(id)}/messages`, { text });
+        ta.value = '';
+        toast('Message sent.');
+      } catch (err) {
+        if (err.status !== 401) toast(err.message, true);
+      } finally {
+        btn.disabled = false;
+        // The button disabled itself while focused, dropping the focus to
+        // <body>: it goes back to the text box.
+        if (document.activeElement === document.body || document.activeElement === btn) ta.focus();
+      }
     });
     return form;
   }

@@ -25,40 +25,78 @@ function authorName(a) {
 }
 
 export function renderRequest(main, id) {
-  const state = { req: null, then: null, device: null, now: null, telem: null, items: new Map() };
+  const state = { req: null, then: null, device: null, now: null, telem: null, hasShot: false, items: new Map() };
   let closed = false;
   const offs = [];
   main.append(h('p', { class: 'loading', text: 'Opening the request…' }));
 
-  const thread = h('ol', { class: 'thread', id: 'thread', 'aria-live': 'polite', 'aria-label': 'Conversation' });
+  // The thread is not a live region itself: it is built once and new items
+  // are appended, while a separate status region says "New message from …"
+  // once per arrival (a rebuilt live region is read out again in full).
+  const thread = h('ol', { class: 'thread', id: 'thread', 'aria-label': 'Conversation' });
+  const arrivals = h('p', { class: 'visually-hidden', id: 'thread-status', role: 'status' });
   const head = h('section', { class: 'panel req-head', 'aria-labelledby': 'req-title' });
   const devicePanel = h('section', { class: 'panel', id: 'device-panel', 'aria-labelledby': 'dev-title' });
   const shotPanel = h('div');
+  let threadDrawn = false;
 
-  function addItem(item) {
-    const key = item.kind + ':' + (item.message_id || item.id);
+  const itemKey = (item) => item.kind + ':' + (item.message_id || item.id);
+
+  // addItem adds a message or note once (the live echo of one's own post and
+  // the post's answer carry the same id); announce says it arrived live.
+  function addItem(item, announce = false) {
+    const key = itemKey(item);
     if (state.items.has(key)) return;
     state.items.set(key, item);
-    drawThread();
+    if (!threadDrawn) return;
+    const li = itemEl(item);
+    // Keep time order: insert before the first later item (a reply that
+    // crossed another usually lands last).
+    const at = new Date(item.created_at).getTime();
+    const later = [...thread.children].find((el) => !el.dataset.first && Number(el.dataset.at) > at);
+    thread.insertBefore(li, later || null);
+    if (announce) {
+      const who = item.from_user ? (item.author?.name || state.req.user || state.req.hostname) : authorName(item.author);
+      arrivals.textContent = item.kind === 'note' ? `New internal note from ${who}` : `New message from ${who}`;
+    }
+  }
+
+  function itemEl(m) {
+    let li;
+    if (m.kind === 'note') {
+      li = h('li', { class: 'msg note' },
+        h('div', { class: 'who' }, h('span', { class: 'lock', text: 'Internal' }), 'Only technicians see this · ', authorName(m.author), ' · ', timeEl(m.created_at)),
+        h('div', { class: 'body', text: m.text }));
+    } else {
+      li = h('li', { class: 'msg ' + (m.from_user ? 'from-user' : 'from-tech') },
+        h('div', { class: 'who' }, authorName(m.author), m.first ? ' asked' : '', ' · ', timeEl(m.created_at)),
+        h('div', { class: 'body', text: m.text }));
+    }
+    li.dataset.at = String(new Date(m.created_at).getTime());
+    if (m.first) li.dataset.first = '1';
+    return li;
   }
 
   function drawThread() {
     const items = [...state.items.values()].sort((a, b) => new Date(a.created_at) - new Date(b.created_at));
     const first = { kind: 'msg', from_user: true, author: { name: state.req.user || state.req.hostname }, text: state.req.text, created_at: state.req.created_at, first: true };
-    thread.replaceChildren(...[first, ...items].map((m) => {
-      if (m.kind === 'note') {
-        return h('li', { class: 'msg note' },
-          h('div', { class: 'who' }, h('span', { class: 'lock', text: 'Internal' }), 'Only technicians see this · ', authorName(m.author), ' · ', timeEl(m.created_at)),
-          h('div', { class: 'body', text: m.text }));
-      }
-      return h('li', { class: 'msg ' + (m.from_user ? 'from-user' : 'from-tech') },
-        h('div', { class: 'who' }, authorName(m.author), m.first ? ' asked' : '', ' · ', timeEl(m.created_at)),
-        h('div', { class: 'body', text: m.text }));
-    }));
+    thread.replaceChildren(...[first, ...items].map(itemEl));
+    threadDrawn = true;
+  }
+
+  // fromOthers is true for a live item someone else wrote: one's own post
+  // is confirmed by its toast, not announced again.
+  function fromOthers(item) {
+    if (item.kind === 'note') return item.technician_id !== session.tech.id;
+    return item.from_user || authorName(item.author) !== session.tech.name;
+  }
+  function liveItem(item) {
+    if (item.request_id === id) addItem(item, fromOthers(item));
   }
 
   function drawHead() {
     const r = state.req;
+    const focused = head.contains(document.activeElement) ? document.activeElement.id : '';
     const statusSel = select('status', Object.entries(STATUS), r.status);
     statusSel.id = 'req-status';
     statusSel.addEventListener('change', () => change({ status: statusSel.value }, `Status set to “${STATUS[statusSel.value]}”.`));
@@ -77,8 +115,11 @@ export function renderRequest(main, id) {
       h('div', { class: 'meta' }, categoryTag(r.category), urgencyTag(r.urgency), statusTag(r.status),
         h('span', {}, 'from ', h('b', { text: r.user || 'someone' }), ' on ',
           h('a', { href: '#/devices/' + enc(r.device_id), text: r.hostname }), ', raised ', timeEl(r.created_at)),
-        r.rating ? h('span', { text: `· rated ${r.rating}/5${state.ratingComment ? ' — “' + state.ratingComment + '”' : ''}` }) : null),
+        r.rating ? h('span', { id: 'req-rating', text: `· rated ${r.rating}/5${r.rating_comment ? ' — “' + r.rating_comment + '”' : ''}` }) : null),
       canChange() ? h('div', { class: 'controls' }, field('Status', statusSel), field('Who’s on it', assignSel), mineBtn) : null);
+    // A change arriving live (another technician) redraws the head; the
+    // control in use keeps the focus.
+    if (focused) document.getElementById(focused)?.focus();
   }
 
   async function change(body, okText) {
@@ -163,6 +204,8 @@ export function renderRequest(main, id) {
       ev.preventDefault();
       const text = ta.value.trim();
       if (!text) { ta.focus(); return; }
+      // The button disables itself while it has the focus, which would drop
+      // the focus to <body>: it goes back to the text box afterwards.
       sendBtn.disabled = true;
       try {
         if (mode === 'note') {
@@ -179,6 +222,7 @@ export function renderRequest(main, id) {
         if (e.status !== 401) toast(e.message, true);
       } finally {
         sendBtn.disabled = false;
+        if (document.activeElement === document.body || document.activeElement === sendBtn) ta.focus();
       }
     });
     return form;
@@ -198,6 +242,54 @@ export function renderRequest(main, id) {
     if (!closed) drawDevice();
   }
 
+  // apply takes a request as GET /api/v1/requests/{id} answers it; items
+  // new to the view are announced when announce is set.
+  function apply(data, announce = false) {
+    state.req = { ...data.request, rating_comment: data.rating_comment || '' };
+    state.then = data.snapshot || null;
+    state.hasShot = !!data.screenshot;
+    if (data.assignee?.id) store.techNames.set(data.assignee.id, data.assignee.name);
+    for (const m of data.messages || []) { const it = { kind: 'msg', ...m }; addItem(it, announce && fromOthers(it)); }
+    for (const n of data.notes || []) { const it = { kind: 'note', ...n }; addItem(it, announce && fromOthers(it)); }
+  }
+
+  const dev = () => state.req?.device_id;
+  // Listen before the first fetch, so a change made meanwhile is not lost
+  // (items are kept by id, so one seen twice shows once).
+  offs.push(
+    live.on('device.message', (m) => liveItem({ kind: 'msg', ...m })),
+    // A technician's reply or note names the item; fetch it unless it is
+    // already here (one's own post).
+    live.on('request.thread', (it) => {
+      if (it.request_id === id && state.req && !state.items.has((it.item === 'note' ? 'note:' : 'msg:') + it.id)) catchUp();
+    }),
+    live.on('request.updated', (r) => { if (r.request_id === id && state.req) { state.req = { ...state.req, ...r }; drawHead(); } }),
+    live.on('presence', (p) => { if (state.req && p.device_id === dev()) { state.device = { ...state.device, online: p.online, last_seen: p.at }; if (p.online) telemetry(true); else state.telem = null; drawDevice(); } }),
+    live.on('device.snapshot', (s) => { if (state.req && s.device_id === dev()) { state.now = s.snapshot; drawDevice(); } }),
+    live.on('device.telemetry', (t) => { if (state.req && t.device_id === dev()) { state.telem = t; state.device = { ...state.device, online: true }; drawDevice(); } }),
+    // After a reconnect, catch up on what was said while the link was down.
+    live.on('live.open', () => { if (state.req) { telemetry(true); loadDevice(); catchUp(); } }),
+  );
+
+  // catchUp fetches the request and adds what the view lacks. Calls while
+  // one is in flight fold into one more fetch after it.
+  let fetching = null, again = false;
+  async function catchUp() {
+    if (fetching) { again = true; return fetching; }
+    fetching = (async () => {
+      do {
+        again = false;
+        try {
+          const data = await get('/api/v1/requests/' + enc(id));
+          if (closed) return;
+          apply(data, true);
+          drawHead();
+        } catch { /* the next event or reconnect tries again */ }
+      } while (again && !closed);
+    })();
+    try { await fetching; } finally { fetching = null; }
+  }
+
   (async () => {
     let data;
     try {
@@ -207,30 +299,15 @@ export function renderRequest(main, id) {
       return;
     }
     if (closed) return;
-    state.req = data.request;
-    state.then = data.snapshot || null;
-    state.hasShot = !!data.screenshot;
-    state.ratingComment = data.rating_comment || '';
-    if (data.assignee?.id) store.techNames.set(data.assignee.id, data.assignee.name);
-    for (const m of data.messages || []) state.items.set('msg:' + m.message_id, { kind: 'msg', ...m });
-    for (const n of data.notes || []) state.items.set('note:' + n.id, { kind: 'note', ...n });
+    apply(data);
     drawHead();
     drawThread();
     drawDevice();
     drawShot();
     main.replaceChildren(h('div', { class: 'grid-2' },
       h('div', {}, head, h('section', { class: 'panel', 'aria-labelledby': 'conv-title' },
-        h('h2', { id: 'conv-title', text: 'Conversation' }), thread, canChange() ? composer() : h('p', { class: 'muted small', id: 'read-only', text: 'Your role reads requests; it cannot reply or change them.' }))),
+        h('h2', { id: 'conv-title', text: 'Conversation' }), thread, arrivals, canChange() ? composer() : h('p', { class: 'muted small', id: 'read-only', text: 'Your role reads requests; it cannot reply or change them.' }))),
       h('div', {}, devicePanel, shotPanel)));
-    const dev = state.req.device_id;
-    offs.push(
-      live.on('device.message', (m) => { if (m.request_id === id) addItem({ kind: 'msg', ...m }); }),
-      live.on('request.updated', (r) => { if (r.request_id === id) { state.req = { ...state.req, ...r }; drawHead(); } }),
-      live.on('presence', (p) => { if (p.device_id === dev) { state.device = { ...state.device, online: p.online, last_seen: p.at }; if (p.online) telemetry(true); else state.telem = null; drawDevice(); } }),
-      live.on('device.snapshot', (s) => { if (s.device_id === dev) { state.now = s.snapshot; drawDevice(); } }),
-      live.on('device.telemetry', (t) => { if (t.device_id === dev) { state.telem = t; state.device = { ...state.device, online: true }; drawDevice(); } }),
-      live.on('live.open', () => { telemetry(true); loadDevice(); }),
-    );
     await loadDevice();
     telemetry(true);
   })();

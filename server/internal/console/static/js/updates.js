@@ -4,7 +4,7 @@
 // Releases are signed offline and uploaded with the API (docs/updates.md).
 
 import { get, patch, enc } from './api.js';
-import { h, timeEl, refreshTimes, toast, osName } from './util.js';
+import { h, timeEl, refreshTimes, toast, osName, actionsTh } from './util.js';
 import { emptyRow } from './store.js';
 
 const COLS = 8;
@@ -40,7 +40,7 @@ export function renderUpdates(main) {
             h('th', { scope: 'col', text: 'Release' }), h('th', { scope: 'col', text: 'Platform' }),
             h('th', { scope: 'col', text: 'Status' }), h('th', { scope: 'col', text: 'Rollout' }),
             h('th', { scope: 'col', class: 'num', text: 'Running it' }), h('th', { scope: 'col', class: 'num', text: 'Updated' }),
-            h('th', { scope: 'col', class: 'num', text: 'Failed' }), h('th', { scope: 'col', text: '' }))),
+            h('th', { scope: 'col', class: 'num', text: 'Failed' }), actionsTh())),
           tbody))),
     h('section', { class: 'panel versions', style: 'padding:0', 'aria-labelledby': 'ver-h' },
       h('h2', { id: 'ver-h', class: 'panel-title', text: 'Devices per version' }),

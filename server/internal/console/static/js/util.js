@@ -91,8 +91,13 @@ export function timeEl(t) {
   const d = new Date(t);
   return h('time', { datetime: d.toISOString(), title: d.toLocaleString(), 'data-ago': '', text: ago(t) });
 }
+// refreshTimes writes a time only when its words change: rewriting every
+// one every 30 s would make screen readers (and the DOM) churn for nothing.
 export function refreshTimes(root = document) {
-  for (const el of root.querySelectorAll('time[data-ago]')) el.textContent = ago(el.getAttribute('datetime'));
+  for (const el of root.querySelectorAll('time[data-ago]')) {
+    const text = ago(el.getAttribute('datetime'));
+    if (el.textContent !== text) el.textContent = text;
+  }
 }
 
 export function bytes(n) {
@@ -126,4 +131,10 @@ export function debounce(fn, ms) {
 
 export function osName(os) {
   return { linux: 'Linux', windows: 'Windows', darwin: 'macOS' }[os] || os || '—';
+}
+
+// actionsTh heads a column of buttons: sighted people see the buttons, a
+// screen reader hears "Actions" (an empty header names nothing).
+export function actionsTh() {
+  return h('th', { scope: 'col' }, h('span', { class: 'visually-hidden', text: 'Actions' }));
 }
