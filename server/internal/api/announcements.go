@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/deskside/deskside/server/internal/httpjson"
 	"github.com/deskside/deskside/server/internal/store"
 	"github.com/deskside/deskside/shared/protocol"
 )
@@ -18,7 +19,7 @@ func (a *API) listAnnouncements(w http.ResponseWriter, r *http.Request, _ *actor
 	}
 	as, err := a.st.ListAnnouncements(r.Context())
 	if err != nil {
-		a.internal(w, r, err)
+		httpjson.Internal(a.log, w, r, err)
 		return
 	}
 	type view struct {
@@ -29,7 +30,7 @@ func (a *API) listAnnouncements(w http.ResponseWriter, r *http.Request, _ *actor
 	for _, x := range as {
 		out = append(out, view{x, target{x.TargetKind, x.TargetValue}})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"announcements": out})
+	httpjson.Write(w, http.StatusOK, map[string]any{"announcements": out})
 }
 
 type target struct {
@@ -56,13 +57,13 @@ func (a *API) announce(w http.ResponseWriter, r *http.Request, ac *actor) {
 	}
 	switch {
 	case trimmed(in.Title) == "" || trimmed(in.Text) == "":
-		writeErr(w, http.StatusBadRequest, "bad_body", "An announcement needs a title and a text.")
+		httpjson.Error(w, http.StatusBadRequest, "bad_body", "An announcement needs a title and a text.")
 		return
 	case in.Severity != "info" && in.Severity != "warning" && in.Severity != "outage":
-		writeErr(w, http.StatusBadRequest, "bad_body", "Severity must be info, warning or outage.")
+		httpjson.Error(w, http.StatusBadRequest, "bad_body", "Severity must be info, warning or outage.")
 		return
 	case in.Target.Kind != "all" && in.Target.Kind != "group" && in.Target.Kind != "os":
-		writeErr(w, http.StatusBadRequest, "bad_body", "Target kind must be all, group or os.")
+		httpjson.Error(w, http.StatusBadRequest, "bad_body", "Target kind must be all, group or os.")
 		return
 	}
 	now := time.Now().UTC().Truncate(time.Millisecond)
@@ -79,10 +80,10 @@ func (a *API) announce(w http.ResponseWriter, r *http.Request, ac *actor) {
 	}
 	unlock()
 	if err != nil {
-		a.internal(w, r, err)
+		httpjson.Internal(a.log, w, r, err)
 		return
 	}
 	a.audit(r.Context(), ac.Email, "announcement.create", an.ID, in.Target.Kind+":"+in.Target.Value+" recipients="+strconv.Itoa(an.Recipients))
-	writeJSON(w, http.StatusCreated, map[string]any{"id": an.ID, "title": an.Title, "text": an.Text, "severity": an.Severity,
+	httpjson.Write(w, http.StatusCreated, map[string]any{"id": an.ID, "title": an.Title, "text": an.Text, "severity": an.Severity,
 		"target": in.Target, "recipients": an.Recipients, "sent_live": live, "delivered": 0, "created_at": an.CreatedAt})
 }

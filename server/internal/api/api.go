@@ -7,10 +7,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -22,6 +18,7 @@ import (
 
 	"github.com/deskside/deskside/server/internal/auth"
 	"github.com/deskside/deskside/server/internal/devicelink"
+	"github.com/deskside/deskside/server/internal/httpjson"
 	"github.com/deskside/deskside/server/internal/hub"
 	"github.com/deskside/deskside/server/internal/identity"
 	"github.com/deskside/deskside/server/internal/sso"
@@ -181,7 +178,7 @@ func (a *API) routes(reg *prometheus.Registry) {
 		m.HandleFunc(rt.Pattern, a.ids.HandlerFunc(rt))
 	}
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		writeErr(w, http.StatusNotFound, "not_found", "There is no such API endpoint; see docs/api.md.")
+		httpjson.Error(w, http.StatusNotFound, "not_found", "There is no such API endpoint; see docs/api.md.")
 	})
 	if a.opt.Console != nil {
 		m.Handle("/", a.opt.Console)
@@ -220,7 +217,7 @@ func (a *API) healthz(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	if err := a.st.Ping(ctx); err != nil {
 		a.log.Error("health check: store unreachable", "err", err)
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "store unreachable", "version": version.Version})
+		httpjson.Write(w, http.StatusServiceUnavailable, map[string]string{"status": "store unreachable", "version": version.Version})
 		return
 	}
 	out := map[string]any{"status": "ok", "version": version.Version}
@@ -229,7 +226,7 @@ func (a *API) healthz(w http.ResponseWriter, r *http.Request) {
 	if n, err := a.st.CountTechnicians(ctx); err == nil && n == 0 {
 		out["setup_pending"] = true
 	}
-	writeJSON(w, http.StatusOK, out)
+	httpjson.Write(w, http.StatusOK, out)
 }
 
 // audit records an action; a failure is logged, never shown to the caller.
@@ -239,49 +236,7 @@ func (a *API) audit(ctx context.Context, actor, action, target, detail string) {
 	}
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	if v != nil {
-		_ = json.NewEncoder(w).Encode(v)
-	}
-}
-
-func writeErr(w http.ResponseWriter, status int, code, msg string) {
-	writeJSON(w, status, protocol.APIError{Error: code, Msg: msg})
-}
-
-// internal reports an unexpected failure without leaking its details.
-func (a *API) internal(w http.ResponseWriter, r *http.Request, err error) {
-	a.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-	writeErr(w, http.StatusInternalServerError, "internal", "Something went wrong on the server; it has been logged. Please try again.")
-}
-
-// storeErr maps store errors to answers.
-func (a *API) storeErr(w http.ResponseWriter, r *http.Request, err error, what string) {
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		writeErr(w, http.StatusNotFound, "not_found", "There is no such "+what+".")
-	case errors.Is(err, store.ErrConflict):
-		writeErr(w, http.StatusConflict, "conflict", "That "+what+" already exists.")
-	default:
-		a.internal(w, r, err)
-	}
-}
-
 const maxJSONBody = 1 << 20
-
-// decode reads a JSON body into v, refusing unknown fields and oversize bodies.
-func decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
-		writeErr(w, http.StatusBadRequest, "bad_body", fmt.Sprintf("The request body is not what this endpoint expects: %v.", err))
-		return false
-	}
-	return true
-}
 
 func trimmed(s string) string { return strings.TrimSpace(s) }
 
@@ -290,4 +245,9 @@ func capitalise(s string) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// decode reads a JSON body of at most maxJSONBody into v (see httpjson.Decode).
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	return httpjson.Decode(w, r, v, maxJSONBody)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/deskside/deskside/server/internal/auth"
+	"github.com/deskside/deskside/server/internal/httpjson"
 	"github.com/deskside/deskside/shared/protocol"
 	"github.com/deskside/deskside/shared/version"
 )
@@ -46,11 +47,11 @@ func (a *API) originAllowed(r *http.Request) bool {
 func (a *API) consoleWS(w http.ResponseWriter, r *http.Request, ac *actor) {
 	if !a.originAllowed(r) {
 		a.log.Warn("console socket refused: origin not allowed", "origin", r.Header.Get("Origin"), "technician", ac.ID)
-		writeErr(w, http.StatusForbidden, "origin", "This page's origin may not open the console socket. An admin can allow it with --allowed-origin.")
+		httpjson.Error(w, http.StatusForbidden, "origin", "This page's origin may not open the console socket. An admin can allow it with --allowed-origin.")
 		return
 	}
 	if !auth.Equal([]byte(r.URL.Query().Get("csrf")), []byte(ac.CSRF)) {
-		writeErr(w, http.StatusForbidden, "csrf", "The console socket needs the csrf token from GET /api/v1/session.")
+		httpjson.Error(w, http.StatusForbidden, "csrf", "The console socket needs the csrf token from GET /api/v1/session.")
 		return
 	}
 	ws, err := consoleUpgrader.Upgrade(w, r, nil)

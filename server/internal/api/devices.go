@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/deskside/deskside/server/internal/auth"
+	"github.com/deskside/deskside/server/internal/httpjson"
 	"github.com/deskside/deskside/server/internal/store"
 	"github.com/deskside/deskside/shared/protocol"
 )
@@ -33,10 +34,10 @@ func CreateToken(ctx context.Context, st store.Store, group string, maxUses int,
 func (a *API) listTokens(w http.ResponseWriter, r *http.Request, _ *actor) {
 	ts, err := a.st.ListTokens(r.Context())
 	if err != nil {
-		a.internal(w, r, err)
+		httpjson.Internal(a.log, w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"tokens": ts})
+	httpjson.Write(w, http.StatusOK, map[string]any{"tokens": ts})
 }
 
 func (a *API) createToken(w http.ResponseWriter, r *http.Request, ac *actor) {
@@ -49,16 +50,16 @@ func (a *API) createToken(w http.ResponseWriter, r *http.Request, ac *actor) {
 		return
 	}
 	if in.MaxUses < 0 || in.ExpiresInHours < 0 {
-		writeErr(w, http.StatusBadRequest, "bad_body", "max_uses and expires_in_hours cannot be negative (0 means no limit).")
+		httpjson.Error(w, http.StatusBadRequest, "bad_body", "max_uses and expires_in_hours cannot be negative (0 means no limit).")
 		return
 	}
 	t, tok, err := CreateToken(r.Context(), a.st, trimmed(in.Group), in.MaxUses, time.Duration(in.ExpiresInHours*float64(time.Hour)), a.opt.Pin)
 	if err != nil {
-		a.internal(w, r, err)
+		httpjson.Internal(a.log, w, r, err)
 		return
 	}
 	a.audit(r.Context(), ac.Email, "token.create", t.ID, "group="+t.Group)
-	writeJSON(w, http.StatusCreated, struct {
+	httpjson.Write(w, http.StatusCreated, struct {
 		store.EnrollToken
 		Token string `json:"token"`
 	}{t, tok})
@@ -67,7 +68,7 @@ func (a *API) createToken(w http.ResponseWriter, r *http.Request, ac *actor) {
 func (a *API) revokeToken(w http.ResponseWriter, r *http.Request, ac *actor) {
 	id := r.PathValue("id")
 	if err := a.st.RevokeToken(r.Context(), id); err != nil {
-		a.storeErr(w, r, err, "token")
+		httpjson.StoreError(a.log, w, r, err, "token")
 		return
 	}
 	a.audit(r.Context(), ac.Email, "token.revoke", id, "")
@@ -81,15 +82,15 @@ func (a *API) enroll(w http.ResponseWriter, r *http.Request) {
 	}
 	tok, err := protocol.ParseToken(in.Token)
 	if err != nil {
-		writeErr(w, http.StatusUnauthorized, "bad_token", capitalise(err.Error())+".")
+		httpjson.Error(w, http.StatusUnauthorized, "bad_token", capitalise(err.Error())+".")
 		return
 	}
 	if trimmed(in.Hostname) == "" {
-		writeErr(w, http.StatusBadRequest, "bad_body", "The device did not say its hostname.")
+		httpjson.Error(w, http.StatusBadRequest, "bad_body", "The device did not say its hostname.")
 		return
 	}
 	if msg := enrollTooLong(in); msg != "" {
-		writeErr(w, http.StatusBadRequest, "too_long", msg)
+		httpjson.Error(w, http.StatusBadRequest, "too_long", msg)
 		return
 	}
 	secret := auth.RandomToken(32)
@@ -108,16 +109,16 @@ func (a *API) enroll(w http.ResponseWriter, r *http.Request) {
 		case errors.Is(err, store.ErrTokenRevoked):
 			msg = "This enrolment token was withdrawn. Please ask IT for a new one."
 		default:
-			a.internal(w, r, err)
+			httpjson.Internal(a.log, w, r, err)
 			return
 		}
 		a.log.Warn("enrolment refused", "hostname", in.Hostname, "remote", r.RemoteAddr, "err", err)
-		writeErr(w, http.StatusUnauthorized, "bad_token", msg)
+		httpjson.Error(w, http.StatusUnauthorized, "bad_token", msg)
 		return
 	}
 	a.metrics.enrolled.Inc()
 	a.audit(r.Context(), "device:"+d.ID, "device.enroll", d.ID, d.Hostname+" group="+d.Group)
-	writeJSON(w, http.StatusCreated, protocol.EnrollResponse{DeviceID: d.ID, DeviceSecret: secret, Group: d.Group, ServerName: a.opt.ServerName})
+	httpjson.Write(w, http.StatusCreated, protocol.EnrollResponse{DeviceID: d.ID, DeviceSecret: secret, Group: d.Group, ServerName: a.opt.ServerName})
 }
 
 // enrollTooLong says which enrolment field is longer than any real one
@@ -144,32 +145,32 @@ type deviceView struct {
 func (a *API) listDevices(w http.ResponseWriter, r *http.Request, _ *actor) {
 	ds, err := a.st.ListDevices(r.Context(), r.URL.Query().Get("q"))
 	if err != nil {
-		a.internal(w, r, err)
+		httpjson.Internal(a.log, w, r, err)
 		return
 	}
 	out := make([]deviceView, 0, len(ds))
 	for _, d := range ds {
 		out = append(out, deviceView{a.devices.WithPendingHello(d), a.hub.Online(d.ID)})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"devices": out})
+	httpjson.Write(w, http.StatusOK, map[string]any{"devices": out})
 }
 
 func (a *API) getDevice(w http.ResponseWriter, r *http.Request, _ *actor) {
 	id := r.PathValue("id")
 	d, err := a.st.Device(r.Context(), id)
 	if err != nil {
-		a.storeErr(w, r, err, "device")
+		httpjson.StoreError(a.log, w, r, err, "device")
 		return
 	}
 	snap, err := a.st.DeviceSnapshot(r.Context(), id)
 	if err != nil {
-		a.internal(w, r, err)
+		httpjson.Internal(a.log, w, r, err)
 		return
 	}
 	if len(snap) == 0 {
 		snap = json.RawMessage("null")
 	}
-	writeJSON(w, http.StatusOK, struct {
+	httpjson.Write(w, http.StatusOK, struct {
 		deviceView
 		Snapshot json.RawMessage `json:"snapshot"`
 	}{deviceView{a.devices.WithPendingHello(d), a.hub.Online(id)}, snap})
@@ -180,15 +181,15 @@ func (a *API) sendLive(w http.ResponseWriter, r *http.Request, kind protocol.Kin
 	id := r.PathValue("id")
 	env, err := protocol.New(kind, body)
 	if err != nil {
-		a.internal(w, r, err)
+		httpjson.Internal(a.log, w, r, err)
 		return
 	}
 	frame, _ := env.Marshal()
 	if !a.hub.SendLive(id, frame) {
-		writeErr(w, http.StatusConflict, "offline", "This device is not connected right now; try again when it is online.")
+		httpjson.Error(w, http.StatusConflict, "offline", "This device is not connected right now; try again when it is online.")
 		return
 	}
-	writeJSON(w, http.StatusAccepted, map[string]string{"status": "sent"})
+	httpjson.Write(w, http.StatusAccepted, map[string]string{"status": "sent"})
 }
 
 func (a *API) wantSnapshot(w http.ResponseWriter, r *http.Request, _ *actor) {
@@ -216,7 +217,7 @@ func (a *API) telemetry(w http.ResponseWriter, r *http.Request, _ *actor) {
 func (a *API) directMessage(w http.ResponseWriter, r *http.Request, ac *actor) {
 	id := r.PathValue("id")
 	if _, err := a.st.Device(r.Context(), id); err != nil {
-		a.storeErr(w, r, err, "device")
+		httpjson.StoreError(a.log, w, r, err, "device")
 		return
 	}
 	a.sendMessage(w, r, ac, id, "")
@@ -225,7 +226,7 @@ func (a *API) directMessage(w http.ResponseWriter, r *http.Request, ac *actor) {
 func (a *API) revokeDevice(w http.ResponseWriter, r *http.Request, ac *actor) {
 	id := r.PathValue("id")
 	if err := a.st.RevokeDevice(r.Context(), id); err != nil {
-		a.storeErr(w, r, err, "device")
+		httpjson.StoreError(a.log, w, r, err, "device")
 		return
 	}
 	a.hub.Kick(id, protocol.CloseRevoked, "this device was removed from the help desk by IT")

@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/deskside/deskside/server/internal/auth"
+	"github.com/deskside/deskside/server/internal/httpjson"
 	"github.com/deskside/deskside/server/internal/hub"
 )
 
@@ -44,7 +45,7 @@ func (a *API) metricsAuth(h http.Handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if a.opt.MetricsToken != "" && !auth.Equal([]byte(r.Header.Get("Authorization")), want) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="deskside metrics"`)
-			writeErr(w, http.StatusUnauthorized, "unauthorized", "The metrics need the bearer token set with --metrics-token.")
+			httpjson.Error(w, http.StatusUnauthorized, "unauthorized", "The metrics need the bearer token set with --metrics-token.")
 			return
 		}
 		h.ServeHTTP(w, r)

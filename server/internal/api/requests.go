@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/deskside/deskside/server/internal/httpjson"
 	"github.com/deskside/deskside/server/internal/store"
 	"github.com/deskside/deskside/shared/protocol"
 )
@@ -22,36 +23,36 @@ func (a *API) listRequests(w http.ResponseWriter, r *http.Request, ac *actor) {
 	}
 	rs, err := a.st.ListRequests(r.Context(), f)
 	if err != nil {
-		a.internal(w, r, err)
+		httpjson.Internal(a.log, w, r, err)
 		return
 	}
 	counts, err := a.st.CountRequestsByStatus(r.Context())
 	if err != nil {
-		a.internal(w, r, err)
+		httpjson.Internal(a.log, w, r, err)
 		return
 	}
 	out := make([]protocol.RequestSummary, 0, len(rs))
 	for _, x := range rs {
 		out = append(out, x.ToWire())
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"requests": out, "counts": counts})
+	httpjson.Write(w, http.StatusOK, map[string]any{"requests": out, "counts": counts})
 }
 
 func (a *API) getRequest(w http.ResponseWriter, r *http.Request, _ *actor) {
 	id := r.PathValue("id")
 	req, err := a.st.Request(r.Context(), id)
 	if err != nil {
-		a.storeErr(w, r, err, "request")
+		httpjson.StoreError(a.log, w, r, err, "request")
 		return
 	}
 	ms, err := a.st.Messages(r.Context(), id)
 	if err != nil {
-		a.internal(w, r, err)
+		httpjson.Internal(a.log, w, r, err)
 		return
 	}
 	notes, err := a.st.Notes(r.Context(), id)
 	if err != nil {
-		a.internal(w, r, err)
+		httpjson.Internal(a.log, w, r, err)
 		return
 	}
 	msgs := make([]protocol.Message, 0, len(ms))
@@ -68,14 +69,14 @@ func (a *API) getRequest(w http.ResponseWriter, r *http.Request, _ *actor) {
 			assignee = map[string]string{"id": t.ID, "name": t.Name}
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"request": req.ToWire(), "snapshot": snap, "messages": msgs, "notes": notes,
+	httpjson.Write(w, http.StatusOK, map[string]any{"request": req.ToWire(), "snapshot": snap, "messages": msgs, "notes": notes,
 		"screenshot": req.ScreenshotType != "", "assignee": assignee, "rating_comment": req.RatingComment})
 }
 
 func (a *API) screenshot(w http.ResponseWriter, r *http.Request, _ *actor) {
 	data, ct, err := a.st.Screenshot(r.Context(), r.PathValue("id"))
 	if err != nil {
-		a.storeErr(w, r, err, "screenshot")
+		httpjson.StoreError(a.log, w, r, err, "screenshot")
 		return
 	}
 	w.Header().Set("Content-Type", ct)
@@ -113,7 +114,7 @@ func (a *API) patchRequest(w http.ResponseWriter, r *http.Request, ac *actor) {
 		return
 	}
 	if in.Status != nil && !in.Status.Valid() {
-		writeErr(w, http.StatusBadRequest, "bad_body", "Status must be new, in_progress, waiting_on_user, resolved or reopened.")
+		httpjson.Error(w, http.StatusBadRequest, "bad_body", "Status must be new, in_progress, waiting_on_user, resolved or reopened.")
 		return
 	}
 	var assignee *store.Technician
@@ -124,7 +125,7 @@ func (a *API) patchRequest(w http.ResponseWriter, r *http.Request, ac *actor) {
 		}
 		t, err := a.st.Technician(r.Context(), id)
 		if err != nil || t.Disabled {
-			writeErr(w, http.StatusBadRequest, "bad_body", "There is no such technician to assign.")
+			httpjson.Error(w, http.StatusBadRequest, "bad_body", "There is no such technician to assign.")
 			return
 		}
 		assignee = &t
@@ -132,7 +133,7 @@ func (a *API) patchRequest(w http.ResponseWriter, r *http.Request, ac *actor) {
 	id := r.PathValue("id")
 	old, err := a.st.Request(r.Context(), id)
 	if err != nil {
-		a.storeErr(w, r, err, "request")
+		httpjson.StoreError(a.log, w, r, err, "request")
 		return
 	}
 	unlock := a.hub.Lock(old.DeviceID)
@@ -172,7 +173,7 @@ func (a *API) patchRequest(w http.ResponseWriter, r *http.Request, ac *actor) {
 		return &store.Outgoing{Kind: protocol.KindRequestStatus, ID: protocol.NewID(), Body: st}, nil
 	})
 	if err != nil {
-		a.storeErr(w, r, err, "request")
+		httpjson.StoreError(a.log, w, r, err, "request")
 		return
 	}
 	if d != nil {
@@ -180,13 +181,13 @@ func (a *API) patchRequest(w http.ResponseWriter, r *http.Request, ac *actor) {
 		a.audit(r.Context(), ac.Email, "request.update", id, detail)
 		a.hub.Broadcast(protocol.KindRequestUpdated, req.ToWire())
 	}
-	writeJSON(w, http.StatusOK, req.ToWire())
+	httpjson.Write(w, http.StatusOK, req.ToWire())
 }
 
 func (a *API) techMessage(w http.ResponseWriter, r *http.Request, ac *actor) {
 	req, err := a.st.Request(r.Context(), r.PathValue("id"))
 	if err != nil {
-		a.storeErr(w, r, err, "request")
+		httpjson.StoreError(a.log, w, r, err, "request")
 		return
 	}
 	a.sendMessage(w, r, ac, req.DeviceID, req.ID)
@@ -205,7 +206,7 @@ func (a *API) sendMessage(w http.ResponseWriter, r *http.Request, ac *actor, dev
 	wire := protocol.Message{RequestID: requestID, MessageID: "msg_" + uuid.NewString(),
 		Author: protocol.Person{Name: ac.Name, Greeting: ac.Greeting}, Text: trimmed(in.Text), CreatedAt: now}
 	if err := protocol.CheckText("text", wire.Text, true); err != nil {
-		writeErr(w, http.StatusBadRequest, "bad_body", "The message "+err.Error()+".")
+		httpjson.Error(w, http.StatusBadRequest, "bad_body", "The message "+err.Error()+".")
 		return
 	}
 	m := store.Message{ID: wire.MessageID, RequestID: requestID, DeviceID: deviceID, TechnicianID: ac.ID,
@@ -217,7 +218,7 @@ func (a *API) sendMessage(w http.ResponseWriter, r *http.Request, ac *actor, dev
 	}
 	unlock()
 	if err != nil {
-		a.storeErr(w, r, err, "request")
+		httpjson.StoreError(a.log, w, r, err, "request")
 		return
 	}
 	a.metrics.techMessages.Inc()
@@ -230,7 +231,7 @@ func (a *API) sendMessage(w http.ResponseWriter, r *http.Request, ac *actor, dev
 			ID: wire.MessageID, Author: ac.Name, At: now})
 		a.hub.Broadcast(protocol.KindRequestUpdated, req.ToWire())
 	}
-	writeJSON(w, http.StatusCreated, wire)
+	httpjson.Write(w, http.StatusCreated, wire)
 }
 
 func (a *API) addNote(w http.ResponseWriter, r *http.Request, ac *actor) {
@@ -242,32 +243,32 @@ func (a *API) addNote(w http.ResponseWriter, r *http.Request, ac *actor) {
 	}
 	id := r.PathValue("id")
 	if _, err := a.st.Request(r.Context(), id); err != nil {
-		a.storeErr(w, r, err, "request")
+		httpjson.StoreError(a.log, w, r, err, "request")
 		return
 	}
 	if trimmed(in.Text) == "" {
-		writeErr(w, http.StatusBadRequest, "bad_body", "The note is empty.")
+		httpjson.Error(w, http.StatusBadRequest, "bad_body", "The note is empty.")
 		return
 	}
 	n := store.Note{ID: "note_" + uuid.NewString(), RequestID: id, TechnicianID: ac.ID, Author: ac.Name, Text: trimmed(in.Text),
 		CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}
 	if err := a.st.AddNote(r.Context(), n); err != nil {
-		a.internal(w, r, err)
+		httpjson.Internal(a.log, w, r, err)
 		return
 	}
 	a.hub.Broadcast(protocol.KindRequestThread, protocol.ThreadItem{RequestID: id, Item: protocol.ThreadNote, ID: n.ID, Author: n.Author, At: n.CreatedAt})
-	writeJSON(w, http.StatusCreated, n)
+	httpjson.Write(w, http.StatusCreated, n)
 }
 
 func (a *API) listAudit(w http.ResponseWriter, r *http.Request, _ *actor) {
 	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
 	es, err := a.st.ListAudit(r.Context(), limit)
 	if err != nil {
-		a.internal(w, r, err)
+		httpjson.Internal(a.log, w, r, err)
 		return
 	}
 	if es == nil {
 		es = []store.AuditEntry{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"entries": es})
+	httpjson.Write(w, http.StatusOK, map[string]any{"entries": es})
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/deskside/deskside/server/internal/httpjson"
 	"github.com/deskside/deskside/server/internal/identity"
 	"github.com/deskside/deskside/server/internal/sso"
 	"github.com/deskside/deskside/server/internal/store"
@@ -20,7 +21,7 @@ import (
 // the role matrix sees them; without it they say so.
 func (a *API) oidc(w http.ResponseWriter, r *http.Request) {
 	if a.sso == nil {
-		writeErr(w, http.StatusNotFound, "sso_off", "Single sign-on is not set up on this server (docs/sso.md).")
+		httpjson.Error(w, http.StatusNotFound, "sso_off", "Single sign-on is not set up on this server (docs/sso.md).")
 		return
 	}
 	a.ssoFlow.ServeHTTP(w, r)
@@ -31,11 +32,11 @@ func (a *API) authMethods(w http.ResponseWriter, r *http.Request) {
 	if a.sso != nil {
 		out["oidc"] = map[string]string{"name": a.sso.DisplayName(), "start": sso.StartPath}
 	}
-	writeJSON(w, http.StatusOK, out)
+	httpjson.Write(w, http.StatusOK, out)
 }
 
 func (a *API) signInSettings(w http.ResponseWriter, r *http.Request, _ *actor) {
-	writeJSON(w, http.StatusOK, map[string]bool{"password_login": a.ids.PasswordSignInOn(r.Context()), "oidc": a.sso != nil})
+	httpjson.Write(w, http.StatusOK, map[string]bool{"password_login": a.ids.PasswordSignInOn(r.Context()), "oidc": a.sso != nil})
 }
 
 func (a *API) putSignInSettings(w http.ResponseWriter, r *http.Request, ac *actor) {
@@ -46,11 +47,11 @@ func (a *API) putSignInSettings(w http.ResponseWriter, r *http.Request, ac *acto
 		return
 	}
 	if in.PasswordLogin == nil {
-		writeErr(w, http.StatusBadRequest, "bad_body", "Say password_login: true or false.")
+		httpjson.Error(w, http.StatusBadRequest, "bad_body", "Say password_login: true or false.")
 		return
 	}
 	if !*in.PasswordLogin && a.sso == nil {
-		writeErr(w, http.StatusBadRequest, "no_sso", "Set up single sign-on first (docs/sso.md); otherwise only break-glass admins could sign in.")
+		httpjson.Error(w, http.StatusBadRequest, "no_sso", "Set up single sign-on first (docs/sso.md); otherwise only break-glass admins could sign in.")
 		return
 	}
 	v := "on"
@@ -58,7 +59,7 @@ func (a *API) putSignInSettings(w http.ResponseWriter, r *http.Request, ac *acto
 		v = "off"
 	}
 	if err := a.st.SetMeta(r.Context(), identity.MetaPasswordLogin, v); err != nil {
-		a.internal(w, r, err)
+		httpjson.Internal(a.log, w, r, err)
 		return
 	}
 	a.audit(r.Context(), ac.Email, "settings.sign-in", "password_login", v)

@@ -9,7 +9,6 @@ package devicelink
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -22,6 +21,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/deskside/deskside/server/internal/auth"
+	"github.com/deskside/deskside/server/internal/httpjson"
 	"github.com/deskside/deskside/server/internal/hub"
 	"github.com/deskside/deskside/server/internal/store"
 	"github.com/deskside/deskside/shared/protocol"
@@ -119,22 +119,22 @@ func (g *Gateway) capabilities() []string {
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id, secret, err := protocol.ParseDeviceAuth(r.Header.Get("Authorization"))
 	if err != nil {
-		writeErr(w, http.StatusUnauthorized, "bad_credentials", "This device has no valid credentials; enrol it again.")
+		httpjson.Error(w, http.StatusUnauthorized, "bad_credentials", "This device has no valid credentials; enrol it again.")
 		return
 	}
 	d, err := g.st.Device(r.Context(), id)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		g.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-		writeErr(w, http.StatusInternalServerError, "internal", "Something went wrong on the server; it has been logged. Please try again.")
+		httpjson.Error(w, http.StatusInternalServerError, "internal", "Something went wrong on the server; it has been logged. Please try again.")
 		return
 	}
 	if err != nil || !auth.Equal(d.SecretHash, auth.Hash(secret)) {
 		g.log.Warn("device refused: unknown id or wrong secret", "device", id, "remote", r.RemoteAddr)
-		writeErr(w, http.StatusUnauthorized, "bad_credentials", "The server does not know this device or its secret; enrol it again.")
+		httpjson.Error(w, http.StatusUnauthorized, "bad_credentials", "The server does not know this device or its secret; enrol it again.")
 		return
 	}
 	if d.Revoked {
-		writeErr(w, http.StatusForbidden, "revoked", "IT removed this device from the help desk. Ask IT if this is a mistake.")
+		httpjson.Error(w, http.StatusForbidden, "revoked", "IT removed this device from the help desk. Ask IT if this is a mistake.")
 		return
 	}
 	ws, err := deviceUpgrader.Upgrade(w, r, nil)
@@ -380,12 +380,4 @@ func kindLabel(k protocol.Kind) string {
 		return string(k)
 	}
 	return "unknown"
-}
-
-// writeErr answers a refused upgrade the way the REST API answers errors.
-func writeErr(w http.ResponseWriter, status int, code, msg string) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(protocol.APIError{Error: code, Msg: msg})
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/deskside/deskside/server/internal/auth"
+	"github.com/deskside/deskside/server/internal/httpjson"
 	"github.com/deskside/deskside/server/internal/hub"
 	"github.com/deskside/deskside/server/internal/store"
 	"github.com/deskside/deskside/shared/protocol"
@@ -125,15 +126,15 @@ func (s *Sessions) Wrap(access Access, h Handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ac, ok := s.Authenticate(r)
 		if !ok {
-			writeErr(w, http.StatusUnauthorized, "signed_out", "Please sign in.")
+			httpjson.Error(w, http.StatusUnauthorized, "signed_out", "Please sign in.")
 			return
 		}
 		if changes(r) && !auth.Equal([]byte(r.Header.Get("X-CSRF-Token")), []byte(ac.CSRF)) {
-			writeErr(w, http.StatusForbidden, "csrf", "This action is missing its security token; reload the page and try again.")
+			httpjson.Error(w, http.StatusForbidden, "csrf", "This action is missing its security token; reload the page and try again.")
 			return
 		}
 		if !access.Allows(ac.Role) {
-			writeErr(w, http.StatusForbidden, "forbidden", access.refusal())
+			httpjson.Error(w, http.StatusForbidden, "forbidden", access.refusal())
 			return
 		}
 		h(w, r, ac)

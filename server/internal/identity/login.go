@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/deskside/deskside/server/internal/httpjson"
 	"github.com/deskside/deskside/server/internal/store"
 )
 
@@ -24,7 +25,7 @@ func (s *Sessions) login(w http.ResponseWriter, r *http.Request) {
 	t, err := s.st.TechnicianByEmail(r.Context(), account)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		att.Cancel()
-		s.internal(w, r, err)
+		httpjson.Internal(s.log, w, r, err)
 		return
 	}
 	// An account that may not use a password now (unknown, disabled, a
@@ -56,19 +57,19 @@ func (s *Sessions) login(w http.ResponseWriter, r *http.Request) {
 		if passwordOff {
 			// One answer for every refusal, so it tells nobody whether
 			// the account exists, is break-glass, or had the right password.
-			writeErr(w, http.StatusForbidden, "password_sign_in_off", "Password sign-in is off here: use your company sign-in. (Break-glass admins: that email and password do not match.)")
+			httpjson.Error(w, http.StatusForbidden, "password_sign_in_off", "Password sign-in is off here: use your company sign-in. (Break-glass admins: that email and password do not match.)")
 			return
 		}
-		writeErr(w, http.StatusUnauthorized, "bad_credentials", "That email and password do not match.")
+		httpjson.Error(w, http.StatusUnauthorized, "bad_credentials", "That email and password do not match.")
 		return
 	}
 	att.Succeed()
 	csrf, err := s.Start(r.Context(), w, r, t, "password")
 	if err != nil {
-		s.internal(w, r, err)
+		httpjson.Internal(s.log, w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"technician": viewTech(t), "csrf_token": csrf})
+	httpjson.Write(w, http.StatusOK, map[string]any{"technician": viewTech(t), "csrf_token": csrf})
 }
 
 // MetaPasswordLogin is "off" when only single sign-on and break-glass
@@ -103,7 +104,7 @@ func (s *Sessions) holdsSession(r *http.Request, account string) bool {
 
 func (s *Sessions) logout(w http.ResponseWriter, r *http.Request, ac *Actor) {
 	if err := s.st.DeleteSession(r.Context(), ac.hash); err != nil {
-		s.internal(w, r, err)
+		httpjson.Internal(s.log, w, r, err)
 		return
 	}
 	s.closeConsoles(consolesOf(ac), "signed out")
@@ -114,7 +115,7 @@ func (s *Sessions) logout(w http.ResponseWriter, r *http.Request, ac *Actor) {
 }
 
 func (s *Sessions) session(w http.ResponseWriter, r *http.Request, ac *Actor) {
-	writeJSON(w, http.StatusOK, map[string]any{"technician": viewTech(ac.Technician), "csrf_token": ac.CSRF})
+	httpjson.Write(w, http.StatusOK, map[string]any{"technician": viewTech(ac.Technician), "csrf_token": ac.CSRF})
 }
 
 // checkPassword verifies a signed-in technician's current password under
@@ -135,7 +136,7 @@ func (s *Sessions) checkPassword(w http.ResponseWriter, r *http.Request, ac *Act
 	case !match:
 		att.Fail()
 		s.audit(r.Context(), ac.Email, "password.failed", ac.ID, "ip="+ip)
-		writeErr(w, http.StatusForbidden, "bad_current_password", "Your current password is not right.")
+		httpjson.Error(w, http.StatusForbidden, "bad_current_password", "Your current password is not right.")
 		return false
 	}
 	att.Succeed()

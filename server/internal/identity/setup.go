@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/deskside/deskside/server/internal/auth"
+	"github.com/deskside/deskside/server/internal/httpjson"
 )
 
 // HashHex is how the setup token's hash is stored.
@@ -23,21 +24,21 @@ func (s *Sessions) setup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if in.Role != "" && in.Role != RoleAdmin {
-		writeErr(w, http.StatusBadRequest, "bad_body", "The first account is always an admin.")
+		httpjson.Error(w, http.StatusBadRequest, "bad_body", "The first account is always an admin.")
 		return
 	}
 	if err := checkTech(in.Email, in.Name, RoleAdmin); err != nil {
-		writeErr(w, http.StatusBadRequest, "bad_body", capitalise(err.Error())+".")
+		httpjson.Error(w, http.StatusBadRequest, "bad_body", capitalise(err.Error())+".")
 		return
 	}
 	tokHash := HashHex(in.SetupToken)
 	won, err := s.st.TakeMeta(r.Context(), MetaSetupTokenHash, tokHash)
 	if err != nil {
-		s.internal(w, r, err)
+		httpjson.Internal(s.log, w, r, err)
 		return
 	}
 	if in.SetupToken == "" || !won {
-		writeErr(w, http.StatusUnauthorized, "bad_setup_token", "This setup link has been used already or is not right. Ask whoever runs the server, or use `deskside-server admin create`.")
+		httpjson.Error(w, http.StatusUnauthorized, "bad_setup_token", "This setup link has been used already or is not right. Ask whoever runs the server, or use `deskside-server admin create`.")
 		return
 	}
 	putBack := func() {
@@ -49,13 +50,13 @@ func (s *Sessions) setup(w http.ResponseWriter, r *http.Request) {
 	t, err := NewTechnician(in.Email, in.Name, in.Password, RoleAdmin)
 	if err != nil {
 		putBack()
-		writeErr(w, http.StatusBadRequest, "bad_body", capitalise(err.Error())+".")
+		httpjson.Error(w, http.StatusBadRequest, "bad_body", capitalise(err.Error())+".")
 		return
 	}
 	t.BreakGlass = true // the way in when single sign-on is broken
 	if err := s.st.CreateTechnician(r.Context(), t); err != nil {
 		putBack()
-		s.storeErr(w, r, err, "technician")
+		httpjson.StoreError(s.log, w, r, err, "technician")
 		return
 	}
 	if f := s.opt.SetupTokenFile; f != "" {
@@ -65,8 +66,8 @@ func (s *Sessions) setup(w http.ResponseWriter, r *http.Request) {
 	}
 	s.audit(r.Context(), t.Email, "setup", t.ID, "first admin created")
 	if _, err := s.Start(r.Context(), w, r, t, "setup"); err != nil {
-		s.internal(w, r, err)
+		httpjson.Internal(s.log, w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, viewTech(t))
+	httpjson.Write(w, http.StatusCreated, viewTech(t))
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/deskside/deskside/server/internal/auth"
+	"github.com/deskside/deskside/server/internal/httpjson"
 	"github.com/deskside/deskside/server/internal/store"
 )
 
@@ -101,26 +102,26 @@ func (s *Sessions) patchMe(w http.ResponseWriter, r *http.Request, ac *Actor) {
 	t := ac.Technician
 	if in.Name != nil && strings.TrimSpace(*in.Name) != "" {
 		if len(strings.TrimSpace(*in.Name)) > maxName {
-			writeErr(w, http.StatusBadRequest, "bad_body", "The name is too long (100 characters at most).")
+			httpjson.Error(w, http.StatusBadRequest, "bad_body", "The name is too long (100 characters at most).")
 			return
 		}
 		t.Name = strings.TrimSpace(*in.Name)
 	}
 	if in.Greeting != nil {
 		if len(*in.Greeting) > maxGreeting {
-			writeErr(w, http.StatusBadRequest, "bad_body", "The greeting is too long (500 characters at most).")
+			httpjson.Error(w, http.StatusBadRequest, "bad_body", "The greeting is too long (500 characters at most).")
 			return
 		}
 		t.Greeting = strings.TrimSpace(*in.Greeting)
 	}
 	if in.Password != nil {
 		if len(*in.Password) > maxPassword {
-			writeErr(w, http.StatusBadRequest, "bad_body", "The password is too long (256 characters at most).")
+			httpjson.Error(w, http.StatusBadRequest, "bad_body", "The password is too long (256 characters at most).")
 			return
 		}
 		// A stolen session must not be enough to take the account over.
 		if in.CurrentPassword == nil || *in.CurrentPassword == "" {
-			writeErr(w, http.StatusBadRequest, "current_password_needed", "To change your password, give your current one as well.")
+			httpjson.Error(w, http.StatusBadRequest, "current_password_needed", "To change your password, give your current one as well.")
 			return
 		}
 		if !s.checkPassword(w, r, ac, *in.CurrentPassword) {
@@ -132,36 +133,36 @@ func (s *Sessions) patchMe(w http.ResponseWriter, r *http.Request, ac *Actor) {
 			retryLater(w, http.StatusServiceUnavailable, 0, "busy", "The server is busy checking other sign-ins. Please try again in a moment.")
 			return
 		case err != nil:
-			writeErr(w, http.StatusBadRequest, "bad_body", capitalise(err.Error())+".")
+			httpjson.Error(w, http.StatusBadRequest, "bad_body", capitalise(err.Error())+".")
 			return
 		}
 		t.PasswordHash = h
 	}
 	if err := s.st.UpdateTechnician(r.Context(), t); err != nil {
-		s.storeErr(w, r, err, "technician")
+		httpjson.StoreError(s.log, w, r, err, "technician")
 		return
 	}
 	if in.Password != nil {
 		s.audit(r.Context(), ac.Email, "password.change", t.ID, "ip="+clientIP(r))
 		if err := s.End(r.Context(), ac.Email, t, ac, "password changed"); err != nil {
-			s.internal(w, r, err)
+			httpjson.Internal(s.log, w, r, err)
 			return
 		}
 	}
-	writeJSON(w, http.StatusOK, viewTech(t))
+	httpjson.Write(w, http.StatusOK, viewTech(t))
 }
 
 func (s *Sessions) listTechs(w http.ResponseWriter, r *http.Request, _ *Actor) {
 	ts, err := s.st.ListTechnicians(r.Context())
 	if err != nil {
-		s.internal(w, r, err)
+		httpjson.Internal(s.log, w, r, err)
 		return
 	}
 	out := make([]techView, 0, len(ts))
 	for _, t := range ts {
 		out = append(out, viewTech(t))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"technicians": out})
+	httpjson.Write(w, http.StatusOK, map[string]any{"technicians": out})
 }
 
 func (s *Sessions) createTech(w http.ResponseWriter, r *http.Request, ac *Actor) {
@@ -171,15 +172,15 @@ func (s *Sessions) createTech(w http.ResponseWriter, r *http.Request, ac *Actor)
 	}
 	t, err := NewTechnician(in.Email, in.Name, in.Password, in.Role)
 	if err != nil {
-		writeErr(w, http.StatusBadRequest, "bad_body", capitalise(err.Error())+".")
+		httpjson.Error(w, http.StatusBadRequest, "bad_body", capitalise(err.Error())+".")
 		return
 	}
 	if err := s.st.CreateTechnician(r.Context(), t); err != nil {
-		s.storeErr(w, r, err, "technician")
+		httpjson.StoreError(s.log, w, r, err, "technician")
 		return
 	}
 	s.audit(r.Context(), ac.Email, "technician.create", t.ID, t.Email+" as "+t.Role)
-	writeJSON(w, http.StatusCreated, viewTech(t))
+	httpjson.Write(w, http.StatusCreated, viewTech(t))
 }
 
 func (s *Sessions) patchTech(w http.ResponseWriter, r *http.Request, ac *Actor) {
@@ -192,27 +193,27 @@ func (s *Sessions) patchTech(w http.ResponseWriter, r *http.Request, ac *Actor) 
 	}
 	t, err := s.st.Technician(r.Context(), r.PathValue("id"))
 	if err != nil {
-		s.storeErr(w, r, err, "technician")
+		httpjson.StoreError(s.log, w, r, err, "technician")
 		return
 	}
 	before := t
 	if in.Role != nil {
 		if !ValidRole(*in.Role) {
-			writeErr(w, http.StatusBadRequest, "bad_body", "The role must be admin, technician or viewer.")
+			httpjson.Error(w, http.StatusBadRequest, "bad_body", "The role must be admin, technician or viewer.")
 			return
 		}
 		t.Role = *in.Role
 	}
 	if in.Name != nil && strings.TrimSpace(*in.Name) != "" {
 		if len(strings.TrimSpace(*in.Name)) > maxName {
-			writeErr(w, http.StatusBadRequest, "bad_body", "The name is too long (100 characters at most).")
+			httpjson.Error(w, http.StatusBadRequest, "bad_body", "The name is too long (100 characters at most).")
 			return
 		}
 		t.Name = strings.TrimSpace(*in.Name)
 	}
 	if in.Greeting != nil {
 		if len(*in.Greeting) > maxGreeting {
-			writeErr(w, http.StatusBadRequest, "bad_body", "The greeting is too long (500 characters at most).")
+			httpjson.Error(w, http.StatusBadRequest, "bad_body", "The greeting is too long (500 characters at most).")
 			return
 		}
 		t.Greeting = strings.TrimSpace(*in.Greeting)
@@ -221,7 +222,7 @@ func (s *Sessions) patchTech(w http.ResponseWriter, r *http.Request, ac *Actor) 
 		t.Disabled = *in.Disabled
 	}
 	if err := s.st.UpdateTechnician(r.Context(), t); err != nil {
-		s.storeErr(w, r, err, "technician")
+		httpjson.StoreError(s.log, w, r, err, "technician")
 		return
 	}
 	s.audit(r.Context(), ac.Email, "technician.update", t.ID, "role="+t.Role)
@@ -243,11 +244,11 @@ func (s *Sessions) patchTech(w http.ResponseWriter, r *http.Request, ac *Actor) 
 			why = "account disabled"
 		}
 		if err := s.End(r.Context(), ac.Email, t, keep, why); err != nil {
-			s.internal(w, r, err)
+			httpjson.Internal(s.log, w, r, err)
 			return
 		}
 	}
-	writeJSON(w, http.StatusOK, viewTech(t))
+	httpjson.Write(w, http.StatusOK, viewTech(t))
 }
 
 // putBreakGlass marks or unmarks an admin who signs in with a password as
@@ -260,23 +261,23 @@ func (s *Sessions) putBreakGlass(w http.ResponseWriter, r *http.Request, ac *Act
 		return
 	}
 	if in.BreakGlass == nil {
-		writeErr(w, http.StatusBadRequest, "bad_body", "Say break_glass: true or false.")
+		httpjson.Error(w, http.StatusBadRequest, "bad_body", "Say break_glass: true or false.")
 		return
 	}
 	t, err := s.st.Technician(r.Context(), r.PathValue("id"))
 	if err != nil {
-		s.storeErr(w, r, err, "technician")
+		httpjson.StoreError(s.log, w, r, err, "technician")
 		return
 	}
 	if *in.BreakGlass && (t.AuthMethod == MethodOIDC || t.Role != RoleAdmin) {
-		writeErr(w, http.StatusBadRequest, "bad_body", "Only an admin who signs in with a password can be a break-glass account.")
+		httpjson.Error(w, http.StatusBadRequest, "bad_body", "Only an admin who signs in with a password can be a break-glass account.")
 		return
 	}
 	t.BreakGlass = *in.BreakGlass
 	if err := s.st.UpdateTechnician(r.Context(), t); err != nil {
-		s.storeErr(w, r, err, "technician")
+		httpjson.StoreError(s.log, w, r, err, "technician")
 		return
 	}
 	s.audit(r.Context(), ac.Email, "technician.break-glass", t.ID, strconv.FormatBool(t.BreakGlass))
-	writeJSON(w, http.StatusOK, viewTech(t))
+	httpjson.Write(w, http.StatusOK, viewTech(t))
 }

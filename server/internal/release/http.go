@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/deskside/deskside/shared/protocol"
+	"github.com/deskside/deskside/server/internal/httpjson"
 	srel "github.com/deskside/deskside/shared/release"
 )
 
@@ -41,33 +41,22 @@ func (s *Service) Handler() http.Handler {
 	return mux
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
-}
-
-func writeErr(w http.ResponseWriter, status int, code, msg string) {
-	writeJSON(w, status, protocol.APIError{Error: code, Msg: msg})
-}
-
 type staffHandler func(w http.ResponseWriter, r *http.Request, actor string)
 
 // staff wraps h with the technician check; admin routes need the admin role.
 func (s *Service) staff(admin bool, h staffHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if s.cfg.Staff == nil {
-			writeErr(w, http.StatusUnauthorized, "unauthorized", "Sign in to manage releases.")
+			httpjson.Error(w, http.StatusUnauthorized, "unauthorized", "Sign in to manage releases.")
 			return
 		}
 		actor, isAdmin, ok := s.cfg.Staff(r)
 		if !ok {
-			writeErr(w, http.StatusUnauthorized, "unauthorized", "Sign in to manage releases.")
+			httpjson.Error(w, http.StatusUnauthorized, "unauthorized", "Sign in to manage releases.")
 			return
 		}
 		if admin && !isAdmin {
-			writeErr(w, http.StatusForbidden, "forbidden", "Only an admin can publish or roll out releases.")
+			httpjson.Error(w, http.StatusForbidden, "forbidden", "Only an admin can publish or roll out releases.")
 			return
 		}
 		h(w, r, actor)
@@ -91,13 +80,13 @@ func (s *Service) handleList(w http.ResponseWriter, r *http.Request, _ string) {
 	if versions == nil {
 		versions = []VersionCount{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"releases": rels, "versions": versions})
+	httpjson.Write(w, http.StatusOK, map[string]any{"releases": rels, "versions": versions})
 }
 
 func (s *Service) handleGet(w http.ResponseWriter, r *http.Request, _ string) {
 	rel, err := s.Get(r.Context(), r.PathValue("id"))
 	if errors.Is(err, ErrNotFound) {
-		writeErr(w, http.StatusNotFound, "not_found", "There is no such release.")
+		httpjson.Error(w, http.StatusNotFound, "not_found", "There is no such release.")
 		return
 	}
 	if err != nil {
@@ -112,7 +101,7 @@ func (s *Service) handleGet(w http.ResponseWriter, r *http.Request, _ string) {
 	if failures == nil {
 		failures = []Report{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"release": rel, "failures": failures})
+	httpjson.Write(w, http.StatusOK, map[string]any{"release": rel, "failures": failures})
 }
 
 func (s *Service) handlePatch(w http.ResponseWriter, r *http.Request, actor string) {
@@ -123,19 +112,19 @@ func (s *Service) handlePatch(w http.ResponseWriter, r *http.Request, actor stri
 	dec := json.NewDecoder(io.LimitReader(r.Body, 4<<10))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&body); err != nil || (body.Percent == nil && body.Paused == nil) {
-		writeErr(w, http.StatusBadRequest, "bad_request", `Send {"percent": 0-100} and/or {"paused": true|false}.`)
+		httpjson.Error(w, http.StatusBadRequest, "bad_request", `Send {"percent": 0-100} and/or {"paused": true|false}.`)
 		return
 	}
 	rel, err := s.SetRollout(r.Context(), r.PathValue("id"), body.Percent, body.Paused, actor)
 	switch {
 	case errors.Is(err, ErrNotFound):
-		writeErr(w, http.StatusNotFound, "not_found", "There is no such release.")
+		httpjson.Error(w, http.StatusNotFound, "not_found", "There is no such release.")
 	case err != nil && strings.Contains(err.Error(), "outside 0..100"):
-		writeErr(w, http.StatusBadRequest, "bad_request", "The percentage must be between 0 and 100.")
+		httpjson.Error(w, http.StatusBadRequest, "bad_request", "The percentage must be between 0 and 100.")
 	case err != nil:
 		s.internal(w, err)
 	default:
-		writeJSON(w, http.StatusOK, rel)
+		httpjson.Write(w, http.StatusOK, rel)
 	}
 }
 
@@ -146,42 +135,42 @@ func (s *Service) handleUpload(w http.ResponseWriter, r *http.Request, actor str
 	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBinary+srel.MaxManifestBytes+srel.MaxSignatureBytes+64<<10)
 	mr, err := r.MultipartReader()
 	if err != nil {
-		writeErr(w, http.StatusBadRequest, "bad_request", "Upload a multipart form with the parts manifest, signature and binary, in that order.")
+		httpjson.Error(w, http.StatusBadRequest, "bad_request", "Upload a multipart form with the parts manifest, signature and binary, in that order.")
 		return
 	}
 	manifest, err := readPart(mr, "manifest", srel.MaxManifestBytes)
 	if err != nil {
-		writeErr(w, http.StatusBadRequest, "bad_request", err.Error())
+		httpjson.Error(w, http.StatusBadRequest, "bad_request", err.Error())
 		return
 	}
 	sig, err := readPart(mr, "signature", srel.MaxSignatureBytes)
 	if err != nil {
-		writeErr(w, http.StatusBadRequest, "bad_request", err.Error())
+		httpjson.Error(w, http.StatusBadRequest, "bad_request", err.Error())
 		return
 	}
 	if _, err := srel.Verify(s.keys, manifest, sig); err != nil {
-		writeErr(w, http.StatusUnprocessableEntity, "bad_signature",
+		httpjson.Error(w, http.StatusUnprocessableEntity, "bad_signature",
 			"The manifest is not signed by the publisher key this server trusts: "+err.Error())
 		return
 	}
 	bin, err := mr.NextPart()
 	if err != nil || bin.FormName() != "binary" {
-		writeErr(w, http.StatusBadRequest, "bad_request", "The third part must be the binary.")
+		httpjson.Error(w, http.StatusBadRequest, "bad_request", "The third part must be the binary.")
 		return
 	}
 	rel, err := s.Upload(r.Context(), manifest, sig, bin, actor)
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.Is(err, ErrExists):
-		writeErr(w, http.StatusConflict, "exists", err.Error())
+		httpjson.Error(w, http.StatusConflict, "exists", err.Error())
 	case errors.As(err, &tooBig):
-		writeErr(w, http.StatusRequestEntityTooLarge, "too_large", "The upload is over the size limit.")
+		httpjson.Error(w, http.StatusRequestEntityTooLarge, "too_large", "The upload is over the size limit.")
 	case err != nil && (strings.Contains(err.Error(), "manifest says") || strings.Contains(err.Error(), "limit")):
-		writeErr(w, http.StatusUnprocessableEntity, "bad_binary", err.Error())
+		httpjson.Error(w, http.StatusUnprocessableEntity, "bad_binary", err.Error())
 	case err != nil:
 		s.internal(w, err)
 	default:
-		writeJSON(w, http.StatusCreated, rel) // at 0 %: nothing is offered yet
+		httpjson.Write(w, http.StatusCreated, rel) // at 0 %: nothing is offered yet
 	}
 }
 
@@ -210,13 +199,13 @@ func (s *Service) device(r *http.Request) (string, bool) {
 func (s *Service) handleOffer(w http.ResponseWriter, r *http.Request) {
 	id, ok := s.device(r)
 	if !ok {
-		writeErr(w, http.StatusUnauthorized, "unauthorized", "Device credentials are required.")
+		httpjson.Error(w, http.StatusUnauthorized, "unauthorized", "Device credentials are required.")
 		return
 	}
 	q := r.URL.Query()
 	d := Device{ID: id, OS: q.Get("os"), Arch: q.Get("arch"), Channel: srel.Channel(q.Get("channel")), Version: q.Get("version")}
 	if d.OS == "" || d.Arch == "" || d.Version == "" || len(d.OS)+len(d.Arch)+len(d.Version) > 100 {
-		writeErr(w, http.StatusBadRequest, "bad_request", "os, arch and version are required.")
+		httpjson.Error(w, http.StatusBadRequest, "bad_request", "os, arch and version are required.")
 		return
 	}
 	offer, err := s.Offer(r.Context(), d)
@@ -228,17 +217,17 @@ func (s *Service) handleOffer(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	writeJSON(w, http.StatusOK, offer)
+	httpjson.Write(w, http.StatusOK, offer)
 }
 
 func (s *Service) handleFile(w http.ResponseWriter, r *http.Request) {
 	if _, ok := s.device(r); !ok {
 		if s.cfg.Staff == nil {
-			writeErr(w, http.StatusUnauthorized, "unauthorized", "Device or technician credentials are required.")
+			httpjson.Error(w, http.StatusUnauthorized, "unauthorized", "Device or technician credentials are required.")
 			return
 		}
 		if _, _, ok := s.cfg.Staff(r); !ok {
-			writeErr(w, http.StatusUnauthorized, "unauthorized", "Device or technician credentials are required.")
+			httpjson.Error(w, http.StatusUnauthorized, "unauthorized", "Device or technician credentials are required.")
 			return
 		}
 	}
@@ -248,7 +237,7 @@ func (s *Service) handleFile(w http.ResponseWriter, r *http.Request) {
 	err := s.db.QueryRowContext(r.Context(), `SELECT manifest, signature, uploaded_at FROM releases WHERE id = ?`, id).
 		Scan(&manifest, &sig, &created)
 	if err != nil {
-		writeErr(w, http.StatusNotFound, "not_found", "There is no such release.")
+		httpjson.Error(w, http.StatusNotFound, "not_found", "There is no such release.")
 		return
 	}
 	mod := time.UnixMilli(created)
@@ -270,11 +259,11 @@ func (s *Service) handleFile(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Disposition", `attachment; filename="deskside-agent-`+id+`"`)
 		http.ServeContent(w, r, "", mod, f)
 	default:
-		writeErr(w, http.StatusNotFound, "not_found", "Files are manifest, signature and binary.")
+		httpjson.Error(w, http.StatusNotFound, "not_found", "Files are manifest, signature and binary.")
 	}
 }
 
 func (s *Service) internal(w http.ResponseWriter, err error) {
 	s.log.Error("release API", "err", err)
-	writeErr(w, http.StatusInternalServerError, "internal", "Something went wrong on the server; it has been logged.")
+	httpjson.Error(w, http.StatusInternalServerError, "internal", "Something went wrong on the server; it has been logged.")
 }
