@@ -367,6 +367,30 @@ func (f flags) dataFlag() func() (string, bool) {
 	}
 }
 
+// existingStore is what every admin command shares: --data, --store and
+// --database-url, and opening the running server's store with them.
+type existingStore struct {
+	data      func() (string, bool)
+	kind, url *string
+}
+
+func (f flags) existingStore() existingStore {
+	data := f.dataFlag()
+	kind, url := f.storeFlags()
+	return existingStore{data: data, kind: kind, url: url}
+}
+
+// open parses args, once the command has defined its own flags on f, and
+// opens the store (never creating one); dir is the data directory.
+func (e existingStore) open(f flags, args []string) (store.Store, string, error) {
+	if err := f.parseNoArgs(args); err != nil {
+		return nil, "", err
+	}
+	dir, set := e.data()
+	st, err := openStore(dir, set, *e.kind, *e.url)
+	return st, dir, err
+}
+
 // parseNoArgs parses args and refuses words left over: a mistyped
 // subcommand must not run as something else.
 func (f flags) parseNoArgs(args []string) error {
@@ -379,17 +403,12 @@ func (f flags) parseNoArgs(args []string) error {
 
 func adminCreate(args []string) error {
 	f := newFlags("admin create")
-	data := f.dataFlag()
-	storeKind, dbURL := f.storeFlags()
+	where := f.existingStore()
 	email := f.String("email", "", "email address (sign-in name)")
 	name := f.String("name", "", "name users see")
 	password := f.String("password", "", "password (at least 10 characters)")
 	role := f.String("role", "admin", "admin, technician or viewer")
-	if err := f.parseNoArgs(args); err != nil {
-		return err
-	}
-	dir, dataSet := data()
-	st, err := openStore(dir, dataSet, *storeKind, *dbURL)
+	st, dir, err := where.open(f, args)
 	if err != nil {
 		return err
 	}
@@ -417,13 +436,8 @@ func adminCreate(args []string) error {
 
 func adminList(args []string) error {
 	f := newFlags("admin list")
-	data := f.dataFlag()
-	storeKind, dbURL := f.storeFlags()
-	if err := f.parseNoArgs(args); err != nil {
-		return err
-	}
-	dir, dataSet := data()
-	st, err := openStore(dir, dataSet, *storeKind, *dbURL)
+	where := f.existingStore()
+	st, _, err := where.open(f, args)
 	if err != nil {
 		return err
 	}
@@ -450,17 +464,12 @@ func adminList(args []string) error {
 
 func tokenCreate(args []string) error {
 	f := newFlags("token create")
-	data := f.dataFlag()
-	storeKind, dbURL := f.storeFlags()
+	where := f.existingStore()
 	group := f.String("group", "default", "group the enrolled devices join")
 	maxUses := f.Int("max-uses", 0, "how many devices may use it (0: unlimited)")
 	expires := f.Duration("expires", 0, "how long it stays valid, e.g. 72h (0: forever)")
 	selfSigned := f.boolean("tls-self-signed", false, "add the pin of the self-signed certificate in the data directory")
-	if err := f.parseNoArgs(args); err != nil {
-		return err
-	}
-	dir, dataSet := data()
-	st, err := openStore(dir, dataSet, *storeKind, *dbURL)
+	st, dir, err := where.open(f, args)
 	if err != nil {
 		return err
 	}
@@ -482,13 +491,8 @@ func tokenCreate(args []string) error {
 
 func tokenList(args []string) error {
 	f := newFlags("token list")
-	data := f.dataFlag()
-	storeKind, dbURL := f.storeFlags()
-	if err := f.parseNoArgs(args); err != nil {
-		return err
-	}
-	dir, dataSet := data()
-	st, err := openStore(dir, dataSet, *storeKind, *dbURL)
+	where := f.existingStore()
+	st, _, err := where.open(f, args)
 	if err != nil {
 		return err
 	}

@@ -100,19 +100,9 @@ func (s *Sessions) patchMe(w http.ResponseWriter, r *http.Request, ac *Actor) {
 		return
 	}
 	t := ac.Technician
-	if in.Name != nil && strings.TrimSpace(*in.Name) != "" {
-		if len(strings.TrimSpace(*in.Name)) > maxName {
-			httpjson.Error(w, http.StatusBadRequest, "bad_body", "The name is too long (100 characters at most).")
-			return
-		}
-		t.Name = strings.TrimSpace(*in.Name)
-	}
-	if in.Greeting != nil {
-		if len(*in.Greeting) > maxGreeting {
-			httpjson.Error(w, http.StatusBadRequest, "bad_body", "The greeting is too long (500 characters at most).")
-			return
-		}
-		t.Greeting = strings.TrimSpace(*in.Greeting)
+	if msg := setProfile(&t, in.Name, in.Greeting); msg != "" {
+		httpjson.Error(w, http.StatusBadRequest, "bad_body", msg)
+		return
 	}
 	if in.Password != nil {
 		if len(*in.Password) > maxPassword {
@@ -204,19 +194,9 @@ func (s *Sessions) patchTech(w http.ResponseWriter, r *http.Request, ac *Actor) 
 		}
 		t.Role = *in.Role
 	}
-	if in.Name != nil && strings.TrimSpace(*in.Name) != "" {
-		if len(strings.TrimSpace(*in.Name)) > maxName {
-			httpjson.Error(w, http.StatusBadRequest, "bad_body", "The name is too long (100 characters at most).")
-			return
-		}
-		t.Name = strings.TrimSpace(*in.Name)
-	}
-	if in.Greeting != nil {
-		if len(*in.Greeting) > maxGreeting {
-			httpjson.Error(w, http.StatusBadRequest, "bad_body", "The greeting is too long (500 characters at most).")
-			return
-		}
-		t.Greeting = strings.TrimSpace(*in.Greeting)
+	if msg := setProfile(&t, in.Name, in.Greeting); msg != "" {
+		httpjson.Error(w, http.StatusBadRequest, "bad_body", msg)
+		return
 	}
 	if in.Disabled != nil {
 		t.Disabled = *in.Disabled
@@ -280,4 +260,22 @@ func (s *Sessions) putBreakGlass(w http.ResponseWriter, r *http.Request, ac *Act
 	}
 	s.audit(r.Context(), ac.Email, "technician.break-glass", t.ID, strconv.FormatBool(t.BreakGlass))
 	httpjson.Write(w, http.StatusOK, viewTech(t))
+}
+
+// setProfile applies a new name and greeting (nil: unchanged; a blank name
+// is ignored) to t, or returns the sentence saying which one is too long.
+func setProfile(t *store.Technician, name, greeting *string) string {
+	if name != nil && strings.TrimSpace(*name) != "" {
+		if len(strings.TrimSpace(*name)) > maxName {
+			return "The name is too long (100 characters at most)."
+		}
+		t.Name = strings.TrimSpace(*name)
+	}
+	if greeting != nil {
+		if len(*greeting) > maxGreeting {
+			return "The greeting is too long (500 characters at most)."
+		}
+		t.Greeting = strings.TrimSpace(*greeting)
+	}
+	return ""
 }
