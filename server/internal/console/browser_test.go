@@ -107,6 +107,25 @@ func (b *Browser) Do(what string, steps ...chromedp.Action[chromedp.Void]) {
 	}
 }
 
+// Click clicks the element a CSS selector finds. A page that redraws a
+// list (after a save, or its 30 s refresh) can replace the node between
+// chromedp's query and its click ("Could not find node with given id");
+// a person would simply click the new button, so Click queries again, a
+// few times, only for that error.
+func (b *Browser) Click(what, sel string) {
+	b.t.Helper()
+	var err error
+	for range 5 {
+		if err = chromedp.Do(b.ctx, chromedp.Click(chromedp.CSS(sel))); err == nil {
+			return
+		}
+		if !strings.Contains(err.Error(), "Could not find node") && !strings.Contains(err.Error(), "No node with given id") {
+			break
+		}
+	}
+	b.t.Fatalf("%s: %v", what, err)
+}
+
 // Text returns the visible text of the first element matching a CSS selector,
 // waiting for it to be visible.
 func (b *Browser) Text(sel string) string {

@@ -211,7 +211,7 @@ func TestUpdatesPage(t *testing.T) {
 	}
 
 	// Which devices failed, by name, and why.
-	b.Do("show failures", chromedp.Click(chromedp.CSS(`button[aria-controls=fail-rel_mac140]`)))
+	b.Click("show failures", `button[aria-controls=fail-rel_mac140]`)
 	b.WaitText("#fail-rel_mac140", "chloe-mac")
 	b.WaitText("#fail-rel_mac140", "Rolled back")
 	if exp := Eval[string](b, `document.querySelector('button[aria-controls=fail-rel_mac140]').getAttribute('aria-expanded')`); exp != "true" {
@@ -219,7 +219,7 @@ func TestUpdatesPage(t *testing.T) {
 	}
 	b.Screenshot("updates")
 
-	b.Do("resume", chromedp.Click(chromedp.CSS(`button[aria-label="Resume 1.4.0 macOS arm64"]`)))
+	b.Click("resume", `button[aria-label="Resume 1.4.0 macOS arm64"]`)
 	b.WaitText("#toasts", "rolling out again")
 	f.mu.Lock()
 	paused := f.releases[1]["paused"]
@@ -227,6 +227,6 @@ func TestUpdatesPage(t *testing.T) {
 	if paused != false {
 		t.Errorf("resume left paused = %v", paused)
 	}
-	b.Do("pause", chromedp.Click(chromedp.CSS(`button[aria-label="Pause 1.4.0 Windows amd64"]`)))
+	b.Click("pause", `button[aria-label="Pause 1.4.0 Windows amd64"]`)
 	b.WaitText("#toasts", "is paused")
 }
