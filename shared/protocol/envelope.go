@@ -20,7 +20,20 @@ import (
 //	1 (2026-11-23): first version — envelope, hello/welcome, requests,
 //	  messages, status, announcements, snapshots, telemetry, acks with
 //	  per-device sequence numbers and replay.
+//
+// Revisions of version 1 add kinds and fields a side may ignore; each side
+// says its Revision in hello and welcome and uses a new kind only when the
+// other side's capabilities list it:
+//
+//	2 (2026-12-03): heads-up checks (checks.policy, check.report, capability
+//	  "checks"); self-help (articles.changed, article.feedback,
+//	  announcement.metoo, capability "articles"); announcements gain a kind
+//	  and a resolved time; request.new gains check and shown_articles;
+//	  welcome gains articles_revision.
 const Version = 1
+
+// Revision is the additive revision of Version this code speaks.
+const Revision = 2
 
 // Limits shared by both ends. The server enforces them; the agent checks them
 // before sending so the user hears about a too-large screenshot at once.
@@ -48,6 +61,10 @@ const (
 	KindTelemetry      Kind = "telemetry"       // compact live figures
 	KindUpdateReport   Kind = "update.report"   // result of a self-update
 	KindDeliveryCursor Kind = "delivery.cursor" // device has durably stored server messages up to seq
+	// Revision 2.
+	KindCheckReport       Kind = "check.report"       // a heads-up check changed state
+	KindArticleFeedback   Kind = "article.feedback"   // viewed / solved it / still need help
+	KindAnnouncementMeToo Kind = "announcement.metoo" // "me too" on a known problem
 )
 
 // Server → device.
@@ -62,6 +79,9 @@ const (
 	KindTelemetryStart  Kind = "telemetry.start"  // a technician is watching
 	KindTelemetryStop   Kind = "telemetry.stop"   // nobody is watching any more
 	KindUpdateAvailable Kind = "update.available" // a release is ready for this device
+	// Revision 2.
+	KindChecksPolicy    Kind = "checks.policy"    // IT's heads-up policy (sequenced)
+	KindArticlesChanged Kind = "articles.changed" // published articles changed (a hint)
 )
 
 // Server → console (technicians). The console sends its actions over REST;
@@ -93,6 +113,8 @@ const (
 	CapScreenshot   = "screenshot"
 	CapAnnouncement = "announcement"
 	CapUpdate       = "update"
+	CapChecks       = "checks"   // revision 2: heads-up checks
+	CapArticles     = "articles" // revision 2: self-help articles and known problems
 )
 
 // Error codes carried in an error frame.

@@ -8,6 +8,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -28,15 +29,18 @@ import (
 // into. TestFuzzFrameCoversEveryKind keeps it equal to the kinds declared in
 // this package, so a new kind cannot be left unfuzzed.
 var frameBodies = map[Kind]func() any{
-	KindHello:          func() any { return new(Hello) },
-	KindRequestNew:     func() any { return new(RequestNew) },
-	KindRequestReply:   func() any { return new(RequestReply) },
-	KindRequestRate:    func() any { return new(RequestRate) },
-	KindRequestReopen:  func() any { return new(RequestReopen) },
-	KindSnapshot:       func() any { return new(Snapshot) },
-	KindTelemetry:      func() any { return new(Telemetry) },
-	KindUpdateReport:   func() any { return new(UpdateReport) },
-	KindDeliveryCursor: func() any { return new(DeliveryCursor) },
+	KindHello:             func() any { return new(Hello) },
+	KindRequestNew:        func() any { return new(RequestNew) },
+	KindRequestReply:      func() any { return new(RequestReply) },
+	KindRequestRate:       func() any { return new(RequestRate) },
+	KindRequestReopen:     func() any { return new(RequestReopen) },
+	KindSnapshot:          func() any { return new(Snapshot) },
+	KindTelemetry:         func() any { return new(Telemetry) },
+	KindUpdateReport:      func() any { return new(UpdateReport) },
+	KindDeliveryCursor:    func() any { return new(DeliveryCursor) },
+	KindCheckReport:       func() any { return new(CheckReport) },
+	KindArticleFeedback:   func() any { return new(ArticleFeedback) },
+	KindAnnouncementMeToo: func() any { return new(AnnouncementMeToo) },
 
 	KindWelcome:         func() any { return new(Welcome) },
 	KindAck:             func() any { return new(Ack) },
@@ -48,6 +52,8 @@ var frameBodies = map[Kind]func() any{
 	KindTelemetryStart:  func() any { return new(TelemetryStart) },
 	KindTelemetryStop:   func() any { return new(struct{}) },
 	KindUpdateAvailable: func() any { return new(UpdateAvailable) },
+	KindChecksPolicy:    func() any { return new(ChecksPolicy) },
+	KindArticlesChanged: func() any { return new(ArticlesChanged) },
 
 	KindPresence:       func() any { return new(Presence) },
 	KindRequestCreated: func() any { return new(RequestSummary) },
@@ -326,6 +332,12 @@ var bodyRules = map[reflect.Type]func(any) error{
 		if err := textRule(r.Text, true); err != nil {
 			return err
 		}
+		if len(r.ShownArticles) > 10 || slices.ContainsFunc(r.ShownArticles, func(id string) bool { return id == "" || len(id) > 64 }) {
+			return errors.New("more than 10 shown articles, or an empty or long id")
+		}
+		if r.Check != "" && !nameRule(string(r.Check)) {
+			return errors.New("check is not a name")
+		}
 		if a := r.Screenshot; a != nil {
 			switch {
 			case a.Type != "image/png" && a.Type != "image/jpeg":
@@ -357,6 +369,44 @@ var bodyRules = map[reflect.Type]func(any) error{
 		}
 		return textRule(r.Text, false)
 	},
+	reflect.TypeFor[CheckReport](): func(v any) error {
+		r := v.(*CheckReport)
+		switch {
+		case !nameRule(string(r.Check)):
+			return errors.New("check is not a name")
+		case !slices.Contains([]CheckState{"ok", "warn", "unknown", "fixed", "snoozed", "asked_it"}, r.State):
+			return errors.New("unknown state")
+		case len(r.Evidence) > 32:
+			return errors.New("too much evidence")
+		case len(r.RequestID) > 64:
+			return errors.New("long request_id")
+		}
+		for k, v := range r.Evidence {
+			if !utf8.ValidString(k+v) || utf8.RuneCountInString(k) > 64 || utf8.RuneCountInString(v) > 512 {
+				return errors.New("bad evidence")
+			}
+		}
+		return textRule(r.Summary, false)
+	},
+	reflect.TypeFor[ArticleFeedback](): func(v any) error {
+		f := v.(*ArticleFeedback)
+		if f.ArticleID == "" || len(f.ArticleID) > 64 || !slices.Contains([]string{"viewed", "solved", "still_need_help"}, f.Event) {
+			return errors.New("bad article feedback")
+		}
+		return nil
+	},
+	reflect.TypeFor[AnnouncementMeToo](): func(v any) error {
+		m := v.(*AnnouncementMeToo)
+		if m.AnnouncementID == "" || len(m.AnnouncementID) > 64 {
+			return errors.New("bad announcement_id")
+		}
+		return nil
+	},
+}
+
+// nameRule: a check name is 1..40 of a-z, 0-9 and _.
+func nameRule(s string) bool {
+	return len(s) >= 1 && len(s) <= 40 && strings.Trim(s, "abcdefghijklmnopqrstuvwxyz0123456789_") == ""
 }
 
 // textRule: user text is valid UTF-8 of at most MaxTextRunes characters,
@@ -444,6 +494,65 @@ func FuzzParseDeviceAuth(f *testing.F) {
 		}
 		if got := DeviceAuthHeader(id, secret); got != h {
 			t.Fatalf("DeviceAuthHeader(%q, %q) = %q, want %q", id, secret, got, h)
+		}
+	})
+}
+
+// policyRule restates what ValidateStrict accepts, from the field comments.
+func policyRule(p *ChecksPolicy) error {
+	seen := map[CheckKind]bool{}
+	for _, c := range p.Checks {
+		if !slices.Contains(CheckKinds, c.Kind) || seen[c.Kind] {
+			return errors.New("unknown or repeated kind")
+		}
+		seen[c.Kind] = true
+		switch {
+		case c.DiskFreePct < 0 || c.DiskFreePct > 90, c.DiskFreeGB < 0 || c.DiskFreeGB > 10000,
+			c.UptimeDays < 0 || c.UptimeDays > 365, c.UpdatesDays < 0 || c.UpdatesDays > 365,
+			c.PasswordDays < 0 || c.PasswordDays > 90, c.BatteryHealthPct < 0 || c.BatteryHealthPct > 100,
+			c.RemindHours < 0 || c.RemindHours > 720:
+			return errors.New("threshold out of range")
+		case !utf8.ValidString(c.Title) || !utf8.ValidString(c.Text),
+			utf8.RuneCountInString(c.Title) > 1000 || utf8.RuneCountInString(c.Text) > 1000, len(c.ArticleID) > 64:
+			return errors.New("bad words")
+		}
+		for _, s := range []string{c.HowToURL, c.FixURL} {
+			if s == "" {
+				continue
+			}
+			u, err := url.Parse(s)
+			if err != nil || len(s) > 2048 || u.Scheme != "https" || u.Hostname() == "" || u.User != nil {
+				return errors.New("not an https URL")
+			}
+		}
+	}
+	return nil
+}
+
+// FuzzChecksPolicy is the policy an admin PUTs (the server stores it only if
+// ValidateStrict accepts it) and an agent reads (Usable keeps the items it
+// can apply). ValidateStrict agrees with policyRule, and Usable keeps every
+// item of a policy ValidateStrict accepts.
+func FuzzChecksPolicy(f *testing.F) {
+	b, _ := json.Marshal(DefaultChecksPolicy())
+	f.Add(b)
+	f.Add([]byte(`{"checks":[{"kind":"disk_space","disk_free_pct":95},{"kind":"teleport"}]}`))
+	f.Add([]byte(`{"checks":[{"kind":"password_expiry","fix_url":"javascript:alert(1)"}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var p ChecksPolicy
+		if json.Unmarshal(data, &p) != nil {
+			return
+		}
+		err := p.ValidateStrict()
+		if want := policyRule(&p); (err == nil) != (want == nil) {
+			t.Fatalf("ValidateStrict said %v; the rule says %v\npolicy: %s", err, want, data)
+		}
+		use, skipped := p.Usable()
+		if len(use)+len(skipped) != len(p.Checks) {
+			t.Fatalf("Usable kept %d and skipped %d of %d items", len(use), len(skipped), len(p.Checks))
+		}
+		if err == nil && len(skipped) != 0 {
+			t.Fatalf("Usable skipped %v of a valid policy", skipped)
 		}
 	})
 }

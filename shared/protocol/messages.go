@@ -103,6 +103,8 @@ type Hello struct {
 	// LastSeq is the highest server → device seq the device has stored; the
 	// server replays everything after it.
 	LastSeq uint64 `json:"last_seq"`
+	// Revision is the protocol revision the agent speaks (0: before 2).
+	Revision int `json:"revision,omitempty"`
 }
 
 // Welcome answers Hello.
@@ -118,6 +120,11 @@ type Welcome struct {
 	ReplayTo   uint64 `json:"replay_to,omitempty"`
 	// ServerName is how the help desk calls itself ("Acme IT").
 	ServerName string `json:"server_name,omitempty"`
+	// Revision is the protocol revision the server speaks (0: before 2).
+	Revision int `json:"revision,omitempty"`
+	// ArticlesRevision is where the published articles are (see
+	// ArticlesChanged); 0 when the server has none.
+	ArticlesRevision int64 `json:"articles_revision,omitempty"`
 }
 
 // Ack confirms that the frame with ID (the envelope id) was durably stored.
@@ -172,6 +179,11 @@ type RequestNew struct {
 	Snapshot *Snapshot `json:"snapshot,omitempty"`
 	// CreatedAt is when the user pressed Send (the frame may go out later).
 	CreatedAt time.Time `json:"created_at"`
+	// Check is the heads-up check whose "Ask IT" raised this request.
+	Check CheckKind `json:"check,omitempty"`
+	// ShownArticles are the self-help articles suggested while the person
+	// typed it (ids), so IT sees what did not help.
+	ShownArticles []string `json:"shown_articles,omitempty"`
 }
 
 // Validate checks the fields a user or a script can get wrong.
@@ -187,6 +199,17 @@ func (r *RequestNew) Validate() error {
 	}
 	if err := CheckText("text", r.Text, true); err != nil {
 		return err
+	}
+	if len(r.ShownArticles) > 10 {
+		return fmt.Errorf("shown_articles has %d ids; the limit is 10", len(r.ShownArticles))
+	}
+	for _, id := range r.ShownArticles {
+		if id == "" || len(id) > 64 {
+			return errors.New("shown_articles holds an empty id or one longer than 64 characters")
+		}
+	}
+	if r.Check != "" && !validCheckName(string(r.Check)) {
+		return fmt.Errorf("check %q is not a check name", r.Check)
 	}
 	if r.Screenshot != nil {
 		return r.Screenshot.Validate()
@@ -279,6 +302,13 @@ type Announcement struct {
 	Author         Person    `json:"author"`
 	CreatedAt      time.Time `json:"created_at"`
 	ExpiresAt      time.Time `json:"expires_at,omitzero"`
+	// Kind is AnnouncementNews (or empty) or AnnouncementKnownProblem
+	// (revision 2).
+	Kind string `json:"kind,omitempty"`
+	// ResolvedAt is set when IT marks a known problem resolved; the same
+	// announcement is sent again with it, and ResolvedText is the all-clear.
+	ResolvedAt   time.Time `json:"resolved_at,omitzero"`
+	ResolvedText string    `json:"resolved_text,omitempty"`
 }
 
 // TelemetryStart asks the device for compact live figures every IntervalMS

@@ -41,21 +41,30 @@ func sampleSnapshot() Snapshot {
 func golden() map[Kind]any {
 	snap := sampleSnapshot()
 	return map[Kind]any{
-		KindHello:           Hello{AgentVersion: "1.0.0", OS: "linux", Arch: "amd64", Capabilities: []string{CapTelemetry, CapScreenshot}, LastSeq: 41},
-		KindWelcome:         Welcome{DeviceID: "dev_1", ServerVersion: "1.0.0", Capabilities: []string{CapTelemetry}, PingSeconds: 120, ReplayFrom: 42, ReplayTo: 44, ServerName: "Acme IT"},
-		KindAck:             Ack{ID: "f1c0ffee-0000-4000-8000-000000000001", Ref: "req_1"},
-		KindError:           Error{Code: ErrUnknownType, Message: "unknown message type \"bogus\"", Ref: "abc"},
-		KindRequestNew:      RequestNew{RequestID: "req_1", Category: CategorySoftware, Urgency: UrgencyWhenYouCan, Text: "I installed Figma for my work", Screenshot: &Attachment{Name: "screen.png", Type: "image/png", Data: []byte{0x89, 'P', 'N', 'G'}}, Snapshot: &snap, CreatedAt: t0},
-		KindRequestReply:    RequestReply{RequestID: "req_1", MessageID: "msg_1", Text: "Thanks!", CreatedAt: t0},
-		KindRequestRate:     RequestRate{RequestID: "req_1", Rating: 5, Comment: "Quick and kind"},
-		KindRequestReopen:   RequestReopen{RequestID: "req_1", Text: "It came back"},
-		KindSnapshot:        snap,
-		KindTelemetry:       Telemetry{At: t0, CPUPct: 12.5, MemPct: 50, DiskPct: 80, NetRxBps: 1000, NetTxBps: 200},
-		KindUpdateReport:    UpdateReport{FromVersion: "1.0.0", ToVersion: "1.1.0", OK: true},
-		KindDeliveryCursor:  DeliveryCursor{Seq: 44},
+		KindHello:          Hello{AgentVersion: "1.0.0", OS: "linux", Arch: "amd64", Capabilities: []string{CapTelemetry, CapScreenshot, CapChecks, CapArticles}, LastSeq: 41, Revision: Revision},
+		KindWelcome:        Welcome{DeviceID: "dev_1", ServerVersion: "1.0.0", Capabilities: []string{CapTelemetry}, PingSeconds: 120, ReplayFrom: 42, ReplayTo: 44, ServerName: "Acme IT", Revision: Revision, ArticlesRevision: 7},
+		KindAck:            Ack{ID: "f1c0ffee-0000-4000-8000-000000000001", Ref: "req_1"},
+		KindError:          Error{Code: ErrUnknownType, Message: "unknown message type \"bogus\"", Ref: "abc"},
+		KindRequestNew:     RequestNew{RequestID: "req_1", Category: CategorySoftware, Urgency: UrgencyWhenYouCan, Text: "I installed Figma for my work", Screenshot: &Attachment{Name: "screen.png", Type: "image/png", Data: []byte{0x89, 'P', 'N', 'G'}}, Snapshot: &snap, CreatedAt: t0, ShownArticles: []string{"art_1"}},
+		KindRequestReply:   RequestReply{RequestID: "req_1", MessageID: "msg_1", Text: "Thanks!", CreatedAt: t0},
+		KindRequestRate:    RequestRate{RequestID: "req_1", Rating: 5, Comment: "Quick and kind"},
+		KindRequestReopen:  RequestReopen{RequestID: "req_1", Text: "It came back"},
+		KindSnapshot:       snap,
+		KindTelemetry:      Telemetry{At: t0, CPUPct: 12.5, MemPct: 50, DiskPct: 80, NetRxBps: 1000, NetTxBps: 200},
+		KindUpdateReport:   UpdateReport{FromVersion: "1.0.0", ToVersion: "1.1.0", OK: true},
+		KindDeliveryCursor: DeliveryCursor{Seq: 44},
+		KindCheckReport: CheckReport{Check: CheckDiskSpace, State: CheckWarn, Summary: "Your disk is almost full: 3.1 GB left.",
+			Evidence: map[string]string{"mount": "/home", "free_gb": "3.1", "free_pct": "4.2"}, ObservedAt: t0},
+		KindArticleFeedback:   ArticleFeedback{ArticleID: "art_1", Event: ArticleSolved, At: t0},
+		KindAnnouncementMeToo: AnnouncementMeToo{AnnouncementID: "ann_1", At: t0},
+		KindChecksPolicy: ChecksPolicy{Revision: 3, Group: "sales", UpdatedAt: t0, Checks: []CheckPolicy{
+			DefaultCheckPolicy(CheckDiskSpace),
+			{Kind: CheckPasswordExpiry, Enabled: true, PasswordDays: 10, RemindHours: 24, Text: "Your password expires in {days} days.", FixURL: "https://id.example.com/password"},
+		}},
+		KindArticlesChanged: ArticlesChanged{Revision: 7},
 		KindMessage:         Message{RequestID: "req_1", MessageID: "msg_2", Author: rob, Text: "On it!", CreatedAt: t0},
 		KindRequestStatus:   RequestStatus{RequestID: "req_1", Status: StatusInProgress, Assignee: &rob, Text: "Rob picked up your request", ChangedAt: t0},
-		KindAnnouncement:    Announcement{AnnouncementID: "ann_1", Title: "Email is slow", Text: "We're on it.", Severity: "outage", Author: rob, CreatedAt: t0, ExpiresAt: t0.Add(4 * time.Hour)},
+		KindAnnouncement:    Announcement{AnnouncementID: "ann_1", Title: "Email is slow", Text: "We're on it.", Severity: "outage", Author: rob, CreatedAt: t0, ExpiresAt: t0.Add(4 * time.Hour), Kind: AnnouncementKnownProblem},
 		KindSnapshotWant:    struct{}{},
 		KindTelemetryStart:  TelemetryStart{IntervalMS: 2000},
 		KindTelemetryStop:   struct{}{},
@@ -81,7 +90,7 @@ func TestGoldenWireForm(t *testing.T) {
 				t.Fatal(err)
 			}
 			env.TS = t0
-			if kind == KindMessage || kind == KindAnnouncement || kind == KindRequestStatus {
+			if kind == KindMessage || kind == KindAnnouncement || kind == KindRequestStatus || kind == KindChecksPolicy {
 				env.Seq = 42
 			}
 			got, err := json.MarshalIndent(env, "", "  ")
