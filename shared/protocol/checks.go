@@ -319,3 +319,14 @@ func validCheckName(s string) bool {
 	}
 	return true
 }
+
+// DeviceCheck is one device's current state of one check as consoles see
+// it (server → console device.checks, and the REST answers): the device's
+// last report with who it is.
+type DeviceCheck struct {
+	DeviceID string `json:"device_id"`
+	Hostname string `json:"hostname,omitempty"`
+	User     string `json:"user,omitempty"`
+	CheckReport
+	UpdatedAt time.Time `json:"updated_at"`
+}

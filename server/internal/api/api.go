@@ -169,6 +169,11 @@ func (a *API) routeTable(reg *prometheus.Registry) []identity.Route {
 		open("GET "+sso.CallbackPath, a.oidc),
 		r("GET /api/v1/settings/sign-in", admin, a.signInSettings),
 		r("PUT /api/v1/settings/sign-in", admin, a.putSignInSettings),
+
+		r("GET /api/v1/checks/summary", reader, a.checksSummary),
+		r("GET /api/v1/checks/policy", reader, a.getChecksPolicy),
+		r("PUT /api/v1/checks/policy", admin, a.putChecksPolicy),
+		r("GET /api/v1/checks/{check}/devices", reader, a.checkDevices),
 	)
 }
 

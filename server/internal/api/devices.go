@@ -170,10 +170,16 @@ func (a *API) getDevice(w http.ResponseWriter, r *http.Request, _ *actor) {
 	if len(snap) == 0 {
 		snap = json.RawMessage("null")
 	}
+	checks, err := a.deviceChecks(r, d)
+	if err != nil {
+		httpjson.Internal(a.log, w, r, err)
+		return
+	}
 	httpjson.Write(w, http.StatusOK, struct {
 		deviceView
-		Snapshot json.RawMessage `json:"snapshot"`
-	}{deviceView{a.devices.WithPendingHello(d), a.hub.Online(id)}, snap})
+		Snapshot json.RawMessage        `json:"snapshot"`
+		Checks   []protocol.DeviceCheck `json:"checks"` // heads-up items (docs/heads-up-server.md)
+	}{deviceView{a.devices.WithPendingHello(d), a.hub.Online(id)}, snap, checks})
 }
 
 // sendLive sends an unstored frame to an online device, answering 202 or 409.

@@ -62,6 +62,10 @@ var roleMatrix = map[string]string{
 	"GET /api/v1/settings/sign-in":             "admin",
 	"PUT /api/v1/settings/sign-in":             "admin",
 	"PUT /api/v1/technicians/{id}/break-glass": "admin",
+	"GET /api/v1/checks/summary":               "admin technician viewer",
+	"GET /api/v1/checks/policy":                "admin technician viewer",
+	"PUT /api/v1/checks/policy":                "admin",
+	"GET /api/v1/checks/{check}/devices":       "admin technician viewer",
 }
 
 // TestRoleMatrix walks every route of the route table with every role

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -67,6 +68,7 @@ type Gateway struct {
 	linked  linked  // connected devices' hello, for rollout nudges
 	cursors *cursors
 	seen    *seen
+	pruned  atomic.Int64 // unix nanoseconds of the last heads-up history pruning
 }
 
 // New builds the gateway and registers its metrics on reg.
@@ -105,7 +107,7 @@ const maxBadFrames = 3   // invalid frames before close 4005
 const maxRateStrikes = 5 // over-limit frames before close 4006
 
 // serverCaps are the capabilities this server offers in welcome.
-var serverCaps = []string{protocol.CapTelemetry, protocol.CapScreenshot, protocol.CapAnnouncement}
+var serverCaps = []string{protocol.CapTelemetry, protocol.CapScreenshot, protocol.CapAnnouncement, protocol.CapChecks}
 
 // capabilities adds "update" when the release service is wired in.
 func (g *Gateway) capabilities() []string {
@@ -188,7 +190,7 @@ func (g *Gateway) setup(ws *websocket.Conn, dev store.Device) *link {
 	after := max(hello.LastSeq, g.cursors.Of(dev.ID))                 // a cursor not yet applied to the store still counts
 	err := g.hub.ResumeAfter(p, after, func(ds []store.Delivery) []byte {
 		wel := protocol.Welcome{DeviceID: dev.ID, ServerVersion: version.Version, Capabilities: g.capabilities(),
-			PingSeconds: int(g.hub.Config().PingInterval / time.Second), ServerName: g.opt.ServerName}
+			PingSeconds: int(g.hub.Config().PingInterval / time.Second), ServerName: g.opt.ServerName, Revision: protocol.Revision}
 		if len(ds) > 0 {
 			wel.ReplayFrom, wel.ReplayTo = ds[0].Seq, ds[len(ds)-1].Seq
 		}
@@ -210,6 +212,7 @@ func (g *Gateway) setup(ws *websocket.Conn, dev store.Device) *link {
 	g.linked.add(p, ld)
 	ctx, cancel := context.WithTimeout(bg, storeTimeout)
 	l.offerOnHello(ctx, ld) // after welcome and the replay
+	l.checksOnHello(ctx, hello)
 	cancel()
 	timeout := g.hub.Config().ReadTimeout()
 	ws.SetPongHandler(func(string) error { return ws.SetReadDeadline(time.Now().Add(timeout)) })
@@ -376,7 +379,7 @@ func kindLabel(k protocol.Kind) string {
 	switch k {
 	case protocol.KindHello, protocol.KindRequestNew, protocol.KindRequestReply, protocol.KindRequestRate,
 		protocol.KindRequestReopen, protocol.KindSnapshot, protocol.KindTelemetry, protocol.KindUpdateReport,
-		protocol.KindDeliveryCursor:
+		protocol.KindDeliveryCursor, protocol.KindCheckReport:
 		return string(k)
 	}
 	return "unknown"

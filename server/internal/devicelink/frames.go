@@ -102,6 +102,8 @@ func (l *link) dispatch(env protocol.Envelope) {
 			return
 		}
 		l.updateReport(ctx, env, b)
+	case protocol.KindCheckReport:
+		l.checkReport(ctx, env)
 	case protocol.KindHello:
 		l.refuse(protocol.ErrBadBody, "hello was already received on this link", env.ID)
 	default:

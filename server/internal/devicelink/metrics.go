@@ -8,6 +8,7 @@ type metrics struct {
 	framesIn        *prometheus.CounterVec
 	badFrames       *prometheus.CounterVec
 	requestsCreated prometheus.Counter
+	checkReports    *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -18,7 +19,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Device frames refused, by reason."}, []string{"reason"}),
 		requestsCreated: prometheus.NewCounter(prometheus.CounterOpts{Name: "deskside_requests_created_total",
 			Help: "Help requests stored."}),
+		checkReports: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "deskside_check_reports_total",
+			Help: "Heads-up check state changes stored, by new state."}, []string{"state"}),
 	}
-	reg.MustRegister(m.framesIn, m.badFrames, m.requestsCreated)
+	reg.MustRegister(m.framesIn, m.badFrames, m.requestsCreated, m.checkReports)
 	return m
 }

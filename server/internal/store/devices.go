@@ -201,10 +201,12 @@ func (s *SQL) Enqueue(ctx context.Context, deviceID string, out Outgoing) (Deliv
 }
 
 // Replay returns the frames after seq, oldest first. An announcement's row
-// has no frame of its own: it is built from the announcement's template.
+// and a heads-up policy's row have no frame of their own: it is built from
+// the announcement's or the policy revision's template.
 func (s *SQL) Replay(ctx context.Context, deviceID string, after uint64) ([]Delivery, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT o.seq, o.frame, o.announcement_id, a.frame FROM outbox o
+	rows, err := s.r.QueryContext(ctx, `SELECT o.seq, o.frame, o.announcement_id, COALESCE(a.frame, p.frame) FROM outbox o
 		LEFT JOIN announcements a ON a.id = o.announcement_id AND length(o.frame) = 0
+		LEFT JOIN checks_policy_frames p ON p.revision = o.policy_rev AND length(o.frame) = 0
 		WHERE o.device_id = ? AND o.seq > ? ORDER BY o.seq`, deviceID, after)
 	if err != nil {
 		return nil, fmt.Errorf("replay for %s: %w", deviceID, err)
@@ -221,7 +223,7 @@ func (s *SQL) Replay(ctx context.Context, deviceID string, after uint64) ([]Deli
 		if len(d.Frame) == 0 {
 			f, err := protocol.ParseSeqFrame(tmpl)
 			if err != nil {
-				return nil, fmt.Errorf("replay for %s: announcement %s: %w", deviceID, annID.String, err)
+				return nil, fmt.Errorf("replay for %s: shared frame (announcement %q) at seq %d: %w", deviceID, annID.String, d.Seq, err)
 			}
 			d.Frame = f.Frame(d.Seq)
 		}

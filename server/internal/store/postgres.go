@@ -63,6 +63,21 @@ var pgMigrations = []string{
 	CREATE UNIQUE INDEX technicians_external ON technicians(external_id) WHERE external_id <> '';
 	CREATE INDEX sessions_technician ON sessions(technician_id);
 	UPDATE technicians SET break_glass = 1 WHERE id = (SELECT id FROM technicians WHERE role = 'admin' ORDER BY created_at LIMIT 1);`,
+	// 4: heads-up checks (see migrations and checks.go).
+	`CREATE TABLE checks_policies (grp TEXT PRIMARY KEY, revision BIGINT NOT NULL, policy BYTEA NOT NULL,
+		updated_at BIGINT NOT NULL, updated_by TEXT NOT NULL DEFAULT '');
+	CREATE TABLE checks_policy_frames (revision BIGINT PRIMARY KEY, frame BYTEA NOT NULL);
+	ALTER TABLE outbox ADD COLUMN policy_rev BIGINT;
+	ALTER TABLE devices ADD COLUMN checks_cap INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE devices ADD COLUMN checks_rev BIGINT NOT NULL DEFAULT 0;
+	CREATE INDEX devices_grp ON devices(grp);
+	CREATE TABLE device_checks (device_id TEXT NOT NULL, check_kind TEXT NOT NULL, state TEXT NOT NULL,
+		summary TEXT NOT NULL DEFAULT '', evidence BYTEA, deadline BIGINT NOT NULL DEFAULT 0,
+		snoozed_until BIGINT NOT NULL DEFAULT 0, request_id TEXT NOT NULL DEFAULT '', observed_at BIGINT NOT NULL,
+		updated_at BIGINT NOT NULL, PRIMARY KEY (device_id, check_kind));
+	CREATE INDEX device_checks_state ON device_checks(check_kind, state);
+	CREATE TABLE check_history (device_id TEXT NOT NULL, check_kind TEXT NOT NULL, state TEXT NOT NULL, at BIGINT NOT NULL);
+	CREATE INDEX check_history_at ON check_history(at, check_kind, state);`,
 }
 
 // pgDialect: $n placeholders, ILIKE, and transactions that run side by

@@ -61,6 +61,27 @@ var migrations = []string{
 	CREATE UNIQUE INDEX technicians_external ON technicians(external_id) WHERE external_id <> '';
 	CREATE INDEX sessions_technician ON sessions(technician_id);
 	UPDATE technicians SET break_glass = 1 WHERE id = (SELECT id FROM technicians WHERE role = 'admin' ORDER BY created_at LIMIT 1);`,
+	// 4: heads-up checks (see checks.go). checks_policies holds one policy
+	// per enrolment group ("" is the default); checks_policy_frames the
+	// encoded frame of each revision, shared by the outbox rows that name it
+	// in policy_rev (as announcements share theirs). devices.checks_cap says
+	// the agent advertised "checks" at its last hello, checks_rev which
+	// policy revision it was last queued. device_checks is each device's
+	// current state per check; check_history its state changes (30 days).
+	`CREATE TABLE checks_policies (grp TEXT PRIMARY KEY, revision INTEGER NOT NULL, policy BLOB NOT NULL,
+		updated_at INTEGER NOT NULL, updated_by TEXT NOT NULL DEFAULT '');
+	CREATE TABLE checks_policy_frames (revision INTEGER PRIMARY KEY, frame BLOB NOT NULL);
+	ALTER TABLE outbox ADD COLUMN policy_rev INTEGER;
+	ALTER TABLE devices ADD COLUMN checks_cap INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE devices ADD COLUMN checks_rev INTEGER NOT NULL DEFAULT 0;
+	CREATE INDEX devices_grp ON devices(grp);
+	CREATE TABLE device_checks (device_id TEXT NOT NULL, check_kind TEXT NOT NULL, state TEXT NOT NULL,
+		summary TEXT NOT NULL DEFAULT '', evidence BLOB, deadline INTEGER NOT NULL DEFAULT 0,
+		snoozed_until INTEGER NOT NULL DEFAULT 0, request_id TEXT NOT NULL DEFAULT '', observed_at INTEGER NOT NULL,
+		updated_at INTEGER NOT NULL, PRIMARY KEY (device_id, check_kind)) WITHOUT ROWID;
+	CREATE INDEX device_checks_state ON device_checks(check_kind, state);
+	CREATE TABLE check_history (device_id TEXT NOT NULL, check_kind TEXT NOT NULL, state TEXT NOT NULL, at INTEGER NOT NULL);
+	CREATE INDEX check_history_at ON check_history(at, check_kind, state);`,
 }
 
 // sqliteDialect: SQLite takes ? as is; LIKE ignores ASCII case; one writer

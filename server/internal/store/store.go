@@ -1,8 +1,8 @@
 // Package store keeps everything the server must not forget: technicians,
 // sessions, enrolment tokens, devices, requests and their threads, the
-// per-device outbox of server → device frames, announcements and the audit
-// log. Store is the interface; SQL implements it over database/sql for
-// both backends: Open for embedded SQLite (one node), OpenPostgres for a
+// per-device outbox of server → device frames, announcements, heads-up
+// check policies and states, and the audit log. Store is the interface;
+// SQL implements it over database/sql for both backends: Open for embedded SQLite (one node), OpenPostgres for a
 // PostgreSQL database that several server nodes share. The same
 // conformance suite (store_test.go) runs against both.
 //
@@ -287,4 +287,14 @@ type Store interface {
 
 	Audit(ctx context.Context, e AuditEntry) error
 	ListAudit(ctx context.Context, limit int) ([]AuditEntry, error)
+
+	// Heads-up checks (checks.go).
+	ChecksPolicy(ctx context.Context, group string) (ChecksPolicy, error)
+	PutChecksPolicy(ctx context.Context, group string, p protocol.ChecksPolicy, by, envID string, now time.Time) (ChecksPolicy, []Delivery, error)
+	ChecksOnHello(ctx context.Context, deviceID string, capable bool) (*Delivery, error)
+	ReportCheck(ctx context.Context, frameID, deviceID string, r protocol.CheckReport, now time.Time) (Result, DeviceCheck, error)
+	DeviceChecks(ctx context.Context, deviceID string) ([]DeviceCheck, error)
+	CheckDevices(ctx context.Context, check protocol.CheckKind, states []protocol.CheckState, limit int) ([]DeviceCheck, error)
+	ChecksSummary(ctx context.Context, now time.Time) ([]CheckSummary, error)
+	PruneCheckHistory(ctx context.Context, before time.Time) (int64, error)
 }

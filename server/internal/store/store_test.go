@@ -29,6 +29,8 @@ func testStore(t *testing.T, open func(t *testing.T) Store) {
 		{"AnnounceOncePerDevice", testAnnounceOncePerDevice},
 		{"PruneCursors", testPruneCursors},
 		{"Audit", testAudit},
+		{"ChecksPolicy", testChecksPolicy},
+		{"CheckReports", testCheckReports},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -150,6 +150,8 @@ func (d *device) handle(data []byte) {
 		if env.Decode(&a) == nil {
 			if t0, ok := d.f.probes.LoadAndDelete(a.ID); ok {
 				d.f.ackH.Record(time.Duration(now - t0.(int64)))
+			} else if t0, ok := d.f.checkIDs.LoadAndDelete(a.ID); ok {
+				d.f.checkH.Record(time.Duration(now - t0.(int64)))
 			}
 			d.f.cursorDone(a.ID)
 		}

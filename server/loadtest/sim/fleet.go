@@ -74,6 +74,8 @@ type Fleet struct {
 	ann   map[string][]int64 // announcement id → receive times (unix nanos)
 
 	probes   sync.Map // frame id → send time (unix nanos), for ack latency
+	checkIDs sync.Map // check.report frame id → send time (unix nanos)
+	checkH   *Hist
 	cursors  sync.Map // delivery.cursor frame ids not yet acked
 	pendCur  atomic.Int64
 	ackH     *Hist
@@ -100,7 +102,7 @@ func NewFleet(cfg FleetConfig) *Fleet {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	f := &Fleet{cfg: cfg, log: cfg.Log, ann: map[string][]int64{}, ackH: NewHist(), techToD: NewHist(), roundH: NewHist()}
+	f := &Fleet{cfg: cfg, log: cfg.Log, ann: map[string][]int64{}, ackH: NewHist(), techToD: NewHist(), roundH: NewHist(), checkH: NewHist()}
 	f.ctx, f.cancel = context.WithCancel(context.Background())
 	f.dialer = websocket.Dialer{HandshakeTimeout: 15 * time.Second, ReadBufferSize: 1024, WriteBufferSize: 1024,
 		WriteBufferPool: &sync.Pool{}}

@@ -12,7 +12,7 @@ import (
 // RunConfig chooses scenarios and their sizes.
 type RunConfig struct {
 	Devices   int           `json:"devices"`
-	Scenarios []string      `json:"scenarios"` // idle, broadcast, route, slow, storm
+	Scenarios []string      `json:"scenarios"` // idle, broadcast, route, checks, slow, storm
 	Hold      time.Duration `json:"hold_ns"`   // idle hold
 	// Background traffic during route and slow: telemetry frames per second
 	// (device → console, in memory) and request probes per second (stored,
@@ -35,7 +35,7 @@ type RunConfig struct {
 }
 
 // AllScenarios in the order they run.
-var AllScenarios = []string{"idle", "broadcast", "route", "slow", "storm"}
+var AllScenarios = []string{"idle", "broadcast", "route", "checks", "slow", "storm"}
 
 // Runner drives one run: shards of devices, technicians, a target server.
 type Runner struct {
@@ -78,6 +78,8 @@ func (r *Runner) Run(ctx context.Context) (*Report, error) {
 			}
 		case "route":
 			err = r.route(ctx)
+		case "checks":
+			err = r.checks(ctx)
 		case "slow":
 			err = r.slow(ctx)
 		case "storm":

@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/deskside/deskside/shared/protocol"
@@ -78,6 +79,10 @@ type LoadRequest struct {
 	Seconds       float64 `json:"seconds"`
 	TelemetryRate float64 `json:"telemetry_per_s"` // in-memory route: device → console
 	ProbeRate     float64 `json:"probes_per_s"`    // persisted route: request.new → technician → reply
+	// CheckWindow, when set, has every live device send one check.report
+	// at a random moment within it (a fleet's heads-up change arriving
+	// within one agent jitter window), on top of the traffic above.
+	CheckWindow float64 `json:"check_window_s,omitempty"`
 }
 
 // LoadResult is what the shard's devices measured.
@@ -88,7 +93,14 @@ type LoadResult struct {
 	Ack        *Snapshot `json:"ack"`         // request.new → ack (stored)
 	TechToDev  *Snapshot `json:"tech_to_dev"` // technician's POST → message at the device
 	RoundTrip  *Snapshot `json:"round_trip"`  // request.new → technician → reply at the device
+	// Checks counts the check.report frames sent; CheckAck is their
+	// report → ack (stored) latency.
+	Checks   int       `json:"checks_sent,omitempty"`
+	CheckAck *Snapshot `json:"check_ack,omitempty"`
 }
+
+// counts is what one kind of load traffic did.
+type counts struct{ sent, errs int }
 
 // LocalShard drives a Fleet in this process.
 type LocalShard struct{ F *Fleet }
@@ -131,9 +143,11 @@ func (f *Fleet) Load(ctx context.Context, req LoadRequest) LoadResult {
 	f.ackH.Reset()
 	f.techToD.Reset()
 	f.roundH.Reset()
+	f.checkH.Reset()
 	dur := time.Duration(req.Seconds * float64(time.Second))
+	checks := make(chan counts, 1)
+	go func() { checks <- f.checkBurst(ctx, req.CheckWindow) }()
 	var res LoadResult
-	type counts struct{ sent, errs int }
 	run := func(rate float64, send func(d *device, now int64) error) counts {
 		var c counts
 		if rate <= 0 || len(f.devs) == 0 {
@@ -176,12 +190,59 @@ func (f *Fleet) Load(ctx context.Context, req LoadRequest) LoadResult {
 		}
 		return err
 	})
-	tc := <-done
-	res.Telemetry, res.Probes, res.SendErrors = tc.sent, pc.sent, tc.errs+pc.errs
+	tc, cc := <-done, <-checks
+	res.Telemetry, res.Probes, res.Checks, res.SendErrors = tc.sent, pc.sent, cc.sent, tc.errs+pc.errs+cc.errs
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) && f.roundH.Summary().Count < int64(pc.sent) && ctx.Err() == nil {
 		time.Sleep(50 * time.Millisecond)
 	}
+	for time.Now().Before(deadline) && f.checkH.Summary().Count < int64(cc.sent) && ctx.Err() == nil {
+		time.Sleep(50 * time.Millisecond)
+	}
 	res.Ack, res.TechToDev, res.RoundTrip = f.ackH.Export(), f.techToD.Export(), f.roundH.Export()
+	if cc.sent > 0 {
+		res.CheckAck = f.checkH.Export()
+	}
 	return res
+}
+
+// checkBurst has every live device send one check.report at a random
+// moment within window seconds (none when window is 0): the disk check
+// turning to warn across the fleet, as agents report it after their jitter.
+func (f *Fleet) checkBurst(ctx context.Context, window float64) counts {
+	var c counts
+	if window <= 0 || len(f.devs) == 0 {
+		return c
+	}
+	w := time.Duration(window * float64(time.Second))
+	order := rand.Perm(len(f.devs))
+	offsets := make([]time.Duration, len(order))
+	for i := range offsets {
+		offsets[i] = time.Duration(rand.Int64N(int64(w)))
+	}
+	slices.Sort(offsets)
+	start := time.Now()
+	for i, at := range offsets {
+		if ctx.Err() != nil {
+			break
+		}
+		if d := time.Until(start.Add(at)); d > 0 {
+			time.Sleep(d)
+		}
+		d := f.devs[order[i]]
+		if d.slow.Load() || !d.live.Load() {
+			continue
+		}
+		id, now := protocol.NewID(), time.Now()
+		f.checkIDs.Store(id, now.UnixNano())
+		err := d.sendFrame(protocol.KindCheckReport, id, protocol.CheckReport{Check: protocol.CheckDiskSpace, State: protocol.CheckWarn,
+			Summary: "Your disk is almost full: 3.1 GB left.", Evidence: map[string]string{"free_gb": "3.1", "mount": "/"}, ObservedAt: now})
+		if err != nil {
+			f.checkIDs.Delete(id)
+			c.errs++
+			continue
+		}
+		c.sent++
+	}
+	return c
 }

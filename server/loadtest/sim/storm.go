@@ -22,7 +22,7 @@ func (r *Runner) slowPhase(ctx context.Context, stopReading bool) (routeFigures,
 		s, f := r.push(ctx, ids, r.Cfg.SlowPushes, r.Cfg.PushBytes)
 		pushed <- [2]int{s, f}
 	}()
-	f, err := r.load(ctx)
+	f, err := r.load(ctx, 0)
 	p := <-pushed
 	if err != nil {
 		return f, len(ids), err

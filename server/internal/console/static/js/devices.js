@@ -6,6 +6,7 @@ import * as live from './live.js';
 import { h, field, timeEl, refreshTimes, debounce, toast, osName, pct } from './util.js';
 import { hostFacts, figures } from './devstate.js';
 import { emptyRow } from './store.js';
+import { deviceHeadsUp } from './headsup.js';
 
 let lastQuery = '';
 
@@ -130,7 +131,8 @@ export function renderDevice(main, id) {
         admin && !d.revoked ? h('button', { class: 'btn danger', type: 'button', id: 'revoke', text: 'Revoke this device', onclick: revoke }) : null),
       h('h2', { style: 'margin-top:1rem', text: 'Last snapshot' }),
       d.snapshot?.taken_at ? h('p', { class: 'muted small' }, 'Taken ', timeEl(d.snapshot.taken_at)) : null,
-      hostFacts(d.snapshot)));
+      hostFacts(d.snapshot),
+      deviceHeadsUp(d.checks)));
   }
 
   async function revoke() {
@@ -173,6 +175,11 @@ export function renderDevice(main, id) {
     live.on('device.snapshot', (s) => { if (s.device_id === id && state.d) { state.d.snapshot = s.snapshot; drawInfo(); drawLive(); } }),
     live.on('presence', (p) => { if (p.device_id === id && state.d) { state.d.online = p.online; if (p.online) telemetry(true); else state.telem = null; drawInfo(); drawLive(); } }),
     live.on('live.open', () => telemetry(true)),
+    live.on('device.checks', (c) => {
+      if (c.device_id !== id || !state.d) return;
+      state.d.checks = [...(state.d.checks || []).filter((x) => x.check !== c.check), c];
+      drawInfo();
+    }),
   ];
   load().then(() => telemetry(true));
   return () => { closed = true; offs.forEach((f) => f()); telemetry(false); };

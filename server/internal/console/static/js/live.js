@@ -1,7 +1,7 @@
 // The console's live link: /ws/console carries protocol envelopes
 // (console.hello, presence, presence.batch, request.created,
 // request.updated, request.thread, device.message, device.snapshot,
-// device.telemetry).
+// device.telemetry, device.checks).
 // A presence.batch (many devices at once, during a reconnect storm) reaches
 // listeners as one presence event per device. It reconnects with
 // exponential backoff and full jitter, and before each retry asks the server
