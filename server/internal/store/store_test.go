@@ -29,6 +29,11 @@ func testStore(t *testing.T, open func(t *testing.T) Store) {
 		{"AnnounceOncePerDevice", testAnnounceOncePerDevice},
 		{"PruneCursors", testPruneCursors},
 		{"Audit", testAudit},
+		{"Articles", testArticles},
+		{"ArticleSearch", testArticleSearch},
+		{"ArticleFeedback", testArticleFeedback},
+		{"SavedReplies", testSavedReplies},
+		{"KnownProblems", testKnownProblems},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
