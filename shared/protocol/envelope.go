@@ -104,6 +104,10 @@ const (
 	// open elsewhere (another technician, another node) fetches it. It names
 	// the item, not its text: a reply may be 40 KB and goes to every console.
 	KindRequestThread Kind = "request.thread"
+	// KindAnnouncementUpdated (added 2026-12-03, additive, issue 16) says
+	// an announcement's me-too count or resolved state changed, so every
+	// console shows how wide a known problem is as people say "me too".
+	KindAnnouncementUpdated Kind = "announcement.updated"
 )
 
 // Capabilities advertised in hello and welcome. A side uses a feature only

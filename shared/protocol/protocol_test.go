@@ -79,6 +79,8 @@ func golden() map[Kind]any {
 		KindRequestThread:   ThreadItem{RequestID: "req_1", Item: ThreadNote, ID: "note_1", Author: "Rob", At: t0},
 		KindPresenceBatch: PresenceBatch{Devices: []Presence{{DeviceID: "dev_1", Hostname: "ana-laptop", User: "ana", OS: "linux", Online: true, At: t0},
 			{DeviceID: "dev_2", Hostname: "bo-desktop", OS: "windows", Online: false, At: t0}}},
+		KindAnnouncementUpdated: AnnouncementUpdated{AnnouncementID: "ann_1", MeToo: 12,
+			Who: &Presence{DeviceID: "dev_1", Hostname: "ana-laptop", User: "ana", OS: "linux", Online: true, At: t0}},
 	}
 }
 

@@ -102,6 +102,10 @@ func (l *link) dispatch(env protocol.Envelope) {
 			return
 		}
 		l.updateReport(ctx, env, b)
+	case protocol.KindArticleFeedback:
+		l.articleFeedback(ctx, env)
+	case protocol.KindAnnouncementMeToo:
+		l.meToo(ctx, env)
 	case protocol.KindHello:
 		l.refuse(protocol.ErrBadBody, "hello was already received on this link", env.ID)
 	default:
