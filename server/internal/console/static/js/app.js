@@ -13,6 +13,7 @@ import { renderAnnouncements } from './announce.js';
 import { renderProfile } from './profile.js';
 import { renderTechnicians, renderTokens, renderAudit } from './admin.js';
 import { renderUpdates } from './updates.js';
+import { renderArticles } from './articles.js';
 
 const main = document.getElementById('main');
 const appEl = document.getElementById('app');
@@ -31,6 +32,7 @@ const routes = [
   [/^\/admin\/tokens$/, 'tokens', renderTokens, 'admin'],
   [/^\/admin\/updates$/, 'updates', renderUpdates, 'admin'],
   [/^\/admin\/audit$/, 'audit', renderAudit, 'admin'],
+  [/^\/articles(?:\/([^/]+))?$/, 'articles', renderArticles],
 ];
 
 function parseHash() {
