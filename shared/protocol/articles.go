@@ -103,3 +103,13 @@ func (m *AnnouncementMeToo) Validate() error {
 	}
 	return nil
 }
+
+// AnnouncementUpdated (server → console) is an announcement's live
+// counts: MeToo devices said "me too"; Who is the one that just did
+// (empty when the change was a resolve).
+type AnnouncementUpdated struct {
+	AnnouncementID string    `json:"announcement_id"`
+	MeToo          int       `json:"me_too"`
+	Who            *Presence `json:"who,omitempty"`
+	ResolvedAt     time.Time `json:"resolved_at,omitzero"`
+}

@@ -108,6 +108,10 @@ const (
 	// heads-up check changed state (a check.report was stored), so the
 	// Heads-up page and the device's page update live.
 	KindDeviceChecks Kind = "device.checks"
+	// KindAnnouncementUpdated (added 2026-12-03, additive, issue 16) says
+	// an announcement's me-too count or resolved state changed, so every
+	// console shows how wide a known problem is as people say "me too".
+	KindAnnouncementUpdated Kind = "announcement.updated"
 )
 
 // Capabilities advertised in hello and welcome. A side uses a feature only

@@ -81,6 +81,8 @@ func golden() map[Kind]any {
 			State: CheckAskedIT, Summary: "Your disk is almost full: 3.1 GB left.", Evidence: map[string]string{"free_gb": "3.1"}, RequestID: "req_1", ObservedAt: t0}},
 		KindPresenceBatch: PresenceBatch{Devices: []Presence{{DeviceID: "dev_1", Hostname: "ana-laptop", User: "ana", OS: "linux", Online: true, At: t0},
 			{DeviceID: "dev_2", Hostname: "bo-desktop", OS: "windows", Online: false, At: t0}}},
+		KindAnnouncementUpdated: AnnouncementUpdated{AnnouncementID: "ann_1", MeToo: 12,
+			Who: &Presence{DeviceID: "dev_1", Hostname: "ana-laptop", User: "ana", OS: "linux", Online: true, At: t0}},
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/deskside/deskside/server/internal/httpjson"
 	"github.com/deskside/deskside/server/internal/hub"
 	"github.com/deskside/deskside/server/internal/identity"
+	"github.com/deskside/deskside/server/internal/markdown"
 	"github.com/deskside/deskside/server/internal/sso"
 	"github.com/deskside/deskside/server/internal/store"
 	"github.com/deskside/deskside/shared/protocol"
@@ -71,6 +72,7 @@ type API struct {
 	devices *devicelink.Gateway
 	sso     *sso.Service // nil: single sign-on is off
 	ssoFlow http.Handler // sso's start and callback; nil with sso
+	md      *markdown.Renderer
 }
 
 // New builds the API and registers its metrics on reg.
@@ -84,7 +86,8 @@ func New(opt Options, reg *prometheus.Registry) *API {
 	if opt.ServerName == "" {
 		opt.ServerName = "IT help desk"
 	}
-	a := &API{opt: opt, st: opt.Store, hub: opt.Hub, log: opt.Log, mux: http.NewServeMux(), metrics: newMetrics(reg, opt.Hub)}
+	a := &API{opt: opt, st: opt.Store, hub: opt.Hub, log: opt.Log, mux: http.NewServeMux(), metrics: newMetrics(reg, opt.Hub),
+		md: markdown.New()}
 	a.ids = identity.New(identity.Options{Store: opt.Store, Hub: opt.Hub, Log: opt.Log, SecureCookies: opt.SecureCookies,
 		SessionTTL: opt.SessionTTL, SetupTokenFile: opt.SetupTokenFile, Registerer: reg})
 	if opt.SSO != nil {
@@ -174,6 +177,19 @@ func (a *API) routeTable(reg *prometheus.Registry) []identity.Route {
 		r("GET /api/v1/checks/policy", reader, a.getChecksPolicy),
 		r("PUT /api/v1/checks/policy", admin, a.putChecksPolicy),
 		r("GET /api/v1/checks/{check}/devices", reader, a.checkDevices),
+		r("GET /api/v1/articles", reader, a.listArticles),
+		r("POST /api/v1/articles", staff, a.createArticle),
+		r("POST /api/v1/articles/preview", reader, a.previewArticle),
+		r("GET /api/v1/articles/{id}", reader, a.getArticle),
+		r("PATCH /api/v1/articles/{id}", staff, a.patchArticle),
+		r("DELETE /api/v1/articles/{id}", staff, a.deleteArticle),
+		open("GET "+protocol.ArticleSuggestPath, a.suggestArticles),
+		open("GET "+protocol.ArticleOfflinePath, a.offlineArticles),
+		r("GET /api/v1/replies", reader, a.listReplies),
+		r("POST /api/v1/replies", staff, a.createReply),
+		r("PATCH /api/v1/replies/{id}", staff, a.patchReply),
+		r("DELETE /api/v1/replies/{id}", staff, a.deleteReply),
+		r("POST /api/v1/announcements/{id}/resolve", staff, a.resolveAnnouncement),
 	)
 }
 

@@ -70,7 +70,8 @@ func (a *API) getRequest(w http.ResponseWriter, r *http.Request, _ *actor) {
 		}
 	}
 	httpjson.Write(w, http.StatusOK, map[string]any{"request": req.ToWire(), "snapshot": snap, "messages": msgs, "notes": notes,
-		"screenshot": req.ScreenshotType != "", "assignee": assignee, "rating_comment": req.RatingComment})
+		"screenshot": req.ScreenshotType != "", "assignee": assignee, "rating_comment": req.RatingComment,
+		"shown_articles": a.shownArticles(r, id)})
 }
 
 func (a *API) screenshot(w http.ResponseWriter, r *http.Request, _ *actor) {

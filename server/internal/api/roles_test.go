@@ -66,6 +66,19 @@ var roleMatrix = map[string]string{
 	"GET /api/v1/checks/policy":                "admin technician viewer",
 	"PUT /api/v1/checks/policy":                "admin",
 	"GET /api/v1/checks/{check}/devices":       "admin technician viewer",
+	"GET /api/v1/articles":                     "admin technician viewer",
+	"POST /api/v1/articles":                    "admin technician",
+	"POST /api/v1/articles/preview":            "admin technician viewer",
+	"GET /api/v1/articles/{id}":                "admin technician viewer",
+	"PATCH /api/v1/articles/{id}":              "admin technician",
+	"DELETE /api/v1/articles/{id}":             "admin technician",
+	"GET " + protocol.ArticleSuggestPath:       "public",
+	"GET " + protocol.ArticleOfflinePath:       "public",
+	"GET /api/v1/replies":                      "admin technician viewer",
+	"POST /api/v1/replies":                     "admin technician",
+	"PATCH /api/v1/replies/{id}":               "admin technician",
+	"DELETE /api/v1/replies/{id}":              "admin technician",
+	"POST /api/v1/announcements/{id}/resolve":  "admin technician",
 }
 
 // TestRoleMatrix walks every route of the route table with every role

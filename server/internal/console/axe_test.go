@@ -250,3 +250,7 @@ func TestTimesRewrittenOnlyWhenChanged(t *testing.T) {
 		t.Errorf("mutations: %v; want none when nothing changed and some for a stale time", got)
 	}
 }
+
+// LoadAxe is loadAxe for the tests against the real server (package
+// console_test).
+func LoadAxe(t *testing.T) string { return loadAxe(t) }

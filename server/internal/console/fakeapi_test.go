@@ -202,6 +202,14 @@ func (f *fakeAPI) api(w http.ResponseWriter, r *http.Request) {
 		in["id"], in["recipients"], in["delivered"], in["created_at"] = "ann_x", 3, 0, time.Now()
 		f.anns = append([]map[string]any{in}, f.anns...)
 		f.json(w, 201, in)
+	case p == "replies":
+		// The five saved replies a new server starts with (store migration 4).
+		f.json(w, 200, map[string]any{"replies": []map[string]string{
+			{"id": "rep_check", "title": "Check now?", "body": "Hi {{first_name}}, I've made a change on our side. Could you check whether it works for you now?"},
+			{"id": "rep_looking", "title": "Looking into it", "body": "Hi {{first_name}}, thanks for letting us know — I'm looking into it now and will get back to you shortly."},
+			{"id": "rep_resolved", "title": "Resolved", "body": "Hi {{first_name}}, this should be sorted now. If anything is still not right, just reply here and I'll pick it up again."},
+			{"id": "rep_software", "title": "Software: on it", "body": "Hi {{first_name}}, happy to help with that software — I'll get it set up for you properly."},
+			{"id": "rep_restart", "title": "Try a restart", "body": "Hi {{first_name}}, could you try closing the app and opening it again, then tell me if it still happens?"}}})
 	case p == "audit":
 		f.json(w, 200, map[string]any{"entries": []map[string]any{
 			{"at": time.Now().Add(-time.Minute), "actor": "rob@example.com", "action": "login", "target": "rob@example.com", "detail": "password from 192.0.2.10"},

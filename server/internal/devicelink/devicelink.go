@@ -69,6 +69,7 @@ type Gateway struct {
 	cursors *cursors
 	seen    *seen
 	pruned  atomic.Int64 // unix nanoseconds of the last heads-up history pruning
+	artRev  articlesRev  // published articles' revision, for welcome
 }
 
 // New builds the gateway and registers its metrics on reg.
@@ -107,7 +108,7 @@ const maxBadFrames = 3   // invalid frames before close 4005
 const maxRateStrikes = 5 // over-limit frames before close 4006
 
 // serverCaps are the capabilities this server offers in welcome.
-var serverCaps = []string{protocol.CapTelemetry, protocol.CapScreenshot, protocol.CapAnnouncement, protocol.CapChecks}
+var serverCaps = []string{protocol.CapTelemetry, protocol.CapScreenshot, protocol.CapAnnouncement, protocol.CapChecks, protocol.CapArticles}
 
 // capabilities adds "update" when the release service is wired in.
 func (g *Gateway) capabilities() []string {
@@ -190,7 +191,8 @@ func (g *Gateway) setup(ws *websocket.Conn, dev store.Device) *link {
 	after := max(hello.LastSeq, g.cursors.Of(dev.ID))                 // a cursor not yet applied to the store still counts
 	err := g.hub.ResumeAfter(p, after, func(ds []store.Delivery) []byte {
 		wel := protocol.Welcome{DeviceID: dev.ID, ServerVersion: version.Version, Capabilities: g.capabilities(),
-			PingSeconds: int(g.hub.Config().PingInterval / time.Second), ServerName: g.opt.ServerName, Revision: protocol.Revision}
+			PingSeconds: int(g.hub.Config().PingInterval / time.Second), ServerName: g.opt.ServerName,
+			Revision: protocol.Revision, ArticlesRevision: g.articlesRevision(bg)}
 		if len(ds) > 0 {
 			wel.ReplayFrom, wel.ReplayTo = ds[0].Seq, ds[len(ds)-1].Seq
 		}
@@ -208,7 +210,7 @@ func (g *Gateway) setup(ws *websocket.Conn, dev store.Device) *link {
 		OS: cmp.Or(hello.OS, dev.OS), Online: true, At: now})
 	g.log.Debug("device online", "device", dev.ID, "last_seq", hello.LastSeq)
 	ld := LinkedDevice{ID: dev.ID, OS: cmp.Or(hello.OS, dev.OS), Arch: cmp.Or(hello.Arch, dev.Arch),
-		Version: cmp.Or(hello.AgentVersion, dev.AgentVersion)}
+		Version: cmp.Or(hello.AgentVersion, dev.AgentVersion), Caps: hello.Capabilities}
 	g.linked.add(p, ld)
 	ctx, cancel := context.WithTimeout(bg, storeTimeout)
 	l.offerOnHello(ctx, ld) // after welcome and the replay

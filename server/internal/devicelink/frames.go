@@ -104,6 +104,10 @@ func (l *link) dispatch(env protocol.Envelope) {
 		l.updateReport(ctx, env, b)
 	case protocol.KindCheckReport:
 		l.checkReport(ctx, env)
+	case protocol.KindArticleFeedback:
+		l.articleFeedback(ctx, env)
+	case protocol.KindAnnouncementMeToo:
+		l.meToo(ctx, env)
 	case protocol.KindHello:
 		l.refuse(protocol.ErrBadBody, "hello was already received on this link", env.ID)
 	default:

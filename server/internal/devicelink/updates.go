@@ -26,6 +26,7 @@ type Updates interface {
 // LinkedDevice is a connected device as its hello described it.
 type LinkedDevice struct {
 	ID, OS, Arch, Version string
+	Caps                  []string // the capabilities hello offered
 }
 
 // SetUpdates wires the release service in. Call it before serving.

@@ -78,6 +78,29 @@ var pgMigrations = []string{
 	CREATE INDEX device_checks_state ON device_checks(check_kind, state);
 	CREATE TABLE check_history (device_id TEXT NOT NULL, check_kind TEXT NOT NULL, state TEXT NOT NULL, at BIGINT NOT NULL);
 	CREATE INDEX check_history_at ON check_history(at, check_kind, state);`,
+	// 5: self-help (see migrations): a stored tsvector (title A, tags B,
+	// body C, english stemming) with a GIN index, ranked by ts_rank.
+	`CREATE TABLE articles (id TEXT PRIMARY KEY, title TEXT NOT NULL, body TEXT NOT NULL,
+		tags TEXT NOT NULL DEFAULT '', os TEXT NOT NULL DEFAULT '', published INTEGER NOT NULL DEFAULT 0,
+		pinned INTEGER NOT NULL DEFAULT 0, author_id TEXT NOT NULL DEFAULT '', author_name TEXT NOT NULL DEFAULT '',
+		created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, views INTEGER NOT NULL DEFAULT 0,
+		solved INTEGER NOT NULL DEFAULT 0, requests_after INTEGER NOT NULL DEFAULT 0,
+		tsv tsvector GENERATED ALWAYS AS (setweight(to_tsvector('english', title), 'A') ||
+			setweight(to_tsvector('english', tags), 'B') || setweight(to_tsvector('english', body), 'C')) STORED);
+	CREATE INDEX articles_tsv ON articles USING GIN (tsv);
+	CREATE INDEX articles_views ON articles(published, views);
+	CREATE TABLE article_revision (rev BIGINT NOT NULL);
+	INSERT INTO article_revision(rev) VALUES (0);
+	CREATE TABLE article_feedback (device_id TEXT NOT NULL, article_id TEXT NOT NULL, event TEXT NOT NULL, at BIGINT NOT NULL);
+	CREATE INDEX article_feedback_device ON article_feedback(device_id, article_id);
+	CREATE TABLE saved_replies (id TEXT PRIMARY KEY, title TEXT NOT NULL, body TEXT NOT NULL, author_id TEXT NOT NULL DEFAULT '',
+		author_name TEXT NOT NULL DEFAULT '', updated_at BIGINT NOT NULL);
+	ALTER TABLE announcements ADD COLUMN kind TEXT NOT NULL DEFAULT 'news';
+	ALTER TABLE announcements ADD COLUMN resolved_at BIGINT NOT NULL DEFAULT 0;
+	ALTER TABLE announcements ADD COLUMN resolved_text TEXT NOT NULL DEFAULT '';
+	CREATE TABLE announcement_metoo (announcement_id TEXT NOT NULL, device_id TEXT NOT NULL, at BIGINT NOT NULL,
+		PRIMARY KEY (announcement_id, device_id));
+	ALTER TABLE requests ADD COLUMN shown_articles TEXT NOT NULL DEFAULT '';` + seedReplies,
 }
 
 // pgDialect: $n placeholders, ILIKE, and transactions that run side by

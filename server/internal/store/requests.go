@@ -72,7 +72,15 @@ func (s *SQL) CreateRequest(ctx context.Context, frameID string, r Request, scre
 			return "", err
 		}
 		if snap != nil {
-			_, err = tx.ExecContext(ctx, "UPDATE devices SET snapshot = ? WHERE id = ?", snap, r.DeviceID)
+			if _, err = tx.ExecContext(ctx, "UPDATE devices SET snapshot = ? WHERE id = ?", snap, r.DeviceID); err != nil {
+				return "", err
+			}
+		}
+		if shown := cleanShown(r.ShownArticles); shown != "" {
+			if _, err = tx.ExecContext(ctx, "UPDATE requests SET shown_articles = ? WHERE id = ?", shown, r.ID); err != nil {
+				return "", err
+			}
+			err = countRequestAfter(ctx, tx, r.DeviceID, splitList(shown, " "))
 		}
 		return r.ID, err
 	})

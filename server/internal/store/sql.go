@@ -20,6 +20,7 @@ type SQL struct {
 	w        handle // writes (SQLite: the one writer connection)
 	r        handle // reads
 	d        *dialect
+	vocab    *vocabCache // spelling fallback of SearchArticles
 }
 
 var _ Store = (*SQL)(nil)
@@ -28,7 +29,7 @@ func newSQL(w, r *sql.DB, d *dialect) *SQL {
 	if r == nil {
 		r = w
 	}
-	return &SQL{wdb: w, rdb: r, w: handle{w, d}, r: handle{r, d}, d: d}
+	return &SQL{wdb: w, rdb: r, w: handle{w, d}, r: handle{r, d}, d: d, vocab: &vocabCache{}}
 }
 
 // dialect is what differs between the backends.

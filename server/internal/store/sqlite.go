@@ -82,6 +82,39 @@ var migrations = []string{
 	CREATE INDEX device_checks_state ON device_checks(check_kind, state);
 	CREATE TABLE check_history (device_id TEXT NOT NULL, check_kind TEXT NOT NULL, state TEXT NOT NULL, at INTEGER NOT NULL);
 	CREATE INDEX check_history_at ON check_history(at, check_kind, state);`,
+	// 5: self-help (issue 16). Articles with an FTS5 index kept in step by
+	// triggers (porter stemming, bm25 ranking); tags and os are
+	// newline- and space-delimited lists. article_revision is the one-row
+	// counter of changes to the published set. Saved replies are
+	// team-wide; announcements gain a kind, a resolved state and me-toos;
+	// a request keeps the articles shown while it was typed.
+	`CREATE TABLE articles (rid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, title TEXT NOT NULL, body TEXT NOT NULL,
+		tags TEXT NOT NULL DEFAULT '', os TEXT NOT NULL DEFAULT '', published INTEGER NOT NULL DEFAULT 0,
+		pinned INTEGER NOT NULL DEFAULT 0, author_id TEXT NOT NULL DEFAULT '', author_name TEXT NOT NULL DEFAULT '',
+		created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, views INTEGER NOT NULL DEFAULT 0,
+		solved INTEGER NOT NULL DEFAULT 0, requests_after INTEGER NOT NULL DEFAULT 0);
+	CREATE INDEX articles_views ON articles(published, views);
+	CREATE VIRTUAL TABLE articles_fts USING fts5(title, tags, body, content='articles', content_rowid='rid',
+		tokenize='porter unicode61 remove_diacritics 2');
+	CREATE TRIGGER articles_ai AFTER INSERT ON articles BEGIN
+		INSERT INTO articles_fts(rowid, title, tags, body) VALUES (new.rid, new.title, new.tags, new.body); END;
+	CREATE TRIGGER articles_ad AFTER DELETE ON articles BEGIN
+		INSERT INTO articles_fts(articles_fts, rowid, title, tags, body) VALUES ('delete', old.rid, old.title, old.tags, old.body); END;
+	CREATE TRIGGER articles_au AFTER UPDATE OF title, tags, body ON articles BEGIN
+		INSERT INTO articles_fts(articles_fts, rowid, title, tags, body) VALUES ('delete', old.rid, old.title, old.tags, old.body);
+		INSERT INTO articles_fts(rowid, title, tags, body) VALUES (new.rid, new.title, new.tags, new.body); END;
+	CREATE TABLE article_revision (rev INTEGER NOT NULL);
+	INSERT INTO article_revision(rev) VALUES (0);
+	CREATE TABLE article_feedback (device_id TEXT NOT NULL, article_id TEXT NOT NULL, event TEXT NOT NULL, at INTEGER NOT NULL);
+	CREATE INDEX article_feedback_device ON article_feedback(device_id, article_id);
+	CREATE TABLE saved_replies (id TEXT PRIMARY KEY, title TEXT NOT NULL, body TEXT NOT NULL, author_id TEXT NOT NULL DEFAULT '',
+		author_name TEXT NOT NULL DEFAULT '', updated_at INTEGER NOT NULL);
+	ALTER TABLE announcements ADD COLUMN kind TEXT NOT NULL DEFAULT 'news';
+	ALTER TABLE announcements ADD COLUMN resolved_at INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE announcements ADD COLUMN resolved_text TEXT NOT NULL DEFAULT '';
+	CREATE TABLE announcement_metoo (announcement_id TEXT NOT NULL, device_id TEXT NOT NULL, at INTEGER NOT NULL,
+		PRIMARY KEY (announcement_id, device_id)) WITHOUT ROWID;
+	ALTER TABLE requests ADD COLUMN shown_articles TEXT NOT NULL DEFAULT '';` + seedReplies,
 }
 
 // sqliteDialect: SQLite takes ? as is; LIKE ignores ASCII case; one writer

@@ -100,8 +100,11 @@ type Request struct {
 	RatingComment  string
 	Snapshot       json.RawMessage // the device as it was when the user pressed Send
 	ScreenshotType string          // "" when there is none
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// ShownArticles are the self-help articles suggested while the request
+	// was typed (stored by CreateRequest; read with ShownArticles).
+	ShownArticles []string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 }
 
 // ToWire is the request as consoles and scripts see it (request.created,
@@ -156,6 +159,11 @@ type Announcement struct {
 	ExpiresAt   time.Time `json:"expires_at,omitzero"`
 	Recipients  int       `json:"recipients"`
 	Delivered   int       `json:"delivered"`
+	// Kind is protocol.AnnouncementNews or AnnouncementKnownProblem.
+	Kind         string    `json:"kind"`
+	ResolvedAt   time.Time `json:"resolved_at,omitzero"`
+	ResolvedText string    `json:"resolved_text,omitempty"`
+	MeToo        int       `json:"me_too"` // devices that said "me too"
 }
 
 // AuditEntry records one admin or technician action.
@@ -297,4 +305,29 @@ type Store interface {
 	CheckDevices(ctx context.Context, check protocol.CheckKind, states []protocol.CheckState, limit int) ([]DeviceCheck, error)
 	ChecksSummary(ctx context.Context, now time.Time) ([]CheckSummary, error)
 	PruneCheckHistory(ctx context.Context, before time.Time) (int64, error)
+	// Self-help (issue 16): articles, their search and feedback, saved
+	// replies, known problems. Article writes return the published
+	// articles' revision (see protocol.ArticlesChanged).
+	CreateArticle(ctx context.Context, a Article) (Article, int64, error)
+	UpdateArticle(ctx context.Context, id string, change func(a *Article) error) (a Article, rev int64, changed bool, err error)
+	DeleteArticle(ctx context.Context, id string) (rev int64, changed bool, err error)
+	Article(ctx context.Context, id string) (Article, error)
+	ListArticles(ctx context.Context) ([]Article, error)
+	SearchArticles(ctx context.Context, f ArticleSearch) ([]Article, error)
+	OfflineArticles(ctx context.Context) ([]Article, int64, error)
+	ArticlesRevision(ctx context.Context) (int64, error)
+	ArticleFeedback(ctx context.Context, frameID, deviceID string, f protocol.ArticleFeedback) (Result, error)
+	ShownArticles(ctx context.Context, requestID string) ([]string, error)
+	ListSavedReplies(ctx context.Context) ([]SavedReply, error)
+	SavedReply(ctx context.Context, id string) (SavedReply, error)
+	SaveReply(ctx context.Context, r SavedReply) (SavedReply, error)
+	DeleteSavedReply(ctx context.Context, id string) error
+	// ResolveAnnouncement marks a known problem resolved and sends the
+	// announcement again, with ResolvedAt, to the devices it targets
+	// (sequenced and shared like Announce).
+	ResolveAnnouncement(ctx context.Context, id, text string, at time.Time, out func(a Announcement) Outgoing) (Announcement, []Delivery, error)
+	// MeToo counts a device once on an announcement (idempotent by frame
+	// id and by device).
+	MeToo(ctx context.Context, frameID, deviceID, announcementID string, at time.Time) (Result, error)
+	MeToos(ctx context.Context, announcementID string) ([]MeTooEntry, error)
 }

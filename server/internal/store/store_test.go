@@ -31,6 +31,11 @@ func testStore(t *testing.T, open func(t *testing.T) Store) {
 		{"Audit", testAudit},
 		{"ChecksPolicy", testChecksPolicy},
 		{"CheckReports", testCheckReports},
+		{"Articles", testArticles},
+		{"ArticleSearch", testArticleSearch},
+		{"ArticleFeedback", testArticleFeedback},
+		{"SavedReplies", testSavedReplies},
+		{"KnownProblems", testKnownProblems},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -14,6 +14,7 @@ import { renderProfile } from './profile.js';
 import { renderTechnicians, renderTokens, renderAudit } from './admin.js';
 import { renderUpdates } from './updates.js';
 import { renderHeadsUp, renderCheckDevices } from './headsup.js';
+import { renderArticles } from './articles.js';
 
 const main = document.getElementById('main');
 const appEl = document.getElementById('app');
@@ -34,6 +35,7 @@ const routes = [
   [/^\/admin\/audit$/, 'audit', renderAudit, 'admin'],
   [/^\/heads-up$/, 'heads-up', renderHeadsUp],
   [/^\/heads-up\/([^/]+)$/, 'heads-up', renderCheckDevices],
+  [/^\/articles(?:\/([^/]+))?$/, 'articles', renderArticles],
 ];
 
 function parseHash() {

@@ -6,17 +6,25 @@ import * as live from './live.js';
 import * as store from './store.js';
 import { h, field, select, timeEl, refreshTimes, categoryTag, urgencyTag, statusTag, STATUS, toast, osName } from './util.js';
 import { compareTable, hostFacts } from './devstate.js';
+import { startArticle } from './articles.js';
 
-function canned(user) {
-  const first = (user || '').split(/[ .@_]/)[0];
-  const hi = first ? `Hi ${first.charAt(0).toUpperCase() + first.slice(1)}, ` : 'Hi, ';
-  return [
-    ['Looking into it', `${hi}thanks for letting us know — I'm looking into it now and will get back to you shortly.`],
-    ['Try a restart', `${hi}could you try closing the app and opening it again, then tell me if it still happens?`],
-    ['Check now?', `${hi}I've made a change on our side. Could you check whether it works for you now?`],
-    ['Software: on it', `${hi}happy to help with that software — I'll get it set up for you properly.`],
-    ['Resolved', `${hi}this should be sorted now. If anything is still not right, just reply here and I'll pick it up again.`],
-  ];
+// Saved replies are the team's (GET /api/v1/replies); their placeholders
+// are filled for this request before the technician edits and sends.
+let repliesCache = null;
+async function savedReplies() {
+  if (!repliesCache) repliesCache = get('/api/v1/replies').then((d) => d.replies || []).catch(() => { repliesCache = null; return []; });
+  return repliesCache;
+}
+export function forgetReplies() { repliesCache = null; }
+
+export function fillReply(text, req) {
+  const first = (req.user || '').split(/[ .@_]/)[0];
+  const vars = {
+    first_name: first ? first.charAt(0).toUpperCase() + first.slice(1) : 'there',
+    technician: session.tech?.greeting || session.tech?.name || '',
+    device: req.hostname || 'your computer',
+  };
+  return text.replace(/\{\{\s*(first_name|technician|device)\s*\}\}/g, (_, k) => vars[k]);
 }
 
 function authorName(a) {
@@ -25,7 +33,7 @@ function authorName(a) {
 }
 
 export function renderRequest(main, id) {
-  const state = { req: null, then: null, device: null, now: null, telem: null, hasShot: false, items: new Map() };
+  const state = { req: null, then: null, device: null, now: null, telem: null, hasShot: false, items: new Map(), shown: [] };
   let closed = false;
   const offs = [];
   main.append(h('p', { class: 'loading', text: 'Opening the request…' }));
@@ -70,11 +78,24 @@ export function renderRequest(main, id) {
     } else {
       li = h('li', { class: 'msg ' + (m.from_user ? 'from-user' : 'from-tech') },
         h('div', { class: 'who' }, authorName(m.author), m.first ? ' asked' : '', ' · ', timeEl(m.created_at)),
-        h('div', { class: 'body', text: m.text }));
+        h('div', { class: 'body', text: m.text }),
+        !m.from_user && canChange() ? h('button', { type: 'button', class: 'btn ghost small to-article', text: 'Turn this reply into an article',
+          onclick: () => startArticle(articleFrom(m)) }) : null);
     }
     li.dataset.at = String(new Date(m.created_at).getTime());
     if (m.first) li.dataset.first = '1';
     return li;
+  }
+
+  // articleFrom pre-fills an article from the thread: the person's question
+  // as the title, this reply (without the greeting) as the answer, and
+  // the device's OS. IT edits it before publishing.
+  function articleFrom(m) {
+    const q = (state.req.text || '').split('\n')[0].trim();
+    const title = q.length > 90 ? q.slice(0, 87).replace(/\s+\S*$/, '') + '…' : q;
+    const body = (m.text || '').replace(/^(hi|hello|hey)\b[^,\n]*,\s*/i, '');
+    const os = state.device?.os || state.then?.host?.os;
+    return { title, body: body.charAt(0).toUpperCase() + body.slice(1), os: os ? [os] : [], tags: [state.req.category].filter(Boolean) };
   }
 
   function drawThread() {
@@ -116,6 +137,8 @@ export function renderRequest(main, id) {
         h('span', {}, 'from ', h('b', { text: r.user || 'someone' }), ' on ',
           h('a', { href: '#/devices/' + enc(r.device_id), text: r.hostname }), ', raised ', timeEl(r.created_at)),
         r.rating ? h('span', { id: 'req-rating', text: `· rated ${r.rating}/5${r.rating_comment ? ' — “' + r.rating_comment + '”' : ''}` }) : null),
+      state.shown.length ? h('p', { class: 'shown-articles muted', id: 'req-shown' }, 'Suggested before they asked: ',
+        state.shown.map((a, i) => [i ? ', ' : '', a.title ? h('a', { href: '#/articles/' + enc(a.id), text: a.title }) : 'an article since deleted'])) : null,
       canChange() ? h('div', { class: 'controls' }, field('Status', statusSel), field('Who’s on it', assignSel), mineBtn) : null);
     // A change arriving live (another technician) redraws the head; the
     // control in use keeps the focus.
@@ -169,12 +192,32 @@ export function renderRequest(main, id) {
     const sendBtn = h('button', { class: 'btn', type: 'submit', id: 'send', text: 'Send reply' });
     const tabReply = h('button', { type: 'button', role: 'tab', id: 'tab-reply', 'aria-selected': 'true', 'aria-controls': 'reply-text', text: 'Reply to user' });
     const tabNote = h('button', { type: 'button', role: 'tab', id: 'tab-note', 'aria-selected': 'false', 'aria-controls': 'reply-text', tabindex: '-1', text: 'Internal note' });
-    const cannedBox = h('div', { class: 'canned', role: 'group', 'aria-label': 'Friendly replies to start from' },
-      canned(state.req.user).map(([label, text]) => h('button', { type: 'button', class: 'btn quiet small', text: label,
-        onclick: () => { ta.value = text; ta.focus(); ta.setSelectionRange(text.length, text.length); } })));
+    const use = (r) => { const text = fillReply(r.body, state.req); ta.value = text; pick.hidden = true; ta.focus(); ta.setSelectionRange(text.length, text.length); };
+    const cannedBox = h('div', { class: 'canned', id: 'saved-replies', role: 'group', 'aria-label': 'Saved replies to start from (type / in the reply to search them)' });
+    const pick = h('div', { class: 'replies-pick', id: 'replies-pick', role: 'listbox', 'aria-label': 'Saved replies matching what you typed', hidden: true });
+    savedReplies().then((rs) => cannedBox.replaceChildren(...rs.slice(0, 6).map((r) =>
+      h('button', { type: 'button', class: 'btn quiet small', text: r.title, onclick: () => use(r) }))));
+    // "/" at the start of the reply searches the saved replies by title
+    // and text; Enter takes the first match, Escape closes the list.
+    let matches = [];
+    ta.addEventListener('input', async () => {
+      const v = ta.value;
+      if (mode !== 'reply' || !v.startsWith('/') || v.includes('\n')) { pick.hidden = true; return; }
+      const q = v.slice(1).trim().toLowerCase();
+      matches = (await savedReplies()).filter((r) => !q || (r.title + ' ' + r.body).toLowerCase().includes(q)).slice(0, 8);
+      pick.replaceChildren(...(matches.length ? matches.map((r, i) => h('button', { type: 'button', role: 'option', 'aria-selected': String(i === 0),
+        class: 'btn quiet small', onclick: () => use(r) }, h('b', { text: r.title }), ' — ', fillReply(r.body, state.req).slice(0, 80))) :
+        [h('p', { class: 'muted small', text: 'No saved reply matches.' })]));
+      pick.hidden = false;
+    });
+    ta.addEventListener('keydown', (e) => {
+      if (pick.hidden) return;
+      if (e.key === 'Enter' && !e.ctrlKey && !e.metaKey && matches.length) { e.preventDefault(); use(matches[0]); }
+      if (e.key === 'Escape') { pick.hidden = true; }
+    });
     const form = h('form', { class: 'composer', id: 'composer' },
       h('div', { class: 'tabs', role: 'tablist', 'aria-label': 'Write' }, tabReply, tabNote),
-      cannedBox, noteWarn,
+      cannedBox, noteWarn, pick,
       h('label', { for: 'reply-text', class: 'visually-hidden', id: 'reply-label', text: 'Your reply' }), ta,
       h('div', { class: 'composer-foot' }, greet || h('span'), sendBtn));
     const setMode = (m) => {
@@ -248,6 +291,7 @@ export function renderRequest(main, id) {
     state.req = { ...data.request, rating_comment: data.rating_comment || '' };
     state.then = data.snapshot || null;
     state.hasShot = !!data.screenshot;
+    state.shown = data.shown_articles || [];
     if (data.assignee?.id) store.techNames.set(data.assignee.id, data.assignee.name);
     for (const m of data.messages || []) { const it = { kind: 'msg', ...m }; addItem(it, announce && fromOthers(it)); }
     for (const n of data.notes || []) { const it = { kind: 'note', ...n }; addItem(it, announce && fromOthers(it)); }
