@@ -52,6 +52,9 @@ type NewRequest struct {
 	// Screenshot is optional PNG or JPEG bytes the user chose to attach.
 	Screenshot     []byte `json:"screenshot,omitempty"`
 	ScreenshotName string `json:"screenshot_name,omitempty"`
+	// ShownArticles are the ids of the articles suggested while the person
+	// typed (at most 10), so IT sees what did not help.
+	ShownArticles []string `json:"shown_articles,omitempty"`
 }
 
 // Request is one of the user's requests as the agent knows it.
