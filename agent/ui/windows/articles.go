@@ -107,7 +107,6 @@ type suggestions struct {
 func newSuggestions(b agentapi.Backend, open func(agentapi.Article)) *suggestions {
 	s := &suggestions{b: b, open: open}
 	s.heading = widget.NewLabelWithStyle(suggestHeading, fyne.TextAlignLeading, fyne.TextStyle{Italic: true})
-	s.heading.Importance = widget.LowImportance
 	var objs []fyne.CanvasObject
 	objs = append(objs, s.heading)
 	for i := range 3 {
@@ -178,7 +177,7 @@ func (s *suggestions) titles() []string {
 // articleView is an article as a person reads it: title, Markdown body as
 // fyne rich text, scrolled.
 func articleView(a agentapi.Article) fyne.CanvasObject {
-	body := widget.NewRichTextFromMarkdown(a.Body)
+	body := widget.NewRichTextFromMarkdown(withoutTitle(a.Body, a.Title))
 	body.Wrapping = fyne.TextWrapWord
 	title := heading(a.Title)
 	title.Wrapping = fyne.TextWrapWord
@@ -258,7 +257,6 @@ func newKnownProblem(b agentapi.Backend) *knownProblem {
 	k.text = wrapped("")
 	k.meToo = widget.NewButtonWithIcon(meTooText, theme.AccountIcon(), k.sayMeToo)
 	k.note = wrapped(knownProblemOther)
-	k.note.Importance = widget.LowImportance
 	bg := canvas.NewRectangle(theme.Color(theme.ColorNameHover))
 	bg.CornerRadius = theme.Size(theme.SizeNameInputRadius)
 	card := container.NewVBox(k.title, k.text, container.NewBorder(nil, nil, k.meToo, nil, k.note))
@@ -404,3 +402,14 @@ func (ab *articleBrowser) content() fyne.CanvasObject {
 }
 
 func (ab *articleBrowser) focus() { ab.w.Canvas().Focus(ab.search) }
+
+// withoutTitle drops a first-line heading that repeats the title: the
+// window shows the title already, and articles often start with it.
+func withoutTitle(body, title string) string {
+	trimmed := strings.TrimLeft(body, " \t\r\n")
+	first, rest, _ := strings.Cut(trimmed, "\n")
+	if h, ok := strings.CutPrefix(first, "#"); ok && strings.EqualFold(strings.TrimSpace(strings.TrimLeft(h, "#")), strings.TrimSpace(title)) {
+		return rest
+	}
+	return body
+}

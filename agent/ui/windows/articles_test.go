@@ -290,3 +290,17 @@ func containsSeg(seg widget.RichTextSegment, s string) bool {
 	}
 	return false
 }
+
+func TestWithoutTitle(t *testing.T) {
+	for body, want := range map[string]string{
+		"# Printer says offline\n\nTurn it off.": "\nTurn it off.",
+		"\n## printer says offline \nText":       "Text",
+		"# Something else\nText":                 "# Something else\nText",
+		"Printer says offline":                   "Printer says offline",
+		"":                                       "",
+	} {
+		if got := withoutTitle(body, "Printer says offline"); got != want {
+			t.Errorf("withoutTitle(%q) = %q, want %q", body, got, want)
+		}
+	}
+}
