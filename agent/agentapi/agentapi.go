@@ -48,6 +48,30 @@ type Backend interface {
 	// the channel is then closed. The first event is the current
 	// Connection (EventConnection), so a window can draw at once.
 	Events(ctx context.Context) (<-chan Event, error)
+
+	// Self-help (protocol revision 2).
+
+	// SuggestArticles returns up to three articles for what the person
+	// typed: the server's, for this computer's OS, when it answers
+	// quickly, else the agent's offline copy (Suggestions.Source says
+	// which). An unreachable server is not an error; text with no words
+	// gives no articles.
+	SuggestArticles(ctx context.Context, query string) (Suggestions, error)
+	// Articles lists the articles kept on this computer (query "") or
+	// searches them: the "Help articles" browser, offline as online.
+	Articles(ctx context.Context, query string) ([]Article, error)
+	// Article returns one article with its Markdown body.
+	Article(ctx context.Context, id string) (Article, error)
+	// ArticleFeedback records what the person did with an article
+	// (protocol.ArticleViewed, ArticleSolved, ArticleStillNeedHelp); it
+	// reaches IT through the outbox.
+	ArticleFeedback(ctx context.Context, id, event string) error
+	// KnownProblems lists IT's known problems that are not resolved yet
+	// ("Is it this?"), newest first.
+	KnownProblems(ctx context.Context) ([]Announcement, error)
+	// MeToo says this person has the known problem too (once; saying it
+	// again is not an error). They get the all-clear when IT resolves it.
+	MeToo(ctx context.Context, announcementID string) error
 }
 
 // Code says why an action was refused, for programs; the local API carries

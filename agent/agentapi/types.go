@@ -52,6 +52,9 @@ type NewRequest struct {
 	// Screenshot is optional PNG or JPEG bytes the user chose to attach.
 	Screenshot     []byte `json:"screenshot,omitempty"`
 	ScreenshotName string `json:"screenshot_name,omitempty"`
+	// ShownArticles are the ids of the articles suggested while the person
+	// typed (at most 10), so IT sees what did not help.
+	ShownArticles []string `json:"shown_articles,omitempty"`
 }
 
 // Request is one of the user's requests as the agent knows it.
@@ -108,6 +111,14 @@ type Announcement struct {
 	CreatedAt time.Time       `json:"created_at"`
 	ExpiresAt time.Time       `json:"expires_at,omitzero"`
 	Read      bool            `json:"read"`
+	// Kind is protocol.AnnouncementKnownProblem for an outage ("Is it
+	// this?"), else news.
+	Kind string `json:"kind,omitempty"`
+	// ResolvedAt and ResolvedText are IT's all-clear on a known problem.
+	ResolvedAt   time.Time `json:"resolved_at,omitzero"`
+	ResolvedText string    `json:"resolved_text,omitempty"`
+	// MeToo is true once this person said "Me too" on it.
+	MeToo bool `json:"me_too,omitempty"`
 }
 
 // EventType names what changed.
@@ -129,4 +140,31 @@ type Event struct {
 	Request      *Request      `json:"request,omitempty"`
 	Message      *Message      `json:"message,omitempty"`
 	Announcement *Announcement `json:"announcement,omitempty"`
+}
+
+// Where suggested articles came from (Suggestions.Source).
+const (
+	SourceServer  = "server"  // the help desk answered
+	SourceOffline = "offline" // the agent's own copy (offline, or the server did not answer)
+)
+
+// Article is a self-help article as the agent shows it. Body (Markdown) is
+// filled by Article and the offline browser; suggestions carry a Snippet.
+type Article struct {
+	ID        string    `json:"id"`
+	Title     string    `json:"title"`
+	Snippet   string    `json:"snippet,omitempty"`
+	Tags      []string  `json:"tags,omitempty"`
+	OS        []string  `json:"os,omitempty"`
+	Pinned    bool      `json:"pinned,omitempty"`
+	UpdatedAt time.Time `json:"updated_at"`
+	Body      string    `json:"body,omitempty"`
+}
+
+// Suggestions answers SuggestArticles: at most three articles and where
+// they came from (SourceServer or SourceOffline).
+type Suggestions struct {
+	Query    string    `json:"query"`
+	Source   string    `json:"source"`
+	Articles []Article `json:"articles"`
 }

@@ -33,6 +33,9 @@ type Fake struct {
 
 	rec Record
 	err error
+
+	articles []agentapi.Article       // what the self-help calls know (see SetArticles)
+	held     map[string]chan struct{} // queries whose suggestions wait (see HoldSuggestions)
 }
 
 // Record is what the UI asked the Fake to do.
@@ -42,6 +45,10 @@ type Record struct {
 	Ratings  []string // "requestID: n"
 	Reopened []string
 	Read     []string
+	// Self-help.
+	Suggested []string // the queries SuggestArticles was asked, in order
+	Feedback  []string // "articleID: event"
+	MeToo     []string // announcement ids
 }
 
 // Recorded returns a copy of the calls so far.
@@ -54,6 +61,9 @@ func (f *Fake) Recorded() Record {
 	r.Ratings = append([]string(nil), r.Ratings...)
 	r.Reopened = append([]string(nil), r.Reopened...)
 	r.Read = append([]string(nil), r.Read...)
+	r.Suggested = append([]string(nil), r.Suggested...)
+	r.Feedback = append([]string(nil), r.Feedback...)
+	r.MeToo = append([]string(nil), r.MeToo...)
 	return r
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -90,7 +91,7 @@ func SaveRequest(ctx context.Context, st *store.Store, sys sysinfo.Collector, in
 	r := agentapi.Request{ID: protocol.NewID(), Category: in.Category, Urgency: in.Urgency, Text: in.Text,
 		Status: protocol.StatusNew, CreatedAt: now, UpdatedAt: now, HasScreenshot: shot != nil}
 	body := protocol.RequestNew{RequestID: r.ID, Category: r.Category, Urgency: r.Urgency, Text: r.Text,
-		Screenshot: shot, Snapshot: &snap, CreatedAt: now}
+		Screenshot: shot, Snapshot: &snap, CreatedAt: now, ShownArticles: shownArticles(in.ShownArticles)}
 	env, err := protocol.New(protocol.KindRequestNew, body)
 	if err != nil {
 		return agentapi.Request{}, err
@@ -272,4 +273,20 @@ func (c *Core) waitAck(ctx context.Context, id string, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// shownArticles keeps the article ids the wire accepts (non-empty, at most
+// 64 bytes, no repeats, at most ten): a bad id must not cost the request.
+func shownArticles(in []string) []string {
+	var out []string
+	for _, id := range in {
+		if id == "" || len(id) > 64 || slices.Contains(out, id) {
+			continue
+		}
+		out = append(out, id)
+		if len(out) == maxShownArticles {
+			break
+		}
+	}
+	return out
 }

@@ -84,6 +84,9 @@ type Core struct {
 	lastSnap time.Time
 
 	lastUser atomic.Int64 // unix nanoseconds of the last window action (see Busy)
+
+	articles articlesHTTP // self-help: the article paths' HTTPS client
+	syncMu   sync.Mutex   // one offline-articles sync at a time
 }
 
 // New returns a Core; it does not connect until Run.

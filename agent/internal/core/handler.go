@@ -25,8 +25,9 @@ func (h *handler) Hello(ctx context.Context) (protocol.Hello, error) {
 	if h.cfg.UpdateAvailable != nil {
 		caps = append(caps, protocol.CapUpdate)
 	}
+	caps = append(caps, protocol.CapArticles)
 	return protocol.Hello{AgentVersion: version.Version, OS: runtime.GOOS, Arch: runtime.GOARCH, LastSeq: seq,
-		Capabilities: caps}, nil
+		Capabilities: caps, Revision: protocol.Revision}, nil
 }
 
 func (h *handler) Pending(ctx context.Context) ([]link.Frame, error) {
@@ -60,6 +61,7 @@ func (h *handler) Welcome(ctx context.Context, w protocol.Welcome) {
 	if c.cfg.Welcomed != nil {
 		c.cfg.Welcomed()
 	}
+	c.articlesBehind(ctx, w.ArticlesRevision)
 	if !stale {
 		return
 	}
@@ -149,6 +151,9 @@ func (h *handler) Store(ctx context.Context, env protocol.Envelope) error {
 	}
 	if a.Announcement != nil {
 		c.publish(agentapi.Event{Type: agentapi.EventAnnouncement, Announcement: a.Announcement})
+		if a.Resolved && a.MeToo {
+			c.allClear(a.Announcement)
+		}
 	}
 	if env.Type == protocol.KindUpdateAvailable {
 		c.updateAvailable(env)
@@ -173,6 +178,13 @@ func (h *handler) Control(ctx context.Context, env protocol.Envelope) {
 		c.stopTelemetry()
 	case protocol.KindUpdateAvailable:
 		c.updateAvailable(env)
+	case protocol.KindArticlesChanged:
+		var ch protocol.ArticlesChanged
+		if err := env.Decode(&ch); err != nil {
+			c.log.Warn("unreadable articles.changed", "err", err)
+			return
+		}
+		c.articlesBehind(ctx, ch.Revision)
 	default:
 		c.log.Debug("ignored server frame", "type", env.Type)
 	}

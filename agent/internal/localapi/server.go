@@ -37,6 +37,12 @@ func Handler(b agentapi.Backend, log *slog.Logger) http.Handler {
 	mux.HandleFunc("GET "+Prefix+"announcements", h.announcements)
 	mux.HandleFunc("POST "+Prefix+"announcements/{id}/read", h.announcementRead)
 	mux.HandleFunc("GET "+Prefix+"events", h.events)
+	mux.HandleFunc("GET "+Prefix+"articles/suggest", h.suggestArticles)
+	mux.HandleFunc("GET "+Prefix+"articles", h.articles)
+	mux.HandleFunc("GET "+Prefix+"articles/{id}", h.article)
+	mux.HandleFunc("POST "+Prefix+"articles/{id}/feedback", h.articleFeedback)
+	mux.HandleFunc("GET "+Prefix+"known-problems", h.knownProblems)
+	mux.HandleFunc("POST "+Prefix+"announcements/{id}/metoo", h.meToo)
 	return mux
 }
 

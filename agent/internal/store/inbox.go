@@ -20,6 +20,10 @@ type Applied struct {
 	Message      *agentapi.Message
 	Request      *agentapi.Request // the changed request's summary, when this computer has it
 	Announcement *agentapi.Announcement
+	// Resolved is true when this frame is IT's all-clear on a known
+	// problem (first time only); MeToo says whether this person said "Me
+	// too" on it.
+	Resolved, MeToo bool
 }
 
 // ApplyServerFrame stores a sequenced server → device frame and advances
@@ -66,8 +70,14 @@ func (s *Store) ApplyServerFrame(ctx context.Context, env protocol.Envelope) (Ap
 				VALUES(?,?,?,?,?,?,?)`, an.AnnouncementID, an.Title, an.Text, an.Severity, string(author), unixMS(an.CreatedAt), unixMS(an.ExpiresAt)); err != nil {
 				return err
 			}
+			st, err := applyAnnouncementState(ctx, tx, an)
+			if err != nil {
+				return err
+			}
+			a.Resolved, a.MeToo = st.newlyResolved, st.meToo
 			a.Announcement = &agentapi.Announcement{ID: an.AnnouncementID, Title: an.Title, Text: an.Text, Severity: an.Severity,
-				Author: an.Author, CreatedAt: an.CreatedAt, ExpiresAt: an.ExpiresAt}
+				Author: an.Author, CreatedAt: an.CreatedAt, ExpiresAt: an.ExpiresAt,
+				Kind: an.Kind, ResolvedAt: an.ResolvedAt, ResolvedText: an.ResolvedText, MeToo: st.meToo}
 		}
 		if env.Seq == 0 {
 			return nil
@@ -235,7 +245,9 @@ func (s *Store) MarkRead(ctx context.Context, id string) error {
 
 // Announcements lists announcements, newest first.
 func (s *Store) Announcements(ctx context.Context) ([]agentapi.Announcement, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id,title,text,severity,author,created_at,expires_at,read FROM announcements ORDER BY created_at DESC`)
+	rows, err := s.db.QueryContext(ctx, `SELECT a.id,a.title,a.text,a.severity,a.author,a.created_at,a.expires_at,a.read,
+		coalesce(s.kind,''),coalesce(s.resolved_at,0),coalesce(s.resolved_text,''),coalesce(s.metoo_at,0)
+		FROM announcements a LEFT JOIN announcement_state s ON s.id=a.id ORDER BY a.created_at DESC`)
 	if err != nil {
 		return nil, wrap("list announcements", err)
 	}
@@ -246,9 +258,12 @@ func (s *Store) Announcements(ctx context.Context) ([]agentapi.Announcement, err
 		var author string
 		var created, expires int64
 		var read int
-		if err := rows.Scan(&a.ID, &a.Title, &a.Text, &a.Severity, &author, &created, &expires, &read); err != nil {
+		var resolved, metoo int64
+		if err := rows.Scan(&a.ID, &a.Title, &a.Text, &a.Severity, &author, &created, &expires, &read,
+			&a.Kind, &resolved, &a.ResolvedText, &metoo); err != nil {
 			return nil, wrap("list announcements", err)
 		}
+		a.ResolvedAt, a.MeToo = fromUnixMS(resolved), metoo != 0
 		_ = json.Unmarshal([]byte(author), &a.Author)
 		a.CreatedAt, a.ExpiresAt, a.Read = fromUnixMS(created), fromUnixMS(expires), read == 1
 		out = append(out, a)

@@ -38,7 +38,8 @@ type Options struct {
 
 // Store is the agent's database. Safe for concurrent use.
 type Store struct {
-	db *sql.DB
+	db    *sql.DB
+	vocab vocabCache // the articles index's terms, for the typo fallback
 }
 
 const schema = `
@@ -109,6 +110,10 @@ func Open(path string, opt Options) (*Store, error) {
 	if _, err := db.Exec(schema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store: schema: %w", classify(err))
+	}
+	if _, err := db.Exec(articlesSchema); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store: articles schema: %w", classify(err))
 	}
 	return &Store{db: db}, nil
 }

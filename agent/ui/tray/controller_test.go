@@ -100,11 +100,12 @@ func (h *harness) notification(t *testing.T) Notification {
 func TestClicksOpenWindows(t *testing.T) {
 	h := start(t, Branding{HelpURL: "https://help.acme.test"})
 	for a, want := range map[Action]string{
-		ActGetHelp:    "get-help",
-		ActRequests:   "requests",
-		ActWhatITSees: "what-it-sees",
-		ActAbout:      "about",
-		ActHelpLink:   "url https://help.acme.test",
+		ActGetHelp:      "get-help",
+		ActRequests:     "requests",
+		ActWhatITSees:   "what-it-sees",
+		ActAbout:        "about",
+		ActHelpLink:     "url https://help.acme.test",
+		ActHelpArticles: "help-articles",
 	} {
 		h.click(a)
 		if got := h.opened(t); got != want {

@@ -49,6 +49,7 @@ const (
 	ActHelpLink                   // the company's help-desk site, when branded
 	ActAbout                      // "About Deskside"
 	ActQuit                       // "Quit Deskside"
+	ActHelpArticles               // "Help articles": the self-help articles kept on this computer
 )
 
 // Branding is the optional company look from the agent's config.
@@ -94,6 +95,7 @@ func NewMenu(f Factory, brand Branding) *Menu {
 	add(ActAnnouncement, "", "The latest news from IT")
 	m.items[ActAnnouncement].Hide()
 	add(ActWhatITSees, "What IT can see", "The exact facts this computer shares with IT")
+	add(ActHelpArticles, "Help articles", "Answers to common questions, offline too")
 	add(ActHelpLink, "Help desk website", brand.HelpURL)
 	if brand.HelpURL == "" {
 		m.items[ActHelpLink].Hide()
@@ -109,7 +111,7 @@ func (m *Menu) Item(a Action) Item { return m.items[a] }
 
 // Actions lists the clickable actions.
 func (m *Menu) Actions() []Action {
-	return []Action{ActGetHelp, ActRequests, ActAnnouncement, ActWhatITSees, ActHelpLink, ActAbout, ActQuit}
+	return []Action{ActGetHelp, ActRequests, ActAnnouncement, ActWhatITSees, ActHelpLink, ActAbout, ActQuit, ActHelpArticles}
 }
 
 // Show applies v.

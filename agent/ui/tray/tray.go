@@ -24,6 +24,7 @@ const (
 	ViewWhatITSee = "what-it-sees"
 	ViewAbout     = "about"
 	ViewNews      = "news"
+	ViewArticles  = "help-articles"
 )
 
 // Controller keeps the menu in line with the agent's events, sends the
@@ -243,6 +244,8 @@ func (c *Controller) open(a Action) {
 		err = c.Launch.Open(ViewWhatITSee)
 	case ActAbout:
 		err = c.Launch.Open(ViewAbout)
+	case ActHelpArticles:
+		err = c.Launch.Open(ViewArticles)
 	case ActHelpLink:
 		if c.Brand.HelpURL != "" {
 			err = c.Launch.OpenURL(c.Brand.HelpURL)

@@ -14,7 +14,7 @@ import (
 )
 
 // Views names the windows the window app can open.
-var Views = []string{"get-help", "requests", "what-it-sees", "news", "about"}
+var Views = []string{"get-help", "requests", "what-it-sees", "news", "about", "help-articles"}
 
 // BaseName is the window app's program name, without the ".exe" Windows adds.
 const BaseName = "deskside-ui"
@@ -99,11 +99,12 @@ func IsView(name string) bool {
 
 // cliFor is what to type instead of opening each window.
 var cliFor = map[string]string{
-	"get-help":     `deskside-agent ask "what you need help with"`,
-	"requests":     "deskside-agent requests",
-	"what-it-sees": "deskside-agent snapshot",
-	"news":         "deskside-agent status",
-	"about":        "deskside-agent version",
+	"get-help":      `deskside-agent ask "what you need help with"`,
+	"requests":      "deskside-agent requests",
+	"what-it-sees":  "deskside-agent snapshot",
+	"news":          "deskside-agent status",
+	"about":         "deskside-agent version",
+	"help-articles": "deskside-agent articles search WORDS",
 }
 
 // NoDisplay is the error of a window asked for where there is no screen to

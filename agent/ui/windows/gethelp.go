@@ -48,6 +48,11 @@ type getHelp struct {
 	done           *widget.Label // the confirmation, once sent
 	sending        bool
 	onOpenRequests func()
+
+	// Self-help: the known problem first, suggestions while typing.
+	known   *knownProblem
+	sug     *suggestions
+	article *articleWindow // the article opened last, if any
 }
 
 func newGetHelp(w fyne.Window, b agentapi.Backend, capture func() (image.Image, error), helpDesk string) *getHelp {
@@ -56,7 +61,12 @@ func newGetHelp(w fyne.Window, b agentapi.Backend, capture func() (image.Image, 
 	w.SetTitle("Get help — Deskside")
 	g.text = newSubmitEntry(textPlaceholder, g.submit)
 	g.text.SetMinRowsVisible(5)
-	g.text.OnChanged = func(string) { g.updateSend() }
+	g.sug = newSuggestions(b, g.openArticle)
+	g.known = newKnownProblem(b)
+	g.text.OnChanged = func(s string) {
+		g.updateSend()
+		g.sug.q.changed(s)
+	}
 
 	g.catChips = map[protocol.Category]*widget.Button{}
 	for _, c := range []protocol.Category{protocol.CategoryProblem, protocol.CategoryQuestion,
@@ -113,8 +123,8 @@ func (g *getHelp) content() fyne.CanvasObject {
 	keys.Importance = widget.LowImportance
 	buttons := container.NewHBox(layout.NewSpacer(), keys, cancel, g.send)
 	form := container.NewVBox(
-		heading("Get help"), intro,
-		g.text,
+		heading("Get help"), g.known.box, intro,
+		g.text, g.sug.box,
 		widget.NewLabel("What kind of thing is it?"), cats, g.hint,
 		widget.NewLabel("How much is it in your way?"), urg,
 		g.shot, container.NewHBox(g.shotImg, g.shotNote),
@@ -239,7 +249,7 @@ func (g *getHelp) submit() {
 	g.send.SetText("Sending…")
 	g.updateSend()
 	g.errLabel.Hide()
-	nr := agentapi.NewRequest{Category: g.category, Urgency: g.urgency, Text: text}
+	nr := agentapi.NewRequest{Category: g.category, Urgency: g.urgency, Text: text, ShownArticles: g.sug.seen}
 	if g.shotPNG != nil {
 		nr.Screenshot = g.shotPNG
 		nr.ScreenshotName = "screenshot" + screenshotExt(g.shotPNG)
@@ -266,8 +276,24 @@ func (g *getHelp) submit() {
 		})
 }
 
+// openArticle opens a suggested article. "This solved it" closes Get help
+// with no request; "I still need help" comes back to the text as it was.
+func (g *getHelp) openArticle(a agentapi.Article) {
+	if g.article != nil {
+		g.article.w.Close()
+	}
+	g.article = openArticle(g.b, a.ID, func() {
+		g.sug.q.stop()
+		g.w.Close()
+	}, func() {
+		g.w.RequestFocus()
+		g.focus()
+	})
+}
+
 // confirm replaces the form with a warm word.
 func (g *getHelp) confirm(online bool) {
+	g.sug.q.stop()
 	msg, more := sentWarm, "You'll get a notification when someone picks it up, and you can follow it in My requests."
 	if !online {
 		msg, more = sentOffline, "It's safe on this computer. You can follow it in My requests."

@@ -1,5 +1,6 @@
-// Package windows draws Deskside's windows with fyne — "Get help", "My
-// requests", "What IT can see", "News" and "About" — in the short-lived
+// Package windows draws Deskside's windows with fyne — "Get help" (with
+// self-help suggestions), "My requests", "What IT can see", "News", "About"
+// and "Help articles" — in the short-lived
 // window process (the deskside-ui program, agent/cmd/deskside-ui) that the
 // tray and `deskside-agent ui <view>` start on a click. Each window talks
 // to the agent process only through agentapi.Backend, does its calls off the
@@ -85,6 +86,9 @@ func Open(a fyne.App, view string, b agentapi.Backend, o Options) (fyne.Window, 
 	case "about":
 		ui = newAbout(w, b, o.HelpDesk)
 		w.Resize(fyne.NewSize(480, 420))
+	case "help-articles":
+		ui = newArticleBrowser(w, b)
+		w.Resize(fyne.NewSize(820, 560))
 	default:
 		return nil, fmt.Errorf("no window called %q; try one of %v", view, Views)
 	}
