@@ -229,17 +229,27 @@ func (s *SQL) PutChecksPolicy(ctx context.Context, group string, p protocol.Chec
 // delivery. nil when nothing was queued. Call it under the device's hub
 // lock, after the replay.
 func (s *SQL) ChecksOnHello(ctx context.Context, deviceID string, capable bool) (*Delivery, error) {
-	var out *Delivery
-	err := s.tx(ctx, func(tx handle) error {
-		out = nil
-		var cap int
-		var sent, rev int64
-		var tmpl []byte
-		err := tx.QueryRowContext(ctx, `SELECT d.checks_cap, d.checks_rev, COALESCE(p.revision, dp.revision, 0), f.frame FROM devices d
+	const q = `SELECT d.checks_cap, d.checks_rev, COALESCE(p.revision, dp.revision, 0), f.frame FROM devices d
 			LEFT JOIN checks_policies p ON p.grp = d.grp
 			LEFT JOIN checks_policies dp ON dp.grp = ''
 			LEFT JOIN checks_policy_frames f ON f.revision = COALESCE(p.revision, dp.revision)
-			WHERE d.id = ?`+tx.d.lock("d"), deviceID).Scan(&cap, &sent, &rev, &tmpl)
+			WHERE d.id = ?`
+	// Most hellos change nothing: decide on the read pool first, so a
+	// reconnect storm does not queue 19,000 write transactions (SQLite
+	// has one writer).
+	var cap int
+	var sent, rev int64
+	var tmpl []byte
+	if err := s.r.QueryRowContext(ctx, q, deviceID).Scan(&cap, &sent, &rev, &tmpl); err != nil {
+		return nil, fmt.Errorf("heads-up policy at hello: %w", notFound(err, "device "+deviceID))
+	}
+	if capable == (cap == 1) && (!capable || rev <= sent || tmpl == nil) {
+		return nil, nil
+	}
+	var out *Delivery
+	err := s.tx(ctx, func(tx handle) error {
+		out = nil
+		err := tx.QueryRowContext(ctx, q+tx.d.lock("d"), deviceID).Scan(&cap, &sent, &rev, &tmpl)
 		if err != nil {
 			return notFound(err, "device "+deviceID)
 		}
