@@ -64,7 +64,7 @@ var frameBodies = map[Kind]func() any{
 	KindConsoleHello:   func() any { return new(ConsoleHello) },
 	KindPresenceBatch:  func() any { return new(PresenceBatch) },
 	KindRequestThread:  func() any { return new(ThreadItem) },
-	KindDeviceChecks:   func() any { return new(DeviceCheck) },
+	KindDeviceChecks:   func() any { return new(DeviceChecks) },
 }
 
 // declaredKinds reads the Kind constants declared in this package's source,

@@ -77,8 +77,8 @@ func golden() map[Kind]any {
 		KindDeviceTelem:     Telemetry{DeviceID: "dev_1", At: t0, CPUPct: 12.5, MemPct: 50, DiskPct: 80},
 		KindConsoleHello:    ConsoleHello{TechnicianID: "tech_1", Name: "Rob", ServerVersion: "1.0.0"},
 		KindRequestThread:   ThreadItem{RequestID: "req_1", Item: ThreadNote, ID: "note_1", Author: "Rob", At: t0},
-		KindDeviceChecks: DeviceCheck{DeviceID: "dev_1", Hostname: "ana-laptop", User: "ana", UpdatedAt: t0, CheckReport: CheckReport{Check: CheckDiskSpace,
-			State: CheckAskedIT, Summary: "Your disk is almost full: 3.1 GB left.", Evidence: map[string]string{"free_gb": "3.1"}, RequestID: "req_1", ObservedAt: t0}},
+		KindDeviceChecks: DeviceChecks{Checks: []DeviceCheck{{DeviceID: "dev_1", Hostname: "ana-laptop", User: "ana", UpdatedAt: t0, CheckReport: CheckReport{Check: CheckDiskSpace,
+			State: CheckAskedIT, Summary: "Your disk is almost full: 3.1 GB left.", Evidence: map[string]string{"free_gb": "3.1"}, RequestID: "req_1", ObservedAt: t0}}}},
 		KindPresenceBatch: PresenceBatch{Devices: []Presence{{DeviceID: "dev_1", Hostname: "ana-laptop", User: "ana", OS: "linux", Online: true, At: t0},
 			{DeviceID: "dev_2", Hostname: "bo-desktop", OS: "windows", Online: false, At: t0}}},
 	}

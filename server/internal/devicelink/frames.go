@@ -103,7 +103,7 @@ func (l *link) dispatch(env protocol.Envelope) {
 		}
 		l.updateReport(ctx, env, b)
 	case protocol.KindCheckReport:
-		l.checkReport(ctx, env)
+		l.checkReport(env)
 	case protocol.KindHello:
 		l.refuse(protocol.ErrBadBody, "hello was already received on this link", env.ID)
 	default:
