@@ -32,9 +32,18 @@ func (l *link) checkReport(env protocol.Envelope) {
 	l.g.checks.add(checkJob{l: l, env: env, rep: b})
 }
 
-// maxCheckBatch bounds one group commit (and the device.checks frame it
-// becomes for the consoles).
+// maxCheckBatch bounds one group commit.
 const maxCheckBatch = 500
+
+// The consoles hear of stored changes at most every consoleEvery, in one
+// device.checks frame of at most about maxConsoleChecks items: a fleet
+// reporting at once is a few frames a second to each console, never one
+// per commit (a console's send queue counts frames; measured, one frame
+// per commit overflowed a technician's queue during a 19,000-desk burst).
+const (
+	consoleEvery     = 250 * time.Millisecond
+	maxConsoleChecks = 2000
+)
 
 // checkJob is one check.report waiting for its commit.
 type checkJob struct {
@@ -47,12 +56,13 @@ type checkJob struct {
 // commits, the next gathers, so 19,000 desks reporting within a jitter
 // window cost a few dozen durable writes a second, not 1,300, and the
 // writer stays free for requests. Each report is acked only after its
-// batch committed; the consoles get one device.checks per batch.
+// batch committed; the consoles get the changes a few times a second.
 type checkBatcher struct {
-	g    *Gateway
-	in   chan checkJob
-	done chan struct{}
-	quit chan struct{}
+	g       *Gateway
+	in      chan checkJob
+	done    chan struct{}
+	quit    chan struct{}
+	pending []protocol.DeviceCheck // stored, not yet told to the consoles (run's goroutine only)
 }
 
 func newCheckBatcher(g *Gateway) *checkBatcher {
@@ -83,12 +93,18 @@ func (b *checkBatcher) Close() {
 
 func (b *checkBatcher) run() {
 	defer close(b.done)
+	tick := time.NewTicker(consoleEvery)
+	defer tick.Stop()
 	batch := make([]checkJob, 0, maxCheckBatch)
 	for {
 		select {
 		case j := <-b.in:
 			batch = append(batch[:0], j)
+		case <-tick.C:
+			b.tell()
+			continue
 		case <-b.quit:
+			b.tell()
 			return
 		}
 	gather:
@@ -101,7 +117,21 @@ func (b *checkBatcher) run() {
 			}
 		}
 		b.commit(batch)
+		if len(b.pending) >= maxConsoleChecks {
+			b.tell()
+		}
 	}
+}
+
+// tell sends the consoles the changes stored since the last time, as one
+// device.checks frame.
+func (b *checkBatcher) tell() {
+	if len(b.pending) == 0 {
+		return
+	}
+	b.g.hub.Broadcast(protocol.KindDeviceChecks, protocol.DeviceChecks{Checks: b.pending})
+	b.pending = nil
+	b.g.maybePruneHistory()
 }
 
 func (b *checkBatcher) commit(batch []checkJob) {
@@ -120,7 +150,6 @@ func (b *checkBatcher) commit(batch []checkJob) {
 		return
 	}
 	g.metrics.checkBatch.Observe(float64(len(batch)))
-	var changed []protocol.DeviceCheck
 	for i, j := range batch {
 		j.l.ack(j.env, out[i].Result)
 		if out[i].Result.Duplicate {
@@ -129,11 +158,7 @@ func (b *checkBatcher) commit(batch []checkJob) {
 		g.metrics.checkReports.WithLabelValues(stateLabel(j.rep.State)).Inc()
 		c := out[i].Check
 		c.Hostname, c.User = j.l.dev.Hostname, j.l.dev.User
-		changed = append(changed, c.ToWire())
-	}
-	if len(changed) > 0 {
-		g.hub.Broadcast(protocol.KindDeviceChecks, protocol.DeviceChecks{Checks: changed})
-		g.maybePruneHistory()
+		b.pending = append(b.pending, c.ToWire())
 	}
 }
 

@@ -350,17 +350,15 @@ func (s *SQL) ReportChecks(ctx context.Context, items []CheckItem, now time.Time
 
 func (s *SQL) reportCheckTx(ctx context.Context, tx handle, it CheckItem, evidence []byte, now time.Time) (Result, error) {
 	r := it.Report
-	var ref string
-	err := tx.QueryRowContext(ctx, "SELECT ref FROM seen_frames WHERE device_id = ? AND frame_id = ?", it.DeviceID, it.FrameID).Scan(&ref)
-	if err == nil {
-		return Result{Ref: ref, Duplicate: true}, nil
-	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return Result{}, err
-	}
 	res := Result{Ref: string(r.Check)}
-	if _, err := tx.ExecContext(ctx, "INSERT INTO seen_frames(device_id, frame_id, ref, at) VALUES(?,?,?,?)",
-		it.DeviceID, it.FrameID, res.Ref, ms(now)); err != nil {
+	// One statement claims the frame id: a repeat inserts nothing.
+	ins, err := tx.ExecContext(ctx, "INSERT INTO seen_frames(device_id, frame_id, ref, at) VALUES(?,?,?,?) ON CONFLICT(device_id, frame_id) DO NOTHING",
+		it.DeviceID, it.FrameID, res.Ref, ms(now))
+	if err != nil {
+		return res, err
+	}
+	if n, err := ins.RowsAffected(); err != nil || n == 0 {
+		res.Duplicate = true
 		return res, err
 	}
 	var prev string
