@@ -87,12 +87,15 @@ func TestCheckReportsChangeSummary(t *testing.T) {
 	if ack := sendReport(t, ana, warn); ack.Duplicate {
 		t.Fatal("first report acked as a duplicate")
 	}
-	var ev protocol.DeviceCheck
-	if err := con.WaitFor(t, protocol.KindDeviceChecks).Decode(&ev); err != nil {
+	var evs protocol.DeviceChecks
+	if err := con.WaitFor(t, protocol.KindDeviceChecks).Decode(&evs); err != nil {
 		t.Fatal(err)
 	}
-	if ev.DeviceID != ana.ID || ev.Hostname != "ana-laptop" || ev.State != protocol.CheckWarn || ev.Evidence["free_gb"] != "3.1" {
-		t.Fatalf("console event %+v", ev)
+	if len(evs.Checks) != 1 {
+		t.Fatalf("console event %+v; want one check", evs)
+	}
+	if ev := evs.Checks[0]; ev.DeviceID != ana.ID || ev.Hostname != "ana-laptop" || ev.State != protocol.CheckWarn || ev.Evidence["free_gb"] != "3.1" {
+		t.Fatalf("console event %+v", evs)
 	}
 	sendReport(t, bo, warn)
 	if a, f, _, _, w := checkSummary(t, tech, protocol.CheckDiskSpace); a != 2 || f != 0 || w != 2 {

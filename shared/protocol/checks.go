@@ -321,12 +321,19 @@ func validCheckName(s string) bool {
 }
 
 // DeviceCheck is one device's current state of one check as consoles see
-// it (server → console device.checks, and the REST answers): the device's
-// last report with who it is.
+// it (in device.checks, and the REST answers): the device's last report
+// with who it is.
 type DeviceCheck struct {
 	DeviceID string `json:"device_id"`
 	Hostname string `json:"hostname,omitempty"`
 	User     string `json:"user,omitempty"`
 	CheckReport
 	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// DeviceChecks is the body of device.checks (server → console): the check
+// states one group commit stored, so a fleet reporting at once is a few
+// frames a second to each console, not one per device.
+type DeviceChecks struct {
+	Checks []DeviceCheck `json:"checks"`
 }

@@ -104,9 +104,9 @@ const (
 	// open elsewhere (another technician, another node) fetches it. It names
 	// the item, not its text: a reply may be 40 KB and goes to every console.
 	KindRequestThread Kind = "request.thread"
-	// KindDeviceChecks (added 2026-12-03, additive) says a device's
-	// heads-up check changed state (a check.report was stored), so the
-	// Heads-up page and the device's page update live.
+	// KindDeviceChecks (added 2026-12-03, additive) says devices' heads-up
+	// checks changed state (check.reports were stored; DeviceChecks), so
+	// the Heads-up page and a device's page update live.
 	KindDeviceChecks Kind = "device.checks"
 	// KindAnnouncementUpdated (added 2026-12-03, additive, issue 16) says
 	// an announcement's me-too count or resolved state changed, so every

@@ -65,7 +65,7 @@ var frameBodies = map[Kind]func() any{
 	KindPresenceBatch:       func() any { return new(PresenceBatch) },
 	KindRequestThread:       func() any { return new(ThreadItem) },
 	KindAnnouncementUpdated: func() any { return new(AnnouncementUpdated) },
-	KindDeviceChecks:        func() any { return new(DeviceCheck) },
+	KindDeviceChecks:        func() any { return new(DeviceChecks) },
 }
 
 // declaredKinds reads the Kind constants declared in this package's source,

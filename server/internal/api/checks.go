@@ -86,13 +86,9 @@ func (a *API) putChecksPolicy(w http.ResponseWriter, r *http.Request, ac *actor)
 	if !decode(w, r, &in) {
 		return
 	}
-	if in.Checks == nil {
-		httpjson.Error(w, http.StatusBadRequest, "bad_policy", `The policy was not saved: it needs a "checks" list (an empty list turns every check off).`)
-		return
-	}
-	p := protocol.ChecksPolicy{Checks: in.Checks}
-	if err := p.ValidateStrict(); err != nil {
-		httpjson.Error(w, http.StatusBadRequest, "bad_policy", "The policy was not saved: "+err.Error()+".")
+	p, msg := policyFromView(in)
+	if msg != "" {
+		httpjson.Error(w, http.StatusBadRequest, "bad_policy", msg)
 		return
 	}
 	pol, queued, live, err := a.devices.PutChecksPolicy(r.Context(), g, p, ac.Email)
@@ -111,6 +107,19 @@ func (a *API) putChecksPolicy(w http.ResponseWriter, r *http.Request, ac *actor)
 		Queued   int `json:"queued"`
 		SentLive int `json:"sent_live"`
 	}{viewOf(pol), queued, live})
+}
+
+// policyFromView is the policy a PUT body asks for, or the sentence that
+// says why it is refused (ChecksPolicy.ValidateStrict).
+func policyFromView(in policyView) (protocol.ChecksPolicy, string) {
+	if in.Checks == nil {
+		return protocol.ChecksPolicy{}, `The policy was not saved: it needs a "checks" list (an empty list turns every check off).`
+	}
+	p := protocol.ChecksPolicy{Checks: in.Checks}
+	if err := p.ValidateStrict(); err != nil {
+		return protocol.ChecksPolicy{}, "The policy was not saved: " + err.Error() + "."
+	}
+	return p, ""
 }
 
 // enabledKinds names the enabled checks, for the audit log.

@@ -68,6 +68,7 @@ type Gateway struct {
 	linked  linked  // connected devices' hello, for rollout nudges
 	cursors *cursors
 	seen    *seen
+	checks  *checkBatcher
 	pruned  atomic.Int64 // unix nanoseconds of the last heads-up history pruning
 	artRev  articlesRev  // published articles' revision, for welcome
 }
@@ -89,12 +90,17 @@ func New(opt Options, reg prometheus.Registerer) *Gateway {
 	g := &Gateway{opt: opt, st: opt.Store, hub: opt.Hub, log: opt.Log, metrics: newMetrics(reg)}
 	g.cursors = newCursors(opt.Store, opt.Log, cursorInterval)
 	g.seen = newSeen(opt.Store, opt.Log, seenInterval)
+	g.checks = newCheckBatcher(g)
 	return g
 }
 
-// Close applies the delivery cursors and hellos still in memory; call it
-// after the hub is closed and before the store is. Safe to call twice.
-func (g *Gateway) Close() error { return errors.Join(g.cursors.Close(), g.seen.Close()) }
+// Close applies the delivery cursors and hellos still in memory and stops
+// the heads-up group commit; call it after the hub is closed and before
+// the store is. Safe to call twice.
+func (g *Gateway) Close() error {
+	g.checks.Close()
+	return errors.Join(g.cursors.Close(), g.seen.Close())
+}
 
 // FlushCursors applies the delivery cursors still in memory, for a reader
 // of what they count (announcement deliveries).

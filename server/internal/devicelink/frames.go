@@ -103,7 +103,7 @@ func (l *link) dispatch(env protocol.Envelope) {
 		}
 		l.updateReport(ctx, env, b)
 	case protocol.KindCheckReport:
-		l.checkReport(ctx, env)
+		l.checkReport(env)
 	case protocol.KindArticleFeedback:
 		l.articleFeedback(ctx, env)
 	case protocol.KindAnnouncementMeToo:

@@ -9,6 +9,7 @@ type metrics struct {
 	badFrames       *prometheus.CounterVec
 	requestsCreated prometheus.Counter
 	checkReports    *prometheus.CounterVec
+	checkBatch      prometheus.Histogram
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -21,7 +22,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Help requests stored."}),
 		checkReports: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "deskside_check_reports_total",
 			Help: "Heads-up check state changes stored, by new state."}, []string{"state"}),
+		checkBatch: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "deskside_check_report_batch_size",
+			Help: "check.reports stored per group commit.", Buckets: prometheus.ExponentialBuckets(1, 4, 6)}),
 	}
-	reg.MustRegister(m.framesIn, m.badFrames, m.requestsCreated, m.checkReports)
+	reg.MustRegister(m.framesIn, m.badFrames, m.requestsCreated, m.checkReports, m.checkBatch)
 	return m
 }

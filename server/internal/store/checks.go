@@ -229,17 +229,27 @@ func (s *SQL) PutChecksPolicy(ctx context.Context, group string, p protocol.Chec
 // delivery. nil when nothing was queued. Call it under the device's hub
 // lock, after the replay.
 func (s *SQL) ChecksOnHello(ctx context.Context, deviceID string, capable bool) (*Delivery, error) {
-	var out *Delivery
-	err := s.tx(ctx, func(tx handle) error {
-		out = nil
-		var cap int
-		var sent, rev int64
-		var tmpl []byte
-		err := tx.QueryRowContext(ctx, `SELECT d.checks_cap, d.checks_rev, COALESCE(p.revision, dp.revision, 0), f.frame FROM devices d
+	const q = `SELECT d.checks_cap, d.checks_rev, COALESCE(p.revision, dp.revision, 0), f.frame FROM devices d
 			LEFT JOIN checks_policies p ON p.grp = d.grp
 			LEFT JOIN checks_policies dp ON dp.grp = ''
 			LEFT JOIN checks_policy_frames f ON f.revision = COALESCE(p.revision, dp.revision)
-			WHERE d.id = ?`+tx.d.lock("d"), deviceID).Scan(&cap, &sent, &rev, &tmpl)
+			WHERE d.id = ?`
+	// Most hellos change nothing: decide on the read pool first, so a
+	// reconnect storm does not queue 19,000 write transactions (SQLite
+	// has one writer).
+	var cap int
+	var sent, rev int64
+	var tmpl []byte
+	if err := s.r.QueryRowContext(ctx, q, deviceID).Scan(&cap, &sent, &rev, &tmpl); err != nil {
+		return nil, fmt.Errorf("heads-up policy at hello: %w", notFound(err, "device "+deviceID))
+	}
+	if capable == (cap == 1) && (!capable || rev <= sent || tmpl == nil) {
+		return nil, nil
+	}
+	var out *Delivery
+	err := s.tx(ctx, func(tx handle) error {
+		out = nil
+		err := tx.QueryRowContext(ctx, q+tx.d.lock("d"), deviceID).Scan(&cap, &sent, &rev, &tmpl)
 		if err != nil {
 			return notFound(err, "device "+deviceID)
 		}
@@ -277,55 +287,106 @@ func (s *SQL) ChecksOnHello(ctx context.Context, deviceID string, capable bool) 
 	return out, nil
 }
 
-// ReportCheck stores a check.report once per (device, frame id): the
-// device's current state of the check, and a history row when the state
-// changed. A report observed before the stored one (a late retry) changes
-// nothing. Result.Ref is the check.
+// CheckItem is one check.report to store: the device, the frame's
+// envelope id and the report.
+type CheckItem struct {
+	FrameID, DeviceID string
+	Report            protocol.CheckReport
+}
+
+// CheckOutcome is what storing one CheckItem did. Result.Ref is the check;
+// Check is the device's state of it as stored (or as reported, when the
+// report was a duplicate or older than the stored one).
+type CheckOutcome struct {
+	Result Result
+	Check  DeviceCheck
+}
+
+// ReportCheck stores one check.report (see ReportChecks).
 func (s *SQL) ReportCheck(ctx context.Context, frameID, deviceID string, r protocol.CheckReport, now time.Time) (Result, DeviceCheck, error) {
+	out, err := s.ReportChecks(ctx, []CheckItem{{FrameID: frameID, DeviceID: deviceID, Report: r}}, now)
+	if err != nil {
+		return Result{}, DeviceCheck{DeviceID: deviceID, Report: r}, err
+	}
+	return out[0].Result, out[0].Check, nil
+}
+
+// ReportChecks stores many devices' check.reports in one transaction (a
+// group commit: one durable write for a batch, not one per report), each
+// once per (device, frame id): the device's current state of the check,
+// and a history row when the state changed. A report observed before the
+// stored one (a late retry) changes nothing. Items are applied in order,
+// so a device's later report wins over its earlier one in the same batch.
+func (s *SQL) ReportChecks(ctx context.Context, items []CheckItem, now time.Time) ([]CheckOutcome, error) {
 	now = now.UTC().Truncate(time.Millisecond)
-	if r.ObservedAt.IsZero() {
-		r.ObservedAt = now
-	}
-	dc := DeviceCheck{DeviceID: deviceID, Report: r, UpdatedAt: now}
-	var evidence []byte
-	if len(r.Evidence) > 0 {
-		var err error
-		if evidence, err = json.Marshal(r.Evidence); err != nil {
-			return Result{}, dc, fmt.Errorf("check report of %s: %w", deviceID, err)
+	out := make([]CheckOutcome, len(items))
+	evidence := make([][]byte, len(items))
+	for i, it := range items {
+		if it.Report.ObservedAt.IsZero() {
+			items[i].Report.ObservedAt = now
+		}
+		if len(it.Report.Evidence) > 0 {
+			var err error
+			if evidence[i], err = json.Marshal(it.Report.Evidence); err != nil {
+				return nil, fmt.Errorf("check report of %s: %w", it.DeviceID, err)
+			}
 		}
 	}
-	res, err := s.deviceOp(ctx, deviceID, frameID, func(tx handle) (string, error) {
-		var prev string
-		var observed int64
-		err := tx.QueryRowContext(ctx, "SELECT state, observed_at FROM device_checks WHERE device_id = ? AND check_kind = ?"+tx.d.lock(""),
-			deviceID, string(r.Check)).Scan(&prev, &observed)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-		case err != nil:
-			return "", err
-		case observed > ms(r.ObservedAt):
-			return string(r.Check), nil // older than what we have
+	err := s.tx(ctx, func(tx handle) error {
+		for i, it := range items {
+			res, err := s.reportCheckTx(ctx, tx, it, evidence[i], now)
+			if err != nil {
+				return fmt.Errorf("%s/%s: %w", it.DeviceID, it.Report.Check, err)
+			}
+			out[i] = CheckOutcome{Result: res, Check: DeviceCheck{DeviceID: it.DeviceID, Report: it.Report, UpdatedAt: now}}
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO device_checks(device_id, check_kind, state, summary, evidence, deadline, snoozed_until,
-			request_id, observed_at, updated_at) VALUES(?,?,?,?,?,?,?,?,?,?)
-			ON CONFLICT(device_id, check_kind) DO UPDATE SET state = excluded.state, summary = excluded.summary,
-			evidence = excluded.evidence, deadline = excluded.deadline, snoozed_until = excluded.snoozed_until,
-			request_id = excluded.request_id, observed_at = excluded.observed_at, updated_at = excluded.updated_at`,
-			deviceID, string(r.Check), string(r.State), r.Summary, evidence, ms(r.Deadline), ms(r.SnoozedUntil), r.RequestID,
-			ms(r.ObservedAt), ms(now))
-		if err != nil {
-			return "", err
-		}
-		if prev != string(r.State) {
-			_, err = tx.ExecContext(ctx, "INSERT INTO check_history(device_id, check_kind, state, at) VALUES(?,?,?,?)",
-				deviceID, string(r.Check), string(r.State), ms(r.ObservedAt))
-		}
-		return string(r.Check), err
+		return nil
 	})
 	if err != nil {
-		return res, dc, fmt.Errorf("check report of %s: %w", deviceID, err)
+		return nil, fmt.Errorf("store %d check reports: %w", len(items), err)
 	}
-	return res, dc, nil
+	return out, nil
+}
+
+func (s *SQL) reportCheckTx(ctx context.Context, tx handle, it CheckItem, evidence []byte, now time.Time) (Result, error) {
+	r := it.Report
+	res := Result{Ref: string(r.Check)}
+	// One statement claims the frame id: a repeat inserts nothing.
+	ins, err := tx.ExecContext(ctx, "INSERT INTO seen_frames(device_id, frame_id, ref, at) VALUES(?,?,?,?) ON CONFLICT(device_id, frame_id) DO NOTHING",
+		it.DeviceID, it.FrameID, res.Ref, ms(now))
+	if err != nil {
+		return res, err
+	}
+	if n, err := ins.RowsAffected(); err != nil || n == 0 {
+		res.Duplicate = true
+		return res, err
+	}
+	var prev string
+	var observed int64
+	err = tx.QueryRowContext(ctx, "SELECT state, observed_at FROM device_checks WHERE device_id = ? AND check_kind = ?"+tx.d.lock(""),
+		it.DeviceID, string(r.Check)).Scan(&prev, &observed)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return res, err
+	case observed > ms(r.ObservedAt):
+		return res, nil // older than what we have
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO device_checks(device_id, check_kind, state, summary, evidence, deadline, snoozed_until,
+		request_id, observed_at, updated_at) VALUES(?,?,?,?,?,?,?,?,?,?)
+		ON CONFLICT(device_id, check_kind) DO UPDATE SET state = excluded.state, summary = excluded.summary,
+		evidence = excluded.evidence, deadline = excluded.deadline, snoozed_until = excluded.snoozed_until,
+		request_id = excluded.request_id, observed_at = excluded.observed_at, updated_at = excluded.updated_at`,
+		it.DeviceID, string(r.Check), string(r.State), r.Summary, evidence, ms(r.Deadline), ms(r.SnoozedUntil), r.RequestID,
+		ms(r.ObservedAt), ms(now))
+	if err != nil {
+		return res, err
+	}
+	if prev != string(r.State) {
+		_, err = tx.ExecContext(ctx, "INSERT INTO check_history(device_id, check_kind, state, at) VALUES(?,?,?,?)",
+			it.DeviceID, string(r.Check), string(r.State), ms(r.ObservedAt))
+	}
+	return res, err
 }
 
 const dcCols = "dc.device_id, dc.check_kind, dc.state, dc.summary, dc.evidence, dc.deadline, dc.snoozed_until, dc.request_id, dc.observed_at, dc.updated_at"

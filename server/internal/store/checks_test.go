@@ -225,4 +225,25 @@ func testCheckReports(t *testing.T, s Store) {
 	if n, err := s.PruneCheckHistory(ctx, now.Add(-time.Hour)); err != nil || n != 1 {
 		t.Fatalf("prune: %d %v; want yesterday's one change gone", n, err)
 	}
+	// A batch (group commit): in order, a repeated frame id inside it is a
+	// duplicate, and a device's later report wins.
+	later := now.Add(time.Minute)
+	out, err := s.ReportChecks(ctx, []CheckItem{
+		{FrameID: "g1", DeviceID: "c", Report: report(protocol.CheckOSUpdates, protocol.CheckWarn, later)},
+		{FrameID: "g1", DeviceID: "c", Report: report(protocol.CheckOSUpdates, protocol.CheckWarn, later)},
+		{FrameID: "g2", DeviceID: "c", Report: report(protocol.CheckOSUpdates, protocol.CheckFixed, later.Add(time.Second))},
+		{FrameID: "g1", DeviceID: "b", Report: report(protocol.CheckOSUpdates, protocol.CheckSnoozed, later)},
+	}, now)
+	if err != nil || len(out) != 4 || out[0].Result.Duplicate || !out[1].Result.Duplicate || out[2].Result.Duplicate || out[3].Result.Duplicate {
+		t.Fatalf("batch: %+v %v", out, err)
+	}
+	if list, err := s.CheckDevices(ctx, protocol.CheckOSUpdates, nil, 0); err != nil || len(list) != 2 {
+		t.Fatalf("os updates after the batch: %+v %v", list, err)
+	} else {
+		for _, c := range list {
+			if want := map[string]protocol.CheckState{"c": protocol.CheckFixed, "b": protocol.CheckSnoozed}[c.DeviceID]; c.Report.State != want {
+				t.Fatalf("%s's os updates %s, want %s", c.DeviceID, c.Report.State, want)
+			}
+		}
+	}
 }

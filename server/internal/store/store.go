@@ -301,6 +301,7 @@ type Store interface {
 	PutChecksPolicy(ctx context.Context, group string, p protocol.ChecksPolicy, by, envID string, now time.Time) (ChecksPolicy, []Delivery, error)
 	ChecksOnHello(ctx context.Context, deviceID string, capable bool) (*Delivery, error)
 	ReportCheck(ctx context.Context, frameID, deviceID string, r protocol.CheckReport, now time.Time) (Result, DeviceCheck, error)
+	ReportChecks(ctx context.Context, items []CheckItem, now time.Time) ([]CheckOutcome, error)
 	DeviceChecks(ctx context.Context, deviceID string) ([]DeviceCheck, error)
 	CheckDevices(ctx context.Context, check protocol.CheckKind, states []protocol.CheckState, limit int) ([]DeviceCheck, error)
 	ChecksSummary(ctx context.Context, now time.Time) ([]CheckSummary, error)

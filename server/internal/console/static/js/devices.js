@@ -175,9 +175,10 @@ export function renderDevice(main, id) {
     live.on('device.snapshot', (s) => { if (s.device_id === id && state.d) { state.d.snapshot = s.snapshot; drawInfo(); drawLive(); } }),
     live.on('presence', (p) => { if (p.device_id === id && state.d) { state.d.online = p.online; if (p.online) telemetry(true); else state.telem = null; drawInfo(); drawLive(); } }),
     live.on('live.open', () => telemetry(true)),
-    live.on('device.checks', (c) => {
-      if (c.device_id !== id || !state.d) return;
-      state.d.checks = [...(state.d.checks || []).filter((x) => x.check !== c.check), c];
+    live.on('device.checks', (b) => {
+      const mine = (b.checks || []).filter((c) => c.device_id === id);
+      if (!mine.length || !state.d) return;
+      for (const c of mine) state.d.checks = [...(state.d.checks || []).filter((x) => x.check !== c.check), c];
       drawInfo();
     }),
   ];

@@ -303,7 +303,7 @@ export function renderCheckDevices(main, check, params) {
   st.addEventListener('change', load);
   load();
   const reload = debounce(load, 500);
-  const off = live.on('device.checks', (c) => { if (c.check === check) reload(); });
+  const off = live.on('device.checks', (b) => { if ((b.checks || []).some((c) => c.check === check)) reload(); });
   const tick = setInterval(() => refreshTimes(main), 30000);
   return () => { off(); clearInterval(tick); };
 }
