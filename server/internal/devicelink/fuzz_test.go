@@ -23,6 +23,8 @@ func FuzzDeviceFrame(f *testing.F) {
 	for _, seed := range []string{
 		`{"v":1,"type":"request.reopen","id":"f1","ts":"2026-01-01T00:00:00Z","body":{"request_id":"nope"}}`,
 		`{"v":1,"type":"telemetry","id":"f2","ts":"2026-01-01T00:00:00Z","body":{"cpu_percent":12}}`,
+		`{"v":1,"type":"article.feedback","id":"f3","ts":"2026-01-01T00:00:00Z","body":{"article_id":"art_1","event":"solved"}}`,
+		`{"v":1,"type":"announcement.metoo","id":"f4","ts":"2026-01-01T00:00:00Z","body":{"announcement_id":"ann_1"}}`,
 	} {
 		f.Add([]byte(seed))
 	}
