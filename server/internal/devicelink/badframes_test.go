@@ -256,3 +256,27 @@ func TestSeqBeyondStoreRefused(t *testing.T) {
 	}
 	expectClose(t, c, protocol.CloseTooManyBad)
 }
+
+// Self-help frames with bad bodies are refused, and the link stays.
+func TestBadSelfHelpFrames(t *testing.T) {
+	s := servertest.New(t)
+	d := s.Enroll(t, "ana-laptop")
+	d.Connect(t, 0)
+	for _, c := range []struct {
+		kind protocol.Kind
+		body any
+		code string
+	}{
+		{protocol.KindArticleFeedback, protocol.ArticleFeedback{ArticleID: "", Event: protocol.ArticleViewed}, protocol.ErrBadBody},
+		{protocol.KindArticleFeedback, protocol.ArticleFeedback{ArticleID: "a", Event: "liked"}, protocol.ErrBadBody},
+		{protocol.KindArticleFeedback, map[string]any{"article_id": 5}, protocol.ErrBadBody},
+		{protocol.KindAnnouncementMeToo, protocol.AnnouncementMeToo{AnnouncementID: strings.Repeat("x", 65)}, protocol.ErrBadBody},
+		{protocol.KindAnnouncementMeToo, protocol.AnnouncementMeToo{AnnouncementID: "ann_none"}, protocol.ErrNotFound},
+	} {
+		id := d.Send(t, c.kind, c.body)
+		var e protocol.Error
+		if err := d.WaitFor(t, protocol.KindError).Decode(&e); err != nil || e.Ref != id || e.Code != c.code {
+			t.Errorf("%s %+v: error %+v %v, want %s", c.kind, c.body, e, err, c.code)
+		}
+	}
+}

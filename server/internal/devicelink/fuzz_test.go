@@ -25,6 +25,8 @@ func FuzzDeviceFrame(f *testing.F) {
 		`{"v":1,"type":"telemetry","id":"f2","ts":"2026-01-01T00:00:00Z","body":{"cpu_percent":12}}`,
 		`{"v":1,"type":"check.report","id":"f3","ts":"2026-01-01T00:00:00Z","body":{"check":"disk_space","state":"warn","summary":"3.1 GB left","evidence":{"free_gb":"3.1"},"observed_at":"2026-01-01T00:00:00Z"}}`,
 		`{"v":1,"type":"check.report","id":"f4","ts":"2026-01-01T00:00:00Z","body":{"check":"future_check","state":"asked_it","request_id":"req_1","observed_at":"2026-01-01T00:00:00Z"}}`,
+		`{"v":1,"type":"article.feedback","id":"f5","ts":"2026-01-01T00:00:00Z","body":{"article_id":"art_1","event":"solved"}}`,
+		`{"v":1,"type":"announcement.metoo","id":"f6","ts":"2026-01-01T00:00:00Z","body":{"announcement_id":"ann_1"}}`,
 	} {
 		f.Add([]byte(seed))
 	}

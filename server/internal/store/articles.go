@@ -254,6 +254,30 @@ func (s *SQL) SearchArticles(ctx context.Context, f ArticleSearch) ([]Article, e
 	if err != nil {
 		return nil, err
 	}
+	// Every word first (few matches, the best ones); when that finds
+	// fewer than asked, any word, to fill the list.
+	as, err := s.searchFTS(ctx, f, terms, true)
+	if err != nil {
+		return nil, err
+	}
+	if len(as) < f.Limit && len(terms) > 1 {
+		more, err := s.searchFTS(ctx, f, terms, false)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range more {
+			if len(as) < f.Limit && !slices.ContainsFunc(as, func(a Article) bool { return a.ID == m.ID }) {
+				as = append(as, m)
+			}
+		}
+	}
+	for i := range as {
+		as[i].Snippet = snippet(as[i].Body, terms)
+	}
+	return as, nil
+}
+
+func (s *SQL) searchFTS(ctx context.Context, f ArticleSearch, terms []searchTerm, all bool) ([]Article, error) {
 	where := ""
 	var args []any
 	if !f.Drafts {
@@ -267,24 +291,17 @@ func (s *SQL) SearchArticles(ctx context.Context, f ArticleSearch) ([]Article, e
 	if s.d.postgres {
 		q = "SELECT " + articleCols + ` FROM articles a, to_tsquery('english', ?) q WHERE a.tsv @@ q` + where +
 			` ORDER BY ts_rank(a.tsv, q) DESC, a.views DESC, a.id LIMIT ?`
-		args = append([]any{tsQuery(terms)}, args...)
+		args = append([]any{tsQuery(terms, all)}, args...)
 	} else {
 		q = "SELECT " + articleCols + ` FROM articles_fts f JOIN articles a ON a.rid = f.rowid WHERE articles_fts MATCH ?` + where +
 			` ORDER BY bm25(articles_fts, 10.0, 5.0, 1.0), a.views DESC, a.id LIMIT ?`
-		args = append([]any{ftsQuery(terms)}, args...)
+		args = append([]any{ftsQuery(terms, all)}, args...)
 	}
-	as, err := s.queryArticles(ctx, "search articles", q, append(args, f.Limit)...)
-	if err != nil {
-		return nil, err
-	}
-	for i := range as {
-		as[i].Snippet = snippet(as[i].Body, terms)
-	}
-	return as, nil
+	return s.queryArticles(ctx, "search articles", q, append(args, f.Limit)...)
 }
 
-// correctTerms adds, for each word no published article has, its nearest
-// vocabulary word (the original stays: it may still match as a prefix).
+// correctTerms sets, for each word no published article has, its nearest
+// vocabulary word as Alt (the original stays: it may still match as a prefix).
 func (s *SQL) correctTerms(ctx context.Context, terms []searchTerm) ([]searchTerm, error) {
 	rev, err := s.ArticlesRevision(ctx)
 	if err != nil {
@@ -294,13 +311,10 @@ func (s *SQL) correctTerms(ctx context.Context, terms []searchTerm) ([]searchTer
 	if err != nil {
 		return nil, err
 	}
-	out := terms
-	for _, t := range terms {
-		if c := v.correct(t.Word, t.Prefix); c != "" && len(out) < maxSearchTerms+4 {
-			out = append(out, searchTerm{Word: c})
-		}
+	for i, t := range terms {
+		terms[i].Alt = v.correct(t.Word, t.Prefix)
 	}
-	return out, nil
+	return terms, nil
 }
 
 func (s *SQL) buildVocabulary(ctx context.Context) (*vocabulary, error) {
@@ -336,8 +350,10 @@ func snippet(body string, terms []searchTerm) string {
 	lower := strings.ToLower(plain)
 	at := -1
 	for _, t := range terms {
-		if i := strings.Index(lower, t.Word); i >= 0 && (at < 0 || i < at) {
-			at = i
+		for _, w := range []string{t.Word, t.Alt} {
+			if i := strings.Index(lower, w); w != "" && i >= 0 && (at < 0 || i < at) {
+				at = i
+			}
 		}
 	}
 	start := 0

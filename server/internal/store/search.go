@@ -20,10 +20,13 @@ const (
 	maxTermLen     = 40
 )
 
-// searchTerm is one word of a query; Prefix marks the word still being typed.
+// searchTerm is one word of a query; Prefix marks the word still being
+// typed; Alt is the spelling fallback's correction ("" when none), which
+// matches in its place.
 type searchTerm struct {
 	Word   string
 	Prefix bool
+	Alt    string
 }
 
 // stopWords carry no meaning in a question ("how do I…"); dropping them
@@ -65,31 +68,37 @@ func searchTerms(q string) []searchTerm {
 
 // ftsQuery is an FTS5 MATCH expression: each word a quoted string (it has
 // only letters and digits, so no quote to escape), a prefix one with *,
-// joined with OR.
-func ftsQuery(terms []searchTerm) string {
+// OR its correction; the words joined with AND (all must match) or OR.
+func ftsQuery(terms []searchTerm, all bool) string {
 	parts := make([]string, 0, len(terms))
 	for _, t := range terms {
 		p := `"` + t.Word + `"`
 		if t.Prefix {
 			p += "*"
 		}
+		if t.Alt != "" {
+			p = "(" + p + ` OR "` + t.Alt + `")`
+		}
 		parts = append(parts, p)
 	}
-	return strings.Join(parts, " OR ")
+	return strings.Join(parts, map[bool]string{true: " AND ", false: " OR "}[all])
 }
 
 // tsQuery is a to_tsquery expression: bare lexemes (letters and digits
-// only), a prefix one with :*, joined with |.
-func tsQuery(terms []searchTerm) string {
+// only), a prefix one with :*, OR its correction; joined with & or |.
+func tsQuery(terms []searchTerm, all bool) string {
 	parts := make([]string, 0, len(terms))
 	for _, t := range terms {
 		p := t.Word
 		if t.Prefix {
 			p += ":*"
 		}
+		if t.Alt != "" {
+			p = "(" + p + " | " + t.Alt + ")"
+		}
 		parts = append(parts, p)
 	}
-	return strings.Join(parts, " | ")
+	return strings.Join(parts, map[bool]string{true: " & ", false: " | "}[all])
 }
 
 // vocabulary is the set of words in the published articles, for the
