@@ -93,12 +93,23 @@ func (c *Core) getArticles(ctx context.Context, path string, q url.Values, limit
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 		return list, fmt.Errorf("get %s: %s", path, resp.Status)
 	}
-	lr := &io.LimitedReader{R: resp.Body, N: limit + 1}
+	list, err = decodeArticleList(resp.Body, limit)
+	if err != nil {
+		return list, fmt.Errorf("get %s: %w", path, err)
+	}
+	return list, nil
+}
+
+// decodeArticleList reads the server's ArticleList, refusing an answer of
+// more than limit bytes.
+func decodeArticleList(r io.Reader, limit int64) (protocol.ArticleList, error) {
+	var list protocol.ArticleList
+	lr := &io.LimitedReader{R: r, N: limit + 1}
 	if err := json.NewDecoder(lr).Decode(&list); err != nil {
 		if lr.N <= 0 {
-			return list, fmt.Errorf("get %s: answer larger than %d bytes", path, limit)
+			return list, fmt.Errorf("answer larger than %d bytes", limit)
 		}
-		return list, fmt.Errorf("get %s: %w", path, err)
+		return list, err
 	}
 	return list, nil
 }

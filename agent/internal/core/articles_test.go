@@ -1,6 +1,7 @@
 package core
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"encoding/json"
@@ -355,6 +356,9 @@ func TestKnownProblemMeTooAndAllClear(t *testing.T) {
 	for found := false; !found; {
 		select {
 		case ev := <-events:
+			if ev.Type == agentapi.EventAnnouncement && ev.Announcement.ID == "ann_mail" && !ev.Announcement.ResolvedAt.IsZero() {
+				t.Fatal("the resolved problem was announced again as news")
+			}
 			found = ev.Type == agentapi.EventAnnouncement && ev.Announcement.Author == NoticeAuthor && ev.Announcement.Text == an.ResolvedText
 		case <-deadline:
 			t.Fatal("no all-clear notice")
@@ -408,5 +412,62 @@ func TestRaiseRequestRecordsShownArticles(t *testing.T) {
 	}
 	if len(rn.ShownArticles) != 10 || rn.ShownArticles[0] != "art_printer" || rn.ShownArticles[1] != "art_vpn" {
 		t.Fatalf("shown_articles = %v", rn.ShownArticles)
+	}
+}
+
+// FuzzArticleList feeds anything as the server's answer to the decoder
+// and the real store (as a suggestion and as the offline set): never a
+// panic, and whatever is stored can be searched and read back.
+func FuzzArticleList(f *testing.F) {
+	for _, seed := range []string{
+		`{"revision":1,"articles":[{"id":"art_1","title":"Printer","body":"x"}]}`,
+		`{"revision":1,"articles":[{"id":"","title":"no id"},{"id":"a","os":["linux"],"tags":["a","a",""]}]}`,
+		`{"articles":null}`, `[]`, `{`, ``, `{"articles":[{"id":"x","updated_at":"not a time"}]}`,
+		`{"articles":[{"id":"` + strings.Repeat("x", 100) + `"}]}`,
+		`{"revision":-5,"articles":[{"id":"a\u0000b","title":"\ud800","body":"\"NEAR(*"}]}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	st, err := store.Open(filepath.Join(f.TempDir(), "agent.db"), store.Options{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		list, err := decodeArticleList(bytes.NewReader(data), 1<<20)
+		if err != nil {
+			return
+		}
+		if err := st.PutArticles(ctx, list.Articles); err != nil {
+			t.Fatalf("cache suggestions: %v", err)
+		}
+		if err := st.ReplaceArticles(ctx, list.Revision, list.Articles); err != nil {
+			t.Fatalf("replace: %v", err)
+		}
+		for _, a := range list.Articles {
+			if _, err := st.SearchArticles(ctx, a.Title, "linux", 3); err != nil {
+				t.Fatalf("search %q: %v", a.Title, err)
+			}
+		}
+		kept, err := st.ListArticles(ctx, "", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range kept {
+			if _, err := st.Article(ctx, a.ID); err != nil {
+				t.Fatalf("read back %q: %v", a.ID, err)
+			}
+		}
+	})
+}
+
+func TestDecodeArticleListCap(t *testing.T) {
+	big := `{"articles":[{"id":"a","body":"` + strings.Repeat("x", 2000) + `"}]}`
+	if _, err := decodeArticleList(strings.NewReader(big), 1000); err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Fatalf("over the cap: %v", err)
+	}
+	if l, err := decodeArticleList(strings.NewReader(big), 1<<20); err != nil || len(l.Articles) != 1 {
+		t.Fatalf("under the cap: %+v %v", l, err)
 	}
 }
