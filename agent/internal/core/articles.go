@@ -27,8 +27,8 @@ import (
 
 const (
 	// suggestWait is how long a suggestion may wait for the server before
-	// the offline copy answers: the person is typing and a late answer is
-	// a useless one.
+	// the offline copy answers (Config.SuggestWait's default): the person
+	// is typing and a late answer is a useless one.
 	suggestWait = 2 * time.Second
 	// syncWait bounds one fetch of the offline set.
 	syncWait = 2 * time.Minute
@@ -122,7 +122,7 @@ func (c *Core) SuggestArticles(ctx context.Context, query string) (agentapi.Sugg
 		return out, nil // nothing to look for: no words
 	}
 	if c.online() {
-		sctx, cancel := context.WithTimeout(ctx, suggestWait)
+		sctx, cancel := context.WithTimeout(ctx, c.cfg.SuggestWait)
 		list, err := c.getArticles(sctx, protocol.ArticleSuggestPath, url.Values{"q": {query}, "os": {runtime.GOOS}}, maxSuggestResponse)
 		cancel()
 		if err == nil {

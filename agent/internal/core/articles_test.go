@@ -109,6 +109,10 @@ func (s *articleServer) set(mode string) { s.mu.Lock(); s.mode = mode; s.mu.Unlo
 // newArticleCore is a Core with a real store, enrolled to srv, not running
 // its link: the tests drive the link's side through handler.
 func newArticleCore(t *testing.T, srv *articleServer) (*Core, *store.Store) {
+	return newArticleCoreWait(t, srv, 30*time.Second) // a busy machine is not a slow server
+}
+
+func newArticleCoreWait(t *testing.T, srv *articleServer, wait time.Duration) (*Core, *store.Store) {
 	t.Helper()
 	st, err := store.Open(filepath.Join(t.TempDir(), "agent.db"), store.Options{})
 	if err != nil {
@@ -118,7 +122,7 @@ func newArticleCore(t *testing.T, srv *articleServer) (*Core, *store.Store) {
 	roots := x509.NewCertPool()
 	roots.AddCert(srv.Certificate())
 	c, err := New(Config{Store: st, Collector: sysinfo.New(sysinfo.Options{AgentVersion: "1.0.0-test"}), RootCAs: roots,
-		Creds: &enroll.Credentials{Server: srv.URL, DeviceID: testDevice, Secret: testSecret}})
+		Creds: &enroll.Credentials{Server: srv.URL, DeviceID: testDevice, Secret: testSecret}, SuggestWait: wait})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +201,7 @@ func TestSuggestArticlesOnlineThenFromTheCache(t *testing.T) {
 func TestSuggestArticlesServerMisbehaves(t *testing.T) {
 	ctx := context.Background()
 	srv := newArticleServer(t)
-	c, _ := newArticleCore(t, srv)
+	c, _ := newArticleCoreWait(t, srv, 300*time.Millisecond) // the hanging server's wait
 	if err := c.SyncArticles(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -225,6 +229,13 @@ func TestSuggestArticlesHugeArticleIsCapped(t *testing.T) {
 	srv.articles = append(srv.articles, protocol.Article{ArticleSummary: protocol.ArticleSummary{ID: "art_huge", Title: "Huge manual"},
 		Body: strings.Repeat("manual line\n", 5<<20/12)})
 	c, _ := newArticleCore(t, srv)
+	// The offline set brings it (with a sync's patience: 5 MB under -race
+	// on a busy machine may take longer than a suggestion may wait) …
+	if err := c.SyncArticles(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// … and a suggestion finds it, from the server or, if that is slow,
+	// from the copy: either way capped.
 	c.goOnline()
 	s, err := c.SuggestArticles(ctx, "huge manual")
 	if err != nil || !slices.Contains(suggestIDs(s), "art_huge") {
