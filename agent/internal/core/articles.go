@@ -27,8 +27,8 @@ import (
 
 const (
 	// suggestWait is how long a suggestion may wait for the server before
-	// the offline copy answers: the person is typing and a late answer is
-	// a useless one.
+	// the offline copy answers (Config.SuggestWait's default): the person
+	// is typing and a late answer is a useless one.
 	suggestWait = 2 * time.Second
 	// syncWait bounds one fetch of the offline set.
 	syncWait = 2 * time.Minute
@@ -93,12 +93,23 @@ func (c *Core) getArticles(ctx context.Context, path string, q url.Values, limit
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 		return list, fmt.Errorf("get %s: %s", path, resp.Status)
 	}
-	lr := &io.LimitedReader{R: resp.Body, N: limit + 1}
+	list, err = decodeArticleList(resp.Body, limit)
+	if err != nil {
+		return list, fmt.Errorf("get %s: %w", path, err)
+	}
+	return list, nil
+}
+
+// decodeArticleList reads the server's ArticleList, refusing an answer of
+// more than limit bytes.
+func decodeArticleList(r io.Reader, limit int64) (protocol.ArticleList, error) {
+	var list protocol.ArticleList
+	lr := &io.LimitedReader{R: r, N: limit + 1}
 	if err := json.NewDecoder(lr).Decode(&list); err != nil {
 		if lr.N <= 0 {
-			return list, fmt.Errorf("get %s: answer larger than %d bytes", path, limit)
+			return list, fmt.Errorf("answer larger than %d bytes", limit)
 		}
-		return list, fmt.Errorf("get %s: %w", path, err)
+		return list, err
 	}
 	return list, nil
 }
@@ -111,7 +122,7 @@ func (c *Core) SuggestArticles(ctx context.Context, query string) (agentapi.Sugg
 		return out, nil // nothing to look for: no words
 	}
 	if c.online() {
-		sctx, cancel := context.WithTimeout(ctx, suggestWait)
+		sctx, cancel := context.WithTimeout(ctx, c.cfg.SuggestWait)
 		list, err := c.getArticles(sctx, protocol.ArticleSuggestPath, url.Values{"q": {query}, "os": {runtime.GOOS}}, maxSuggestResponse)
 		cancel()
 		if err == nil {

@@ -60,6 +60,9 @@ type Config struct {
 	// BusyQuiet is how long after a window last did something Busy still
 	// says the user is at it (default 2 min).
 	BusyQuiet time.Duration
+	// SuggestWait is how long article suggestions wait for the server
+	// before the offline copy answers (default 2 s).
+	SuggestWait time.Duration
 }
 
 // Core is the agent. Create with New, start with Run, stop by cancelling
@@ -102,6 +105,9 @@ func New(cfg Config) (*Core, error) {
 	}
 	if cfg.BusyQuiet <= 0 {
 		cfg.BusyQuiet = 2 * time.Minute
+	}
+	if cfg.SuggestWait <= 0 {
+		cfg.SuggestWait = suggestWait
 	}
 	c := &Core{cfg: cfg, st: cfg.Store, sys: cfg.Collector, log: cfg.Log.With("component", "core"),
 		kick: make(chan struct{}, 1), subs: map[int]chan agentapi.Event{}, ackWait: map[string]chan struct{}{}, creds: cfg.Creds}

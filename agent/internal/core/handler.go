@@ -149,11 +149,16 @@ func (h *handler) Store(ctx context.Context, env protocol.Envelope) error {
 	} else if a.Request != nil {
 		c.publish(agentapi.Event{Type: agentapi.EventRequest, Request: a.Request})
 	}
-	if a.Announcement != nil {
-		c.publish(agentapi.Event{Type: agentapi.EventAnnouncement, Announcement: a.Announcement})
+	switch {
+	case a.Announcement == nil:
+	case !a.Announcement.ResolvedAt.IsZero():
+		// IT's all-clear on a known problem: not "Email is down" popping up
+		// again for everyone, but "it's fixed" for those who said me too.
 		if a.Resolved && a.MeToo {
 			c.allClear(a.Announcement)
 		}
+	default:
+		c.publish(agentapi.Event{Type: agentapi.EventAnnouncement, Announcement: a.Announcement})
 	}
 	if env.Type == protocol.KindUpdateAvailable {
 		c.updateAvailable(env)

@@ -281,3 +281,26 @@ func BenchmarkSearchArticles(b *testing.B) {
 		s.Close()
 	}
 }
+
+func TestSnippet(t *testing.T) {
+	long := strings.Repeat("word ", 40) + "the **printer** is here " + strings.Repeat("tail ", 40)
+	for _, c := range []struct {
+		body  string
+		words []string
+		want  string
+	}{
+		{"Turn the **printer** off.", []string{"printer"}, "Turn the printer off."},
+		{long, []string{"printer"}, "…word word word word word word word word the printer is here tail"},
+		{long, []string{"nothing"}, "word word"},
+		{"", []string{"x"}, ""},
+		{"É PRINTER é", []string{"printer"}, "É PRINTER é"},
+	} {
+		got := snippet(c.body, c.words)
+		if !strings.HasPrefix(got, c.want) {
+			t.Errorf("snippet(%.30q, %v) = %q, want it to start %q", c.body, c.words, got, c.want)
+		}
+		if len(got) > 200 {
+			t.Errorf("snippet is %d bytes", len(got))
+		}
+	}
+}
