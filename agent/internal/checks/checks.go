@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"time"
 
 	"github.com/deskside/deskside/shared/protocol"
@@ -45,15 +44,6 @@ func (ExecCommander) Run(ctx context.Context, name string, args ...string) ([]by
 		err = fmt.Errorf("%s: %w", name, err)
 	}
 	return out.Bytes(), err
-}
-
-// exitCode returns the exit status carried by err, or -1.
-func exitCode(err error) int {
-	var ee interface{ ExitCode() int }
-	if errors.As(err, &ee) {
-		return ee.ExitCode()
-	}
-	return -1
 }
 
 // Mount is one filesystem's space.
@@ -87,9 +77,6 @@ type Env struct {
 	// softwareupdate -l can be slow, but never hang a round).
 	Timeout time.Duration
 }
-
-// path joins Root and an absolute path.
-func (e *Env) path(p string) string { return filepath.Join(e.Root, filepath.FromSlash(p)) }
 
 // Finding is what one probe saw. State is ok, warn or unknown; the Runner
 // adds what the person did.

@@ -10,8 +10,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/deskside/deskside/shared/protocol"
 )
 
 // fakeCmd answers commands from a table ("name arg…" → output, exit code);
@@ -91,8 +89,4 @@ func testEnv(t *testing.T) (*Env, *fakeCmd, *clock) {
 		Timeout: 5 * time.Second}
 	env.Defaults()
 	return env, cmd, clk
-}
-
-func policy(k protocol.CheckKind) protocol.CheckPolicy {
-	return withDefaults(protocol.DefaultCheckPolicy(k))
 }

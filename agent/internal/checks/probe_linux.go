@@ -161,3 +161,15 @@ func isCrypt(env *Env, name string, depth int, how *string) bool {
 	}
 	return false
 }
+
+// exitCode returns the exit status carried by err, or -1.
+func exitCode(err error) int {
+	var ee interface{ ExitCode() int }
+	if errors.As(err, &ee) {
+		return ee.ExitCode()
+	}
+	return -1
+}
+
+// path joins Root and an absolute path.
+func (e *Env) path(p string) string { return filepath.Join(e.Root, filepath.FromSlash(p)) }

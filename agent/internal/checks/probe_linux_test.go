@@ -155,3 +155,7 @@ func TestProbeTimeoutIsUnknown(t *testing.T) {
 		t.Fatalf("hung probe: %+v", f)
 	}
 }
+
+func policy(k protocol.CheckKind) protocol.CheckPolicy {
+	return withDefaults(protocol.DefaultCheckPolicy(k))
+}
