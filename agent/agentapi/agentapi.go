@@ -48,6 +48,12 @@ type Backend interface {
 	// the channel is then closed. The first event is the current
 	// Connection (EventConnection), so a window can draw at once.
 	Events(ctx context.Context) (<-chan Event, error)
+	// Checks lists the heads-up checks' current results, in the order a
+	// person reads them.
+	Checks(ctx context.Context) ([]CheckItem, error)
+	// CheckAction does what the person chose about a check (see
+	// CheckAction); option is a restart's time for CheckFix.
+	CheckAction(ctx context.Context, kind protocol.CheckKind, action CheckAction, option string) (CheckActionResult, error)
 }
 
 // Code says why an action was refused, for programs; the local API carries

@@ -52,6 +52,8 @@ type NewRequest struct {
 	// Screenshot is optional PNG or JPEG bytes the user chose to attach.
 	Screenshot     []byte `json:"screenshot,omitempty"`
 	ScreenshotName string `json:"screenshot_name,omitempty"`
+	// Check is the heads-up check whose "Ask IT" raised it.
+	Check protocol.CheckKind `json:"check,omitempty"`
 }
 
 // Request is one of the user's requests as the agent knows it.
@@ -118,6 +120,7 @@ const (
 	EventMessage      EventType = "message"      // a technician wrote
 	EventRequest      EventType = "request"      // a request changed (status, sent, rating)
 	EventAnnouncement EventType = "announcement" // IT announced something
+	EventCheck        EventType = "check"        // a heads-up check changed (Check set; Notify: tell the person)
 )
 
 // Event is one live change the UI may want to show. Exactly one of the
@@ -129,4 +132,8 @@ type Event struct {
 	Request      *Request      `json:"request,omitempty"`
 	Message      *Message      `json:"message,omitempty"`
 	Announcement *Announcement `json:"announcement,omitempty"`
+	Check        *CheckItem    `json:"check,omitempty"`
+	// Notify (EventCheck) says the check just started warning (or its
+	// reminder came due): show a notification.
+	Notify bool `json:"notify,omitempty"`
 }

@@ -33,6 +33,9 @@ type Fake struct {
 
 	rec Record
 	err error
+
+	checks     []agentapi.CheckItem // SetChecks
+	checkCalls []string             // "kind action option"
 }
 
 // Record is what the UI asked the Fake to do.

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/deskside/deskside/agent/agentapi"
+	"github.com/deskside/deskside/agent/internal/checks"
 	"github.com/deskside/deskside/agent/internal/enroll"
 	"github.com/deskside/deskside/agent/internal/link"
 	"github.com/deskside/deskside/agent/internal/store"
@@ -60,6 +61,10 @@ type Config struct {
 	// BusyQuiet is how long after a window last did something Busy still
 	// says the user is at it (default 2 min).
 	BusyQuiet time.Duration
+	// Checks turns the heads-up checks on (nil: off). Its Report,
+	// Notify, Changed and State are the core's; the rest (Env, Interval,
+	// Opener…) is the caller's.
+	Checks *checks.Config
 }
 
 // Core is the agent. Create with New, start with Run, stop by cancelling
@@ -84,6 +89,8 @@ type Core struct {
 	lastSnap time.Time
 
 	lastUser atomic.Int64 // unix nanoseconds of the last window action (see Busy)
+
+	checks *checks.Runner // nil: heads-up checks off
 }
 
 // New returns a Core; it does not connect until Run.
@@ -108,11 +115,18 @@ func New(cfg Config) (*Core, error) {
 	} else {
 		c.conn.Server, c.conn.DeviceID, c.conn.ServerName = cfg.Creds.Server, cfg.Creds.DeviceID, cfg.Creds.ServerName
 	}
+	if cfg.Checks != nil {
+		c.checks = c.newChecks(*cfg.Checks)
+	}
 	return c, nil
 }
 
 // Run enrols if needed, then keeps the link up until ctx is done.
 func (c *Core) Run(ctx context.Context) error {
+	if c.checks != nil {
+		// Checks run offline and before enrolment too.
+		go c.runChecks(ctx)
+	}
 	creds, err := c.ensureEnrolled(ctx)
 	if err != nil || creds == nil {
 		return err // nil creds: ctx ended before enrolment

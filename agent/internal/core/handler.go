@@ -25,8 +25,11 @@ func (h *handler) Hello(ctx context.Context) (protocol.Hello, error) {
 	if h.cfg.UpdateAvailable != nil {
 		caps = append(caps, protocol.CapUpdate)
 	}
+	if h.checks != nil {
+		caps = append(caps, protocol.CapChecks)
+	}
 	return protocol.Hello{AgentVersion: version.Version, OS: runtime.GOOS, Arch: runtime.GOARCH, LastSeq: seq,
-		Capabilities: caps}, nil
+		Capabilities: caps, Revision: protocol.Revision}, nil
 }
 
 func (h *handler) Pending(ctx context.Context) ([]link.Frame, error) {
@@ -152,6 +155,9 @@ func (h *handler) Store(ctx context.Context, env protocol.Envelope) error {
 	}
 	if env.Type == protocol.KindUpdateAvailable {
 		c.updateAvailable(env)
+	}
+	if a.ChecksPolicy != nil {
+		c.applyChecksPolicy(*a.ChecksPolicy)
 	}
 	return nil
 }

@@ -37,6 +37,8 @@ func Handler(b agentapi.Backend, log *slog.Logger) http.Handler {
 	mux.HandleFunc("GET "+Prefix+"announcements", h.announcements)
 	mux.HandleFunc("POST "+Prefix+"announcements/{id}/read", h.announcementRead)
 	mux.HandleFunc("GET "+Prefix+"events", h.events)
+	mux.HandleFunc("GET "+Prefix+"checks", h.checks)
+	mux.HandleFunc("POST "+Prefix+"checks/{kind}/{action}", h.checkAction)
 	return mux
 }
 

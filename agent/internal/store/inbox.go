@@ -20,6 +20,9 @@ type Applied struct {
 	Message      *agentapi.Message
 	Request      *agentapi.Request // the changed request's summary, when this computer has it
 	Announcement *agentapi.Announcement
+	// ChecksPolicy is a heads-up policy newer than the one kept (nil when
+	// the frame was another kind or an older policy).
+	ChecksPolicy *protocol.ChecksPolicy
 }
 
 // ApplyServerFrame stores a sequenced server → device frame and advances
@@ -68,6 +71,12 @@ func (s *Store) ApplyServerFrame(ctx context.Context, env protocol.Envelope) (Ap
 			}
 			a.Announcement = &agentapi.Announcement{ID: an.AnnouncementID, Title: an.Title, Text: an.Text, Severity: an.Severity,
 				Author: an.Author, CreatedAt: an.CreatedAt, ExpiresAt: an.ExpiresAt}
+		case protocol.KindChecksPolicy:
+			p, err := applyChecksPolicy(ctx, tx, env)
+			if err != nil {
+				return err
+			}
+			a.ChecksPolicy = p
 		}
 		if env.Seq == 0 {
 			return nil
