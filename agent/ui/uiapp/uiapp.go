@@ -14,7 +14,7 @@ import (
 )
 
 // Views names the windows the window app can open.
-var Views = []string{"get-help", "requests", "what-it-sees", "news", "about"}
+var Views = []string{"get-help", "requests", "what-it-sees", "news", "about", "heads-up"}
 
 // BaseName is the window app's program name, without the ".exe" Windows adds.
 const BaseName = "deskside-ui"

@@ -85,6 +85,9 @@ func Open(a fyne.App, view string, b agentapi.Backend, o Options) (fyne.Window, 
 	case "about":
 		ui = newAbout(w, b, o.HelpDesk)
 		w.Resize(fyne.NewSize(480, 420))
+	case "heads-up":
+		ui = newHeadsUp(w, b)
+		w.Resize(fyne.NewSize(640, 640))
 	default:
 		return nil, fmt.Errorf("no window called %q; try one of %v", view, Views)
 	}
