@@ -1,6 +1,7 @@
 package windows
 
 import (
+	"image/color"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -166,7 +167,7 @@ func TestHeadsUpScreenshot(t *testing.T) {
 	f := agentapitest.NewFake()
 	f.SetChecks(headsUpItems(), false)
 	a := test.NewTempApp(t)
-	a.Settings().SetTheme(theme.LightTheme())
+	a.Settings().SetTheme(lightTheme{theme.DefaultTheme()})
 	w := a.NewWindow("Heads-up — Deskside")
 	h := newHeadsUp(w, f)
 	w.SetContent(h.content())
@@ -184,4 +185,12 @@ func TestHeadsUpScreenshot(t *testing.T) {
 	if err := png.Encode(fh, img); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// lightTheme is the default theme in its light variant, as most desks
+// show it.
+type lightTheme struct{ fyne.Theme }
+
+func (l lightTheme) Color(n fyne.ThemeColorName, _ fyne.ThemeVariant) color.Color {
+	return l.Theme.Color(n, theme.VariantLight)
 }
