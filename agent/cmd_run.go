@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/deskside/deskside/agent/internal/checks"
 	"github.com/deskside/deskside/agent/internal/core"
 	"github.com/deskside/deskside/agent/internal/enroll"
 	"github.com/deskside/deskside/agent/internal/localapi"
@@ -56,6 +57,8 @@ func cmdRun(ctx context.Context, args []string) error {
 			log.Warn("enrolment config unreadable", "err", ferr)
 		}
 	}
+	// Heads-up checks run on every desk, with IT's policy once it comes.
+	cfg.Checks = &checks.Config{}
 	su := &selfUpdate{flags: uf, dataDir: p.dir, log: log}
 	su.hook(&cfg)
 	c, err := core.New(cfg)

@@ -72,6 +72,12 @@ type Backend interface {
 	// MeToo says this person has the known problem too (once; saying it
 	// again is not an error). They get the all-clear when IT resolves it.
 	MeToo(ctx context.Context, announcementID string) error
+	// Checks lists the heads-up checks' current results, in the order a
+	// person reads them.
+	Checks(ctx context.Context) ([]CheckItem, error)
+	// CheckAction does what the person chose about a check (see
+	// CheckAction); option is a restart's time for CheckFix.
+	CheckAction(ctx context.Context, kind protocol.CheckKind, action CheckAction, option string) (CheckActionResult, error)
 }
 
 // Code says why an action was refused, for programs; the local API carries

@@ -55,6 +55,8 @@ type NewRequest struct {
 	// ShownArticles are the ids of the articles suggested while the person
 	// typed (at most 10), so IT sees what did not help.
 	ShownArticles []string `json:"shown_articles,omitempty"`
+	// Check is the heads-up check whose "Ask IT" raised it.
+	Check protocol.CheckKind `json:"check,omitempty"`
 }
 
 // Request is one of the user's requests as the agent knows it.
@@ -129,6 +131,7 @@ const (
 	EventMessage      EventType = "message"      // a technician wrote
 	EventRequest      EventType = "request"      // a request changed (status, sent, rating)
 	EventAnnouncement EventType = "announcement" // IT announced something
+	EventCheck        EventType = "check"        // a heads-up check changed (Check set; Notify: tell the person)
 )
 
 // Event is one live change the UI may want to show. Exactly one of the
@@ -140,6 +143,10 @@ type Event struct {
 	Request      *Request      `json:"request,omitempty"`
 	Message      *Message      `json:"message,omitempty"`
 	Announcement *Announcement `json:"announcement,omitempty"`
+	Check        *CheckItem    `json:"check,omitempty"`
+	// Notify (EventCheck) says the check just started warning (or its
+	// reminder came due): show a notification.
+	Notify bool `json:"notify,omitempty"`
 }
 
 // Where suggested articles came from (Suggestions.Source).

@@ -34,8 +34,10 @@ type Fake struct {
 	rec Record
 	err error
 
-	articles []agentapi.Article       // what the self-help calls know (see SetArticles)
-	held     map[string]chan struct{} // queries whose suggestions wait (see HoldSuggestions)
+	articles   []agentapi.Article       // what the self-help calls know (see SetArticles)
+	held       map[string]chan struct{} // queries whose suggestions wait (see HoldSuggestions)
+	checks     []agentapi.CheckItem     // SetChecks
+	checkCalls []string                 // "kind action option"
 }
 
 // Record is what the UI asked the Fake to do.

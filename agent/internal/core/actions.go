@@ -91,7 +91,7 @@ func SaveRequest(ctx context.Context, st *store.Store, sys sysinfo.Collector, in
 	r := agentapi.Request{ID: protocol.NewID(), Category: in.Category, Urgency: in.Urgency, Text: in.Text,
 		Status: protocol.StatusNew, CreatedAt: now, UpdatedAt: now, HasScreenshot: shot != nil}
 	body := protocol.RequestNew{RequestID: r.ID, Category: r.Category, Urgency: r.Urgency, Text: r.Text,
-		Screenshot: shot, Snapshot: &snap, CreatedAt: now, ShownArticles: shownArticles(in.ShownArticles)}
+		Screenshot: shot, Snapshot: &snap, CreatedAt: now, ShownArticles: shownArticles(in.ShownArticles), Check: in.Check}
 	env, err := protocol.New(protocol.KindRequestNew, body)
 	if err != nil {
 		return agentapi.Request{}, err

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/deskside/deskside/agent/agentapi"
+	"github.com/deskside/deskside/agent/internal/checks"
 	"github.com/deskside/deskside/agent/internal/enroll"
 	"github.com/deskside/deskside/agent/internal/link"
 	"github.com/deskside/deskside/agent/internal/store"
@@ -63,6 +64,10 @@ type Config struct {
 	// SuggestWait is how long article suggestions wait for the server
 	// before the offline copy answers (default 2 s).
 	SuggestWait time.Duration
+	// Checks turns the heads-up checks on (nil: off). Its Report,
+	// Notify, Changed and State are the core's; the rest (Env, Interval,
+	// Opener…) is the caller's.
+	Checks *checks.Config
 }
 
 // Core is the agent. Create with New, start with Run, stop by cancelling
@@ -88,8 +93,9 @@ type Core struct {
 
 	lastUser atomic.Int64 // unix nanoseconds of the last window action (see Busy)
 
-	articles articlesHTTP // self-help: the article paths' HTTPS client
-	syncMu   sync.Mutex   // one offline-articles sync at a time
+	articles articlesHTTP   // self-help: the article paths' HTTPS client
+	syncMu   sync.Mutex     // one offline-articles sync at a time
+	checks   *checks.Runner // nil: heads-up checks off
 }
 
 // New returns a Core; it does not connect until Run.
@@ -117,11 +123,18 @@ func New(cfg Config) (*Core, error) {
 	} else {
 		c.conn.Server, c.conn.DeviceID, c.conn.ServerName = cfg.Creds.Server, cfg.Creds.DeviceID, cfg.Creds.ServerName
 	}
+	if cfg.Checks != nil {
+		c.checks = c.newChecks(*cfg.Checks)
+	}
 	return c, nil
 }
 
 // Run enrols if needed, then keeps the link up until ctx is done.
 func (c *Core) Run(ctx context.Context) error {
+	if c.checks != nil {
+		// Checks run offline and before enrolment too.
+		go c.runChecks(ctx)
+	}
 	creds, err := c.ensureEnrolled(ctx)
 	if err != nil || creds == nil {
 		return err // nil creds: ctx ended before enrolment

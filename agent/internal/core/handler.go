@@ -26,6 +26,9 @@ func (h *handler) Hello(ctx context.Context) (protocol.Hello, error) {
 		caps = append(caps, protocol.CapUpdate)
 	}
 	caps = append(caps, protocol.CapArticles)
+	if h.checks != nil {
+		caps = append(caps, protocol.CapChecks)
+	}
 	return protocol.Hello{AgentVersion: version.Version, OS: runtime.GOOS, Arch: runtime.GOARCH, LastSeq: seq,
 		Capabilities: caps, Revision: protocol.Revision}, nil
 }
@@ -162,6 +165,9 @@ func (h *handler) Store(ctx context.Context, env protocol.Envelope) error {
 	}
 	if env.Type == protocol.KindUpdateAvailable {
 		c.updateAvailable(env)
+	}
+	if a.ChecksPolicy != nil {
+		c.applyChecksPolicy(*a.ChecksPolicy)
 	}
 	return nil
 }

@@ -43,6 +43,8 @@ func Handler(b agentapi.Backend, log *slog.Logger) http.Handler {
 	mux.HandleFunc("POST "+Prefix+"articles/{id}/feedback", h.articleFeedback)
 	mux.HandleFunc("GET "+Prefix+"known-problems", h.knownProblems)
 	mux.HandleFunc("POST "+Prefix+"announcements/{id}/metoo", h.meToo)
+	mux.HandleFunc("GET "+Prefix+"checks", h.checks)
+	mux.HandleFunc("POST "+Prefix+"checks/{kind}/{action}", h.checkAction)
 	return mux
 }
 

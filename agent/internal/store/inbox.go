@@ -24,6 +24,9 @@ type Applied struct {
 	// problem (first time only); MeToo says whether this person said "Me
 	// too" on it.
 	Resolved, MeToo bool
+	// ChecksPolicy is a heads-up policy newer than the one kept (nil when
+	// the frame was another kind or an older policy).
+	ChecksPolicy *protocol.ChecksPolicy
 }
 
 // ApplyServerFrame stores a sequenced server → device frame and advances
@@ -78,6 +81,12 @@ func (s *Store) ApplyServerFrame(ctx context.Context, env protocol.Envelope) (Ap
 			a.Announcement = &agentapi.Announcement{ID: an.AnnouncementID, Title: an.Title, Text: an.Text, Severity: an.Severity,
 				Author: an.Author, CreatedAt: an.CreatedAt, ExpiresAt: an.ExpiresAt,
 				Kind: an.Kind, ResolvedAt: an.ResolvedAt, ResolvedText: an.ResolvedText, MeToo: st.meToo}
+		case protocol.KindChecksPolicy:
+			p, err := applyChecksPolicy(ctx, tx, env)
+			if err != nil {
+				return err
+			}
+			a.ChecksPolicy = p
 		}
 		if env.Seq == 0 {
 			return nil

@@ -215,3 +215,27 @@ func TestGetHelpWithoutWindowApp(t *testing.T) {
 	h.click(ActGetHelp)
 	h.waitFor(t, func() bool { b, _ := os.ReadFile(opened); return string(b) == "get-help\n" })
 }
+
+// A check that starts warning: a notification in its plain words, the
+// menu counts it, and both open the Heads-up window.
+func TestHeadsUpNotifiesAndCounts(t *testing.T) {
+	h := start(t, Branding{})
+	h.fake.SetChecks([]agentapi.CheckItem{
+		{Kind: protocol.CheckDiskSpace, State: protocol.CheckWarn, Title: "Disk space", Fix: "clear_temp",
+			Summary: "Your disk is almost full: 3.1 GB left on /home (3% free)."},
+		{Kind: protocol.CheckOSUpdates, State: protocol.CheckOK, Title: "Updates", Summary: "Your computer is up to date."},
+	}, true)
+	n := h.notification(t)
+	if n.Title != "Heads-up: disk space" || n.Body != "Your disk is almost full: 3.1 GB left on /home (3% free). Open Heads-up to fix it in one click." {
+		t.Errorf("notification %+v", n)
+	}
+	h.waitFor(t, func() bool { return h.menu.Item(ActHeadsUp).(*fakeItem).Title() == "Heads-up (1)" })
+	n.OnClick()
+	if got := h.opened(t); got != "heads-up" {
+		t.Errorf("notification click opened %q", got)
+	}
+	h.click(ActHeadsUp)
+	if got := h.opened(t); got != "heads-up" {
+		t.Errorf("menu click opened %q", got)
+	}
+}

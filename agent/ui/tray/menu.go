@@ -50,6 +50,7 @@ const (
 	ActAbout                      // "About Deskside"
 	ActQuit                       // "Quit Deskside"
 	ActHelpArticles               // "Help articles": the self-help articles kept on this computer
+	ActHeadsUp                    // "Heads-up (N)": the checks that need the person
 )
 
 // Branding is the optional company look from the agent's config.
@@ -68,6 +69,8 @@ type View struct {
 	Connection agentapi.Connection
 	// Latest is the newest announcement, or nil.
 	Latest *agentapi.Announcement
+	// HeadsUp counts the heads-up checks that need the person.
+	HeadsUp int
 }
 
 // Menu is the tray menu's state machine: Show(View) brings the icon, the
@@ -92,6 +95,7 @@ func NewMenu(f Factory, brand Branding) *Menu {
 	f.AddSeparator()
 	add(ActGetHelp, "Get help…", "Tell IT what's going on, in a sentence")
 	add(ActRequests, "My requests", "Your requests and IT's replies")
+	add(ActHeadsUp, "Heads-up", "Small things to keep your computer healthy, with one-click fixes")
 	add(ActAnnouncement, "", "The latest news from IT")
 	m.items[ActAnnouncement].Hide()
 	add(ActWhatITSees, "What IT can see", "The exact facts this computer shares with IT")
@@ -111,7 +115,7 @@ func (m *Menu) Item(a Action) Item { return m.items[a] }
 
 // Actions lists the clickable actions.
 func (m *Menu) Actions() []Action {
-	return []Action{ActGetHelp, ActRequests, ActAnnouncement, ActWhatITSees, ActHelpLink, ActAbout, ActQuit, ActHelpArticles}
+	return []Action{ActGetHelp, ActRequests, ActAnnouncement, ActWhatITSees, ActHelpLink, ActAbout, ActQuit, ActHelpArticles, ActHeadsUp}
 }
 
 // Show applies v.
@@ -129,6 +133,9 @@ func (m *Menu) Show(v View) {
 		m.f.SetTooltip(Tooltip(v.Connection, m.brand))
 		m.items[ActStatus].SetTitle(StatusLine(v.Connection, m.brand))
 		m.items[ActRequests].SetTitle(RequestsTitle(v.Connection.Unread))
+	}
+	if first || old.HeadsUp != v.HeadsUp {
+		m.items[ActHeadsUp].SetTitle(HeadsUpTitle(v.HeadsUp))
 	}
 	if first || announcementID(old.Latest) != announcementID(v.Latest) ||
 		(v.Latest != nil && old.Latest != nil && old.Latest.Read != v.Latest.Read) {
@@ -225,4 +232,12 @@ func Tooltip(s agentapi.Connection, b Branding) string {
 		t += fmt.Sprintf(" · %d new", s.Unread)
 	}
 	return t
+}
+
+// HeadsUpTitle is "Heads-up", with how many checks need the person.
+func HeadsUpTitle(n int) string {
+	if n <= 0 {
+		return "Heads-up"
+	}
+	return fmt.Sprintf("Heads-up (%d)", n)
 }

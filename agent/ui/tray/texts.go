@@ -48,6 +48,20 @@ func StatusNotification(r agentapi.Request) (Notification, bool) {
 	return Notification{}, false
 }
 
+// HeadsUpNotification tells the person about a check that needs them, in
+// the check's own plain words with its numbers.
+func HeadsUpNotification(c agentapi.CheckItem) Notification {
+	title := "Heads-up: " + strings.ToLower(c.Title)
+	if c.Title == "" {
+		title = "Heads-up"
+	}
+	body := c.Summary
+	if c.Fix == "clear_temp" || c.Fix == "restart" || c.Fix == "open_updates" || c.Fix == "open_password_page" {
+		body += " Open Heads-up to fix it in one click."
+	}
+	return Notification{Title: title, Body: short(body, 240)}
+}
+
 func short(s string, limit int) string {
 	s = strings.Join(strings.Fields(s), " ")
 	if utf8.RuneCountInString(s) <= limit {

@@ -25,6 +25,7 @@ const (
 	ViewAbout     = "about"
 	ViewNews      = "news"
 	ViewArticles  = "help-articles"
+	ViewHeadsUp   = "heads-up"
 )
 
 // Controller keeps the menu in line with the agent's events, sends the
@@ -140,6 +141,14 @@ func (c *Controller) refresh(ctx context.Context) {
 	if anns, err := c.Src.Announcements(ctx); err == nil {
 		c.view.Latest = latest(anns)
 	}
+	if cs, err := c.Src.Checks(ctx); err == nil {
+		c.view.HeadsUp = 0
+		for _, it := range cs {
+			if it.Attention() {
+				c.view.HeadsUp++
+			}
+		}
+	}
 	c.Menu.Show(c.view)
 }
 
@@ -184,6 +193,10 @@ func (c *Controller) event(ctx context.Context, ev agentapi.Event) {
 	case agentapi.EventAnnouncement:
 		if a := ev.Announcement; a != nil {
 			c.notify(AnnouncementNotification(*a, c.Brand), ViewNews)
+		}
+	case agentapi.EventCheck:
+		if ev.Notify && ev.Check != nil {
+			c.notify(HeadsUpNotification(*ev.Check), ViewHeadsUp)
 		}
 	case agentapi.EventRequest:
 		if r := ev.Request; r != nil {
@@ -246,6 +259,8 @@ func (c *Controller) open(a Action) {
 		err = c.Launch.Open(ViewAbout)
 	case ActHelpArticles:
 		err = c.Launch.Open(ViewArticles)
+	case ActHeadsUp:
+		err = c.Launch.Open(ViewHeadsUp)
 	case ActHelpLink:
 		if c.Brand.HelpURL != "" {
 			err = c.Launch.OpenURL(c.Brand.HelpURL)

@@ -14,7 +14,7 @@ import (
 )
 
 // Views names the windows the window app can open.
-var Views = []string{"get-help", "requests", "what-it-sees", "news", "about", "help-articles"}
+var Views = []string{"get-help", "requests", "what-it-sees", "news", "about", "help-articles", "heads-up"}
 
 // BaseName is the window app's program name, without the ".exe" Windows adds.
 const BaseName = "deskside-ui"

@@ -89,6 +89,9 @@ func Open(a fyne.App, view string, b agentapi.Backend, o Options) (fyne.Window, 
 	case "help-articles":
 		ui = newArticleBrowser(w, b)
 		w.Resize(fyne.NewSize(820, 560))
+	case "heads-up":
+		ui = newHeadsUp(w, b)
+		w.Resize(fyne.NewSize(640, 640))
 	default:
 		return nil, fmt.Errorf("no window called %q; try one of %v", view, Views)
 	}
