@@ -88,10 +88,29 @@ func daysUntil(now, t time.Time) int {
 
 var placeholder = regexp.MustCompile(`\{([a-z0-9_]+)\}`)
 
+// placeholderAliases are the names the console's policy editor offers
+// (docs/heads-up.md) for evidence the probes name more precisely; each
+// alias takes the first evidence key present.
+var placeholderAliases = map[string][]string{
+	"mount": {"path"},
+	"days":  {"days_left", "uptime_days", "waiting_days"},
+	"count": {"updates"},
+	"date":  {"expires"},
+}
+
 // expand fills IT's words with the evidence: "{free_gb} GB left on
-// {path}". A placeholder with no value is left out rather than shown raw.
+// {mount}". A placeholder with no value is left out rather than shown raw.
 func expand(text string, ev map[string]string) string {
 	return strings.TrimSpace(placeholder.ReplaceAllStringFunc(text, func(m string) string {
-		return ev[m[1:len(m)-1]]
+		name := m[1 : len(m)-1]
+		if v, ok := ev[name]; ok {
+			return v
+		}
+		for _, k := range placeholderAliases[name] {
+			if v, ok := ev[k]; ok {
+				return v
+			}
+		}
+		return ""
 	}))
 }
