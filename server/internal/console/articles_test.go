@@ -121,3 +121,36 @@ func TestArticlesPage(t *testing.T) {
 		t.Errorf("article body from the reply: %q", v)
 	}
 }
+
+// TestKnownProblemLiveMeToo: a known problem's "me too" count rises live
+// on the Announcements page, with who said it, as devices say it.
+func TestKnownProblemLiveMeToo(t *testing.T) {
+	srv := servertest.New(t)
+	tech := srv.Tech(t)
+	var ann struct{ ID string }
+	if st := tech.Do(t, http.MethodPost, "/api/v1/announcements", map[string]any{"title": "Email is down", "text": "Until 23:00 — IT is on it",
+		"severity": "outage", "kind": "known_problem"}, &ann); st != http.StatusCreated {
+		t.Fatalf("announce: %d", st)
+	}
+	b := console.NewBrowser(t)
+	b.SignIn(srv.URL(), servertest.AdminEmail, servertest.AdminPassword)
+	b.Do("announcements", chromedp.Navigate(srv.URL()+"/#/announcements"), chromedp.WaitVisible(chromedp.CSS("#metoo-"+ann.ID)))
+	b.WaitText("#ann-body", "Known problem")
+	for i, host := range []string{"ana-laptop", "ben-desktop"} {
+		dev := srv.Enroll(t, host)
+		dev.Connect(t, 0)
+		id := dev.Send(t, protocol.KindAnnouncementMeToo, protocol.AnnouncementMeToo{AnnouncementID: ann.ID, At: time.Now().UTC()})
+		for {
+			var a protocol.Ack
+			if err := dev.WaitFor(t, protocol.KindAck).Decode(&a); err == nil && a.ID == id {
+				break
+			}
+		}
+		b.WaitText("#metoo-"+ann.ID, string(rune('1'+i)))
+		b.WaitText("#metoo-who-"+ann.ID, host)
+	}
+	if !console.Eval[bool](b, `!!document.querySelector('#ann-body button.resolve')`) {
+		t.Error("no Resolve button on an active known problem")
+	}
+	b.Axe(console.LoadAxe(t), "announcements with a known problem")
+}

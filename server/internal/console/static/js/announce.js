@@ -14,9 +14,12 @@ function targetText(t) {
   return t.kind + ' ' + (t.value || '');
 }
 
+// whoName is "ana (ana-laptop)": the person, and the desk that said it.
+function whoName(w) { return w.user && w.hostname ? `${w.user} (${w.hostname})` : (w.user || w.hostname || 'someone'); }
+
 function whoText(list) {
   if (!list || !list.length) return '';
-  const names = list.slice(0, 3).map((m) => m.user || m.hostname);
+  const names = list.slice(0, 3).map(whoName);
   return names.join(', ') + (list.length > 3 ? ` and ${list.length - 3} more` : '');
 }
 
@@ -125,7 +128,7 @@ export function renderAnnouncements(main) {
     n.textContent = String(u.me_too);
     if (u.who) {
       const names = seen.get(u.announcement_id) || [];
-      names.unshift(u.who.user || u.who.hostname);
+      names.unshift(whoName(u.who));
       seen.set(u.announcement_id, names);
       const w = document.getElementById('metoo-who-' + u.announcement_id);
       if (w) w.textContent = 'latest: ' + names.slice(0, 3).join(', ');
