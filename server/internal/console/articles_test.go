@@ -110,8 +110,10 @@ func TestArticlesPage(t *testing.T) {
 	b.WaitText("#saved-replies", "Looking into it")
 	b.Do("slash", chromedp.SendKeys(chromedp.CSS("#reply-text"), "/restart"))
 	b.WaitText("#replies-pick", "Try a restart")
-	b.Do("take it", chromedp.SendKeys(chromedp.CSS("#reply-text"), "\r"))
-	if v := console.Eval[string](b, `document.getElementById('reply-text').value`); !strings.HasPrefix(v, "Hi Ana, could you try closing the app") || strings.Contains(v, "{{") {
+	// Enter as the keydown a person's key makes (chromedp's "\r" also types a
+	// separate character event, which a browser's own Enter does not).
+	console.Eval[any](b, `document.getElementById('reply-text').dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter', bubbles: true, cancelable: true}))`)
+	if v := console.Eval[string](b, `document.getElementById('reply-text').value`); !strings.HasPrefix(v, "Hi Ana, could you try closing the app") || strings.HasSuffix(v, "\n") || strings.Contains(v, "{{") {
 		t.Errorf("saved reply not filled in: %q", v)
 	}
 	b.Axe(axe, "request with saved replies")
@@ -153,4 +155,36 @@ func TestKnownProblemLiveMeToo(t *testing.T) {
 		t.Error("no Resolve button on an active known problem")
 	}
 	b.Axe(console.LoadAxe(t), "announcements with a known problem")
+}
+
+// TestSavedRepliesPage: a technician adds a saved reply for the team; in
+// a request, "/" finds it and its placeholders are filled for that request.
+func TestSavedRepliesPage(t *testing.T) {
+	srv := servertest.New(t)
+	srv.Tech(t)
+	dev := srv.Enroll(t, "ana-laptop")
+	dev.Connect(t, 0)
+	reqID := dev.RaiseRequest(t, "The printer on floor 2 jams")
+
+	b := console.NewBrowser(t)
+	b.SignIn(srv.URL(), servertest.AdminEmail, servertest.AdminPassword)
+	b.Do("replies", chromedp.Navigate(srv.URL()+"/#/replies"), chromedp.WaitVisible(chromedp.CSS("#reply-form")))
+	b.WaitText("#replies-body", "Looking into it")
+	b.Do("add",
+		chromedp.SendKeys(chromedp.CSS("#reply-title"), "Printer fixed"),
+		chromedp.SendKeys(chromedp.CSS("#reply-body"), "Hi {{first_name}}, {{device}} prints again. — {{technician}}"),
+		chromedp.Click(chromedp.CSS("#reply-save")))
+	b.WaitText("#replies-body", "Printer fixed")
+	b.Axe(console.LoadAxe(t), "saved replies")
+
+	b.Do("open request", chromedp.Navigate(srv.URL()+"/#/requests/"+reqID), chromedp.WaitVisible(chromedp.CSS("#composer")))
+	b.Do("slash", chromedp.SendKeys(chromedp.CSS("#reply-text"), "/printer"))
+	b.WaitText("#replies-pick", "Printer fixed")
+	// Enter as the keydown a person's key makes (chromedp's "\r" also types a
+	// separate character event, which a browser's own Enter does not).
+	console.Eval[any](b, `document.getElementById('reply-text').dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter', bubbles: true, cancelable: true}))`)
+	want := "Hi Ana, ana-laptop prints again. — " + servertest.AdminName
+	if v := console.Eval[string](b, `document.getElementById('reply-text').value`); v != want {
+		t.Errorf("reply box %q, want %q", v, want)
+	}
 }

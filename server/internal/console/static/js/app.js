@@ -14,6 +14,7 @@ import { renderProfile } from './profile.js';
 import { renderTechnicians, renderTokens, renderAudit } from './admin.js';
 import { renderUpdates } from './updates.js';
 import { renderArticles } from './articles.js';
+import { renderReplies } from './replies.js';
 
 const main = document.getElementById('main');
 const appEl = document.getElementById('app');
@@ -33,6 +34,7 @@ const routes = [
   [/^\/admin\/updates$/, 'updates', renderUpdates, 'admin'],
   [/^\/admin\/audit$/, 'audit', renderAudit, 'admin'],
   [/^\/articles(?:\/([^/]+))?$/, 'articles', renderArticles],
+  [/^\/replies$/, 'replies', renderReplies],
 ];
 
 function parseHash() {
