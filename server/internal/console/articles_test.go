@@ -106,6 +106,9 @@ func TestArticlesPage(t *testing.T) {
 	}
 	b.Do("open request", chromedp.Navigate(srv.URL()+"/#/requests/"+reqID), chromedp.WaitVisible(chromedp.CSS("#composer")))
 	b.WaitText("#thread", "Credential Manager")
+	if head := b.Text(".req-head"); strings.Contains(head, "null") {
+		t.Errorf("the request head shows %q", head)
+	}
 	// Saved replies: "/" searches them, and the placeholders are filled.
 	b.WaitText("#saved-replies", "Looking into it")
 	b.Do("slash", chromedp.SendKeys(chromedp.CSS("#reply-text"), "/restart"))
@@ -122,6 +125,18 @@ func TestArticlesPage(t *testing.T) {
 	if v := console.Eval[string](b, `document.getElementById('article-body').value`); !strings.HasPrefix(v, "Open Credential Manager") {
 		t.Errorf("article body from the reply: %q", v)
 	}
+	// A request that was shown articles lists them.
+	shownID := protocol.NewID()
+	fid := dev.Send(t, protocol.KindRequestNew, protocol.RequestNew{RequestID: shownID, Category: protocol.CategoryProblem,
+		Urgency: protocol.UrgencyWhenYouCan, Text: "The printer is still offline", CreatedAt: time.Now().UTC(), ShownArticles: []string{list.Articles[0].ID}})
+	for {
+		var a protocol.Ack
+		if err := dev.WaitFor(t, protocol.KindAck).Decode(&a); err == nil && a.ID == fid {
+			break
+		}
+	}
+	b.Do("open the shown request", chromedp.Navigate(srv.URL()+"/#/requests/"+shownID), chromedp.WaitVisible(chromedp.CSS("#composer")))
+	b.WaitText("#req-shown", "Suggested before they asked: The printer on floor 2 says offline")
 }
 
 // TestKnownProblemLiveMeToo: a known problem's "me too" count rises live
