@@ -140,7 +140,7 @@ export function renderRequest(main, id) {
       // replaceChildren is the DOM's own: it would print a null.
       ...(state.shown.length ? [h('p', { class: 'shown-articles muted', id: 'req-shown' }, 'Suggested before they asked: ',
         state.shown.map((a, i) => [i ? ', ' : '', a.title ? h('a', { href: '#/articles/' + enc(a.id), text: a.title }) : 'an article since deleted']))] : []),
-      canChange() ? h('div', { class: 'controls' }, field('Status', statusSel), field('Who’s on it', assignSel), mineBtn) : null);
+      ...(canChange() ? [h('div', { class: 'controls' }, field('Status', statusSel), field('Who’s on it', assignSel), mineBtn)] : []));
     // A change arriving live (another technician) redraws the head; the
     // control in use keeps the focus.
     if (focused) document.getElementById(focused)?.focus();
