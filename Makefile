@@ -72,6 +72,6 @@ bench: ## fleet simulator at full scale (19k devices, ~15 min) + go benchmarks; 
 	$(GO) test -run '^$$' -bench . -benchmem ./shared/... ./server/... ./agent/internal/...
 
 screenshots: ## re-take the console and agent screenshots in docs/screenshots
-	DESKSIDE_SCREENSHOTS=1 $(GO) test -count=1 -run 'TestConsolePages|TestFlow|TestUpdates|TestReflowAt320|TestSignInPointsToSetupFirst|TestTwoTechnicians|TestHeadsUpPage' ./server/internal/console/
+	DESKSIDE_SCREENSHOTS=1 $(GO) test -count=1 -run 'TestConsolePages|TestFlow|TestUpdates|TestReflowAt320|TestSignInPointsToSetupFirst|TestTwoTechnicians|TestHeadsUpPage|TestArticlesPage' ./server/internal/console/
 	bash scripts/screenshots-agent.sh
 	bash scripts/screenshots-agent-selfhelp.sh

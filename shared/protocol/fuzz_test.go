@@ -55,15 +55,17 @@ var frameBodies = map[Kind]func() any{
 	KindChecksPolicy:    func() any { return new(ChecksPolicy) },
 	KindArticlesChanged: func() any { return new(ArticlesChanged) },
 
-	KindPresence:            func() any { return new(Presence) },
-	KindRequestCreated:      func() any { return new(RequestSummary) },
-	KindRequestUpdated:      func() any { return new(RequestSummary) },
-	KindDeviceMessage:       func() any { return new(Message) },
-	KindDeviceSnapshot:      func() any { return new(DeviceSnapshot) },
-	KindDeviceTelem:         func() any { return new(Telemetry) },
-	KindConsoleHello:        func() any { return new(ConsoleHello) },
-	KindPresenceBatch:       func() any { return new(PresenceBatch) },
-	KindRequestThread:       func() any { return new(ThreadItem) },
+	KindPresence:       func() any { return new(Presence) },
+	KindRequestCreated: func() any { return new(RequestSummary) },
+	KindRequestUpdated: func() any { return new(RequestSummary) },
+	KindDeviceMessage:  func() any { return new(Message) },
+	KindDeviceSnapshot: func() any { return new(DeviceSnapshot) },
+	KindDeviceTelem:    func() any { return new(Telemetry) },
+	KindConsoleHello:   func() any { return new(ConsoleHello) },
+	KindPresenceBatch:  func() any { return new(PresenceBatch) },
+	KindRequestThread:  func() any { return new(ThreadItem) },
+
+	// Revision 2, console (issue 16).
 	KindAnnouncementUpdated: func() any { return new(AnnouncementUpdated) },
 	KindDeviceChecks:        func() any { return new(DeviceChecks) },
 }

@@ -150,6 +150,11 @@ func (a *API) listArticles(w http.ResponseWriter, r *http.Request, _ *actor) {
 		httpjson.Internal(a.log, w, r, err)
 		return
 	}
+	// A list is titles and counts: bodies (up to 256 KB each) come with
+	// GET /api/v1/articles/{id}.
+	for i := range as {
+		as[i].Body = ""
+	}
 	httpjson.Write(w, http.StatusOK, map[string]any{"articles": as, "revision": rev})
 }
 

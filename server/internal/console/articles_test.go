@@ -106,12 +106,17 @@ func TestArticlesPage(t *testing.T) {
 	}
 	b.Do("open request", chromedp.Navigate(srv.URL()+"/#/requests/"+reqID), chromedp.WaitVisible(chromedp.CSS("#composer")))
 	b.WaitText("#thread", "Credential Manager")
+	if head := b.Text(".req-head"); strings.Contains(head, "null") {
+		t.Errorf("the request head shows %q", head)
+	}
 	// Saved replies: "/" searches them, and the placeholders are filled.
 	b.WaitText("#saved-replies", "Looking into it")
 	b.Do("slash", chromedp.SendKeys(chromedp.CSS("#reply-text"), "/restart"))
 	b.WaitText("#replies-pick", "Try a restart")
-	b.Do("take it", chromedp.SendKeys(chromedp.CSS("#reply-text"), "\r"))
-	if v := console.Eval[string](b, `document.getElementById('reply-text').value`); !strings.HasPrefix(v, "Hi Ana, could you try closing the app") || strings.Contains(v, "{{") {
+	// Enter as the keydown a person's key makes (chromedp's "\r" also types a
+	// separate character event, which a browser's own Enter does not).
+	console.Eval[any](b, `document.getElementById('reply-text').dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter', bubbles: true, cancelable: true}))`)
+	if v := console.Eval[string](b, `document.getElementById('reply-text').value`); !strings.HasPrefix(v, "Hi Ana, could you try closing the app") || strings.HasSuffix(v, "\n") || strings.Contains(v, "{{") {
 		t.Errorf("saved reply not filled in: %q", v)
 	}
 	b.Axe(axe, "request with saved replies")
@@ -119,5 +124,101 @@ func TestArticlesPage(t *testing.T) {
 	b.WaitTrue("editor pre-filled", `document.getElementById('article-title')?.value === 'Outlook keeps asking for my password since this morning'`)
 	if v := console.Eval[string](b, `document.getElementById('article-body').value`); !strings.HasPrefix(v, "Open Credential Manager") {
 		t.Errorf("article body from the reply: %q", v)
+	}
+	// A request that was shown articles lists them.
+	shownID := protocol.NewID()
+	fid := dev.Send(t, protocol.KindRequestNew, protocol.RequestNew{RequestID: shownID, Category: protocol.CategoryProblem,
+		Urgency: protocol.UrgencyWhenYouCan, Text: "The printer is still offline", CreatedAt: time.Now().UTC(), ShownArticles: []string{list.Articles[0].ID}})
+	for {
+		var a protocol.Ack
+		if err := dev.WaitFor(t, protocol.KindAck).Decode(&a); err == nil && a.ID == fid {
+			break
+		}
+	}
+	b.Do("open the shown request", chromedp.Navigate(srv.URL()+"/#/requests/"+shownID), chromedp.WaitVisible(chromedp.CSS("#composer")))
+	b.WaitText("#req-shown", "Suggested before they asked: The printer on floor 2 says offline")
+}
+
+// TestKnownProblemLiveMeToo: a known problem's "me too" count rises live
+// on the Announcements page, with who said it, as devices say it.
+func TestKnownProblemLiveMeToo(t *testing.T) {
+	srv := servertest.New(t)
+	tech := srv.Tech(t)
+	var ann struct{ ID string }
+	if st := tech.Do(t, http.MethodPost, "/api/v1/announcements", map[string]any{"title": "Email is down", "text": "Until 23:00 — IT is on it",
+		"severity": "outage", "kind": "known_problem"}, &ann); st != http.StatusCreated {
+		t.Fatalf("announce: %d", st)
+	}
+	b := console.NewBrowser(t)
+	b.SignIn(srv.URL(), servertest.AdminEmail, servertest.AdminPassword)
+	b.Do("announcements", chromedp.Navigate(srv.URL()+"/#/announcements"), chromedp.WaitVisible(chromedp.CSS("#metoo-"+ann.ID)))
+	b.WaitText("#ann-body", "Known problem")
+	for i, host := range []string{"ana-laptop", "ben-desktop"} {
+		dev := srv.Enroll(t, host)
+		dev.Connect(t, 0)
+		id := dev.Send(t, protocol.KindAnnouncementMeToo, protocol.AnnouncementMeToo{AnnouncementID: ann.ID, At: time.Now().UTC()})
+		for {
+			var a protocol.Ack
+			if err := dev.WaitFor(t, protocol.KindAck).Decode(&a); err == nil && a.ID == id {
+				break
+			}
+		}
+		b.WaitText("#metoo-"+ann.ID, string(rune('1'+i)))
+		b.WaitText("#metoo-who-"+ann.ID, host)
+	}
+	axe := console.LoadAxe(t)
+	b.Axe(axe, "announcements with a known problem")
+	// Resolve: the all-clear is sent (TestKnownProblemMeTooAndResolve in api
+	// checks the desks get it) and the row says resolved.
+	b.Click("resolve", "#ann-body button.resolve")
+	b.Do("the dialog", chromedp.WaitVisible(chromedp.CSS("#resolve-dialog")))
+	console.Eval[any](b, `document.getElementById('resolve-text').value = ''`)
+	b.Do("write the all-clear", chromedp.SendKeys(chromedp.CSS("#resolve-text"), "Email is back. Thanks for bearing with us!"))
+	b.Axe(axe, "the all-clear dialog")
+	b.Click("send the all-clear", "#resolve-send")
+	b.WaitText("#ann-body", "All-clear: Email is back.")
+	if console.Eval[bool](b, `!!document.querySelector('#ann-body button.resolve')`) {
+		t.Error("a resolved problem still offers Resolve")
+	}
+	var list struct {
+		Announcements []struct {
+			ResolvedText string `json:"resolved_text"`
+		}
+	}
+	if code := tech.Do(t, http.MethodGet, "/api/v1/announcements", nil, &list); code != http.StatusOK || len(list.Announcements) != 1 ||
+		list.Announcements[0].ResolvedText != "Email is back. Thanks for bearing with us!" {
+		t.Errorf("after resolve: %d %+v", code, list)
+	}
+}
+
+// TestSavedRepliesPage: a technician adds a saved reply for the team; in
+// a request, "/" finds it and its placeholders are filled for that request.
+func TestSavedRepliesPage(t *testing.T) {
+	srv := servertest.New(t)
+	srv.Tech(t)
+	dev := srv.Enroll(t, "ana-laptop")
+	dev.Connect(t, 0)
+	reqID := dev.RaiseRequest(t, "The printer on floor 2 jams")
+
+	b := console.NewBrowser(t)
+	b.SignIn(srv.URL(), servertest.AdminEmail, servertest.AdminPassword)
+	b.Do("replies", chromedp.Navigate(srv.URL()+"/#/replies"), chromedp.WaitVisible(chromedp.CSS("#reply-form")))
+	b.WaitText("#replies-body", "Looking into it")
+	b.Do("add",
+		chromedp.SendKeys(chromedp.CSS("#reply-title"), "Printer fixed"),
+		chromedp.SendKeys(chromedp.CSS("#reply-body"), "Hi {{first_name}}, {{device}} prints again. — {{technician}}"),
+		chromedp.Click(chromedp.CSS("#reply-save")))
+	b.WaitText("#replies-body", "Printer fixed")
+	b.Axe(console.LoadAxe(t), "saved replies")
+
+	b.Do("open request", chromedp.Navigate(srv.URL()+"/#/requests/"+reqID), chromedp.WaitVisible(chromedp.CSS("#composer")))
+	b.Do("slash", chromedp.SendKeys(chromedp.CSS("#reply-text"), "/printer"))
+	b.WaitText("#replies-pick", "Printer fixed")
+	// Enter as the keydown a person's key makes (chromedp's "\r" also types a
+	// separate character event, which a browser's own Enter does not).
+	console.Eval[any](b, `document.getElementById('reply-text').dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter', bubbles: true, cancelable: true}))`)
+	want := "Hi Ana, ana-laptop prints again. — " + servertest.AdminName
+	if v := console.Eval[string](b, `document.getElementById('reply-text').value`); v != want {
+		t.Errorf("reply box %q, want %q", v, want)
 	}
 }

@@ -254,21 +254,17 @@ func (s *SQL) SearchArticles(ctx context.Context, f ArticleSearch) ([]Article, e
 	if err != nil {
 		return nil, err
 	}
-	// Every word first (few matches, the best ones); when that finds
-	// fewer than asked, any word, to fill the list.
+	// Every word first: few matches, the best ones, and cheap (posting
+	// lists are intersected). Only when no article has them all, any word:
+	// ranking every article with any common word is the costly query, and
+	// a weaker match under a strong one is noise in a three-line list.
 	as, err := s.searchFTS(ctx, f, terms, true)
 	if err != nil {
 		return nil, err
 	}
-	if len(as) < f.Limit && len(terms) > 1 {
-		more, err := s.searchFTS(ctx, f, terms, false)
-		if err != nil {
+	if len(as) == 0 && len(terms) > 1 {
+		if as, err = s.searchFTS(ctx, f, terms, false); err != nil {
 			return nil, err
-		}
-		for _, m := range more {
-			if len(as) < f.Limit && !slices.ContainsFunc(as, func(a Article) bool { return a.ID == m.ID }) {
-				as = append(as, m)
-			}
 		}
 	}
 	for i := range as {

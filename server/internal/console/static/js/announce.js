@@ -14,9 +14,12 @@ function targetText(t) {
   return t.kind + ' ' + (t.value || '');
 }
 
+// whoName is "ana (ana-laptop)": the person, and the desk that said it.
+function whoName(w) { return w.user && w.hostname ? `${w.user} (${w.hostname})` : (w.user || w.hostname || 'someone'); }
+
 function whoText(list) {
   if (!list || !list.length) return '';
-  const names = list.slice(0, 3).map((m) => m.user || m.hostname);
+  const names = list.slice(0, 3).map(whoName);
   return names.join(', ') + (list.length > 3 ? ` and ${list.length - 3} more` : '');
 }
 
@@ -107,14 +110,36 @@ export function renderAnnouncements(main) {
       if (e.status !== 401) tbody.replaceChildren(emptyRow(6, e.message));
     }
   }
-  async function resolve(a) {
-    const text = prompt('The all-clear people will see:', 'This is fixed now. Thanks for your patience!');
-    if (text === null) return;
+  // resolve asks for the all-clear in a dialog, then sends it.
+  const clearText = h('textarea', { id: 'resolve-text', name: 'text', rows: 3, maxlength: 2000 });
+  const clearErr = h('div', { class: 'error', role: 'alert', hidden: true });
+  const clearTitle = h('p', { class: 'muted small', id: 'resolve-what' });
+  let resolving = null;
+  const dlg = h('dialog', { id: 'resolve-dialog', 'aria-labelledby': 'resolve-h' },
+    h('form', { method: 'dialog', id: 'resolve-form' },
+      h('h2', { id: 'resolve-h', text: 'Send the all-clear' }), clearTitle, clearErr,
+      field('What people will see', clearText, 'Everyone who got the announcement gets this, and Get help stops showing the problem.'),
+      h('div', { class: 'row' },
+        h('button', { class: 'btn', type: 'submit', id: 'resolve-send', value: 'send', text: 'Send the all-clear' }),
+        h('button', { class: 'btn quiet', type: 'button', text: 'Cancel', onclick: () => dlg.close() }))));
+  dlg.querySelector('form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    clearErr.hidden = true;
     try {
-      const r = await post(`/api/v1/announcements/${enc(a.id)}/resolve`, { text });
+      const r = await post(`/api/v1/announcements/${enc(resolving.id)}/resolve`, { text: clearText.value.trim() });
+      dlg.close();
       toast(`All-clear sent to ${r.recipients} computer${r.recipients === 1 ? '' : 's'}.`);
       load();
-    } catch (e) { if (e.status !== 401) toast(e.message, true); }
+    } catch (ex) { if (ex.status !== 401) { clearErr.textContent = ex.message; clearErr.hidden = false; } }
+  });
+  main.append(dlg);
+  function resolve(a) {
+    resolving = a;
+    clearTitle.textContent = '“' + a.title + '”';
+    clearText.value = 'This is fixed now. Thanks for your patience!';
+    clearErr.hidden = true;
+    dlg.showModal();
+    clearText.focus();
   }
   // "Me too" counts arrive live, with who just said it; the list of names
   // comes with the next load.
@@ -125,7 +150,7 @@ export function renderAnnouncements(main) {
     n.textContent = String(u.me_too);
     if (u.who) {
       const names = seen.get(u.announcement_id) || [];
-      names.unshift(u.who.user || u.who.hostname);
+      names.unshift(whoName(u.who));
       seen.set(u.announcement_id, names);
       const w = document.getElementById('metoo-who-' + u.announcement_id);
       if (w) w.textContent = 'latest: ' + names.slice(0, 3).join(', ');

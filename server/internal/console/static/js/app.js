@@ -15,6 +15,7 @@ import { renderTechnicians, renderTokens, renderAudit } from './admin.js';
 import { renderUpdates } from './updates.js';
 import { renderHeadsUp, renderCheckDevices } from './headsup.js';
 import { renderArticles } from './articles.js';
+import { renderReplies } from './replies.js';
 
 const main = document.getElementById('main');
 const appEl = document.getElementById('app');
@@ -36,6 +37,7 @@ const routes = [
   [/^\/heads-up$/, 'heads-up', renderHeadsUp],
   [/^\/heads-up\/([^/]+)$/, 'heads-up', renderCheckDevices],
   [/^\/articles(?:\/([^/]+))?$/, 'articles', renderArticles],
+  [/^\/replies$/, 'replies', renderReplies],
 ];
 
 function parseHash() {

@@ -137,9 +137,10 @@ export function renderRequest(main, id) {
         h('span', {}, 'from ', h('b', { text: r.user || 'someone' }), ' on ',
           h('a', { href: '#/devices/' + enc(r.device_id), text: r.hostname }), ', raised ', timeEl(r.created_at)),
         r.rating ? h('span', { id: 'req-rating', text: `· rated ${r.rating}/5${r.rating_comment ? ' — “' + r.rating_comment + '”' : ''}` }) : null),
-      state.shown.length ? h('p', { class: 'shown-articles muted', id: 'req-shown' }, 'Suggested before they asked: ',
-        state.shown.map((a, i) => [i ? ', ' : '', a.title ? h('a', { href: '#/articles/' + enc(a.id), text: a.title }) : 'an article since deleted'])) : null,
-      canChange() ? h('div', { class: 'controls' }, field('Status', statusSel), field('Who’s on it', assignSel), mineBtn) : null);
+      // replaceChildren is the DOM's own: it would print a null.
+      ...(state.shown.length ? [h('p', { class: 'shown-articles muted', id: 'req-shown' }, 'Suggested before they asked: ',
+        state.shown.map((a, i) => [i ? ', ' : '', a.title ? h('a', { href: '#/articles/' + enc(a.id), text: a.title }) : 'an article since deleted']))] : []),
+      ...(canChange() ? [h('div', { class: 'controls' }, field('Status', statusSel), field('Who’s on it', assignSel), mineBtn)] : []));
     // A change arriving live (another technician) redraws the head; the
     // control in use keeps the focus.
     if (focused) document.getElementById(focused)?.focus();
