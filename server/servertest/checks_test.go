@@ -157,7 +157,15 @@ func TestBadCheckReportRefused(t *testing.T) {
 // The same report sent 40 times at once is stored once: one ack says new,
 // 39 say duplicate, and the fleet counts it once.
 func TestSameReportFortyTimesStoredOnce(t *testing.T) {
-	srv := servertest.New(t, servertest.WithDeviceRate(1e9, 1e9))
+	sameReportFortyTimes(t, servertest.New(t, servertest.WithDeviceRate(1e9, 1e9)))
+}
+
+// The same on PostgreSQL, whose write transactions run side by side.
+func TestSameReportFortyTimesStoredOnceOnPostgres(t *testing.T) {
+	sameReportFortyTimes(t, servertest.New(t, servertest.WithDeviceRate(1e9, 1e9), servertest.WithPostgres("")))
+}
+
+func sameReportFortyTimes(t *testing.T, srv *servertest.Server) {
 	tech := srv.Tech(t)
 	d := srv.Enroll(t, "ana-laptop")
 	connectChecks(t, d, 0)
@@ -218,7 +226,15 @@ func policyFrame(t *testing.T, env protocol.Envelope) protocol.ChecksPolicy {
 // run checks before gets it at its first hello that says it does; and an
 // agent without checks gets nothing.
 func TestPolicyReachesDevicesOnlineAndOffline(t *testing.T) {
-	srv := servertest.New(t)
+	policyReaches(t, servertest.New(t))
+}
+
+// The same on PostgreSQL (one statement queues the policy to the group).
+func TestPolicyReachesDevicesOnPostgres(t *testing.T) {
+	policyReaches(t, servertest.New(t, servertest.WithPostgres("")))
+}
+
+func policyReaches(t *testing.T, srv *servertest.Server) {
 	tech := srv.Tech(t)
 	online, offline, upgraded, old := srv.Enroll(t, "online"), srv.Enroll(t, "offline"), srv.Enroll(t, "upgraded"), srv.Enroll(t, "old")
 	connectChecks(t, online, 0)

@@ -373,10 +373,24 @@ var bodyRules = map[reflect.Type]func(any) error{
 		}
 		return textRule(r.Text, false)
 	},
-	reflect.TypeFor[CheckReport](): func(v any) error { return checkReportRule(v.(*CheckReport)) },
-	// A console's device.checks carries the device's report: its rule.
-	reflect.TypeFor[DeviceCheck](): func(v any) error {
-		return checkReportRule(&v.(*DeviceCheck).CheckReport)
+	reflect.TypeFor[CheckReport](): func(v any) error {
+		r := v.(*CheckReport)
+		switch {
+		case !nameRule(string(r.Check)):
+			return errors.New("check is not a name")
+		case !slices.Contains([]CheckState{"ok", "warn", "unknown", "fixed", "snoozed", "asked_it"}, r.State):
+			return errors.New("unknown state")
+		case len(r.Evidence) > 32:
+			return errors.New("too much evidence")
+		case len(r.RequestID) > 64:
+			return errors.New("long request_id")
+		}
+		for k, v := range r.Evidence {
+			if !utf8.ValidString(k+v) || utf8.RuneCountInString(k) > 64 || utf8.RuneCountInString(v) > 512 {
+				return errors.New("bad evidence")
+			}
+		}
+		return textRule(r.Summary, false)
 	},
 	reflect.TypeFor[ArticleFeedback](): func(v any) error {
 		f := v.(*ArticleFeedback)
@@ -545,23 +559,4 @@ func FuzzChecksPolicy(f *testing.F) {
 			t.Fatalf("Usable skipped %v of a valid policy", skipped)
 		}
 	})
-}
-
-func checkReportRule(r *CheckReport) error {
-	switch {
-	case !nameRule(string(r.Check)):
-		return errors.New("check is not a name")
-	case !slices.Contains([]CheckState{"ok", "warn", "unknown", "fixed", "snoozed", "asked_it"}, r.State):
-		return errors.New("unknown state")
-	case len(r.Evidence) > 32:
-		return errors.New("too much evidence")
-	case len(r.RequestID) > 64:
-		return errors.New("long request_id")
-	}
-	for k, v := range r.Evidence {
-		if !utf8.ValidString(k+v) || utf8.RuneCountInString(k) > 64 || utf8.RuneCountInString(v) > 512 {
-			return errors.New("bad evidence")
-		}
-	}
-	return textRule(r.Summary, false)
 }

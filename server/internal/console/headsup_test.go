@@ -175,6 +175,7 @@ func TestHeadsUpPage(t *testing.T) {
 	report(t, devs[0], protocol.CheckReport{Check: protocol.CheckDiskSpace, State: protocol.CheckFixed, Summary: "Cleared 2.4 GB: 5.5 GB free now.", ObservedAt: time.Now().UTC()})
 	b.WaitText("#device-checks", "Fixed it themselves")
 	b.Axe(axe, "device with heads-up items")
+	b.Screenshot("device-heads-up")
 
 	var view struct{ Revision int64 }
 	if st := srv.Tech(t).Do(t, http.MethodGet, "/api/v1/checks/policy", nil, &view); st != http.StatusOK || view.Revision != 1 {

@@ -315,8 +315,8 @@ export function deviceHeadsUp(items) {
     h('h2', { id: 'dc-h', style: 'margin-top:1rem', text: 'Heads-up' }),
     flagged.length
       ? h('ul', { class: 'checklist' }, flagged.map((c) => h('li', {},
-        stateTag(c.state), ' ', h('b', { text: checkName(c.check) }), c.summary ? ' — ' + c.summary : '',
-        c.request_id ? [' ', h('a', { href: '#/requests/' + enc(c.request_id), text: 'their request' })] : null,
-        ' ', h('span', { class: 'muted small' }, timeEl(c.updated_at)))))
+        h('div', { class: 'line' }, stateTag(c.state), h('b', { text: checkName(c.check) }), h('span', { class: 'muted small when' }, timeEl(c.updated_at))),
+        c.summary || c.request_id ? h('div', { class: 'small' }, c.summary || '',
+          c.request_id ? [c.summary ? ' · ' : '', h('a', { href: '#/requests/' + enc(c.request_id), text: 'their request' })] : null) : null)))
       : h('p', { class: 'muted small', text: (items || []).length ? 'Nothing to flag: every check is fine.' : 'No heads-up checks reported yet.' }));
 }
