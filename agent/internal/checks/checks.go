@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"sync"
 	"time"
 
 	"github.com/deskside/deskside/shared/protocol"
@@ -76,6 +77,42 @@ type Env struct {
 	// Timeout caps each probe (default 20 s: apt-get -s and
 	// softwareupdate -l can be slow, but never hang a round).
 	Timeout time.Duration
+
+	memo *memo // answers kept while what they depend on is unchanged
+}
+
+// memo keeps a costly probe's finding under a key naming the state it
+// was measured on.
+type memo struct {
+	mu sync.Mutex
+	m  map[string]memoEntry
+}
+
+type memoEntry struct {
+	key string
+	f   Finding
+}
+
+func (m *memo) get(name, key string) (Finding, bool) {
+	if m == nil {
+		return Finding{}, false
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.m[name]
+	return e.f, ok && e.key == key
+}
+
+func (m *memo) put(name, key string, f Finding) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.m == nil {
+		m.m = map[string]memoEntry{}
+	}
+	m.m[name] = memoEntry{key, f}
 }
 
 // Finding is what one probe saw. State is ok, warn or unknown; the Runner
