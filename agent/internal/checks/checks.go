@@ -85,12 +85,42 @@ type Env struct {
 // was measured on.
 type memo struct {
 	mu sync.Mutex
-	m  map[string]memoEntry
+	m  map[string]MemoEntry
 }
 
-type memoEntry struct {
-	key string
-	f   Finding
+// MemoEntry is one kept answer (exported for the saved state's JSON).
+type MemoEntry struct {
+	Key     string  `json:"key"`
+	Finding Finding `json:"finding"`
+}
+
+func (m *memo) snapshot() map[string]MemoEntry {
+	if m == nil {
+		return nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make(map[string]MemoEntry, len(m.m))
+	for k, v := range m.m {
+		out[k] = v
+	}
+	return out
+}
+
+func (m *memo) restore(saved map[string]MemoEntry) {
+	if m == nil || saved == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.m == nil {
+		m.m = map[string]MemoEntry{}
+	}
+	for k, v := range saved {
+		if _, ok := m.m[k]; !ok {
+			m.m[k] = v
+		}
+	}
 }
 
 func (m *memo) get(name, key string) (Finding, bool) {
@@ -100,7 +130,7 @@ func (m *memo) get(name, key string) (Finding, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	e, ok := m.m[name]
-	return e.f, ok && e.key == key
+	return e.Finding, ok && e.Key == key
 }
 
 func (m *memo) put(name, key string, f Finding) {
@@ -110,9 +140,9 @@ func (m *memo) put(name, key string, f Finding) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.m == nil {
-		m.m = map[string]memoEntry{}
+		m.m = map[string]MemoEntry{}
 	}
-	m.m[name] = memoEntry{key, f}
+	m.m[name] = MemoEntry{key, f}
 }
 
 // Finding is what one probe saw. State is ok, warn or unknown; the Runner
