@@ -74,3 +74,4 @@ bench: ## fleet simulator at full scale (19k devices, ~15 min) + go benchmarks; 
 screenshots: ## re-take the console and agent screenshots in docs/screenshots
 	DESKSIDE_SCREENSHOTS=1 $(GO) test -count=1 -run 'TestConsolePages|TestFlow|TestUpdates|TestReflowAt320|TestSignInPointsToSetupFirst|TestTwoTechnicians' ./server/internal/console/
 	bash scripts/screenshots-agent.sh
+	bash scripts/screenshot-heads-up.sh
