@@ -75,3 +75,4 @@ screenshots: ## re-take the console and agent screenshots in docs/screenshots
 	DESKSIDE_SCREENSHOTS=1 $(GO) test -count=1 -run 'TestConsolePages|TestFlow|TestUpdates|TestReflowAt320|TestSignInPointsToSetupFirst|TestTwoTechnicians|TestHeadsUpPage|TestArticlesPage' ./server/internal/console/
 	bash scripts/screenshots-agent.sh
 	bash scripts/screenshots-agent-selfhelp.sh
+	bash scripts/screenshot-heads-up.sh

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"sync"
 	"time"
 
 	"github.com/deskside/deskside/shared/protocol"
@@ -76,6 +77,72 @@ type Env struct {
 	// Timeout caps each probe (default 20 s: apt-get -s and
 	// softwareupdate -l can be slow, but never hang a round).
 	Timeout time.Duration
+
+	memo *memo // answers kept while what they depend on is unchanged
+}
+
+// memo keeps a costly probe's finding under a key naming the state it
+// was measured on.
+type memo struct {
+	mu sync.Mutex
+	m  map[string]MemoEntry
+}
+
+// MemoEntry is one kept answer (exported for the saved state's JSON).
+type MemoEntry struct {
+	Key     string  `json:"key"`
+	Finding Finding `json:"finding"`
+}
+
+func (m *memo) snapshot() map[string]MemoEntry {
+	if m == nil {
+		return nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make(map[string]MemoEntry, len(m.m))
+	for k, v := range m.m {
+		out[k] = v
+	}
+	return out
+}
+
+func (m *memo) restore(saved map[string]MemoEntry) {
+	if m == nil || saved == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.m == nil {
+		m.m = map[string]MemoEntry{}
+	}
+	for k, v := range saved {
+		if _, ok := m.m[k]; !ok {
+			m.m[k] = v
+		}
+	}
+}
+
+func (m *memo) get(name, key string) (Finding, bool) {
+	if m == nil {
+		return Finding{}, false
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.m[name]
+	return e.Finding, ok && e.Key == key
+}
+
+func (m *memo) put(name, key string, f Finding) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.m == nil {
+		m.m = map[string]MemoEntry{}
+	}
+	m.m[name] = MemoEntry{key, f}
 }
 
 // Finding is what one probe saw. State is ok, warn or unknown; the Runner

@@ -46,6 +46,9 @@ func (e *Env) Defaults() {
 	if e.Timeout <= 0 {
 		e.Timeout = 20 * time.Second
 	}
+	if e.memo == nil {
+		e.memo = &memo{}
+	}
 }
 
 // FixedDisks lists the writable physical filesystems (not snaps, not CDs,

@@ -13,10 +13,8 @@ import (
 // probeRestart: a pending update that needs a restart, or the uptime.
 func probeRestart(ctx context.Context, env *Env, p protocol.CheckPolicy) (Finding, error) {
 	var reasons []string
-	if out, err := env.Cmd.Run(ctx, "softwareupdate", "-l"); err == nil {
-		if _, restart, err := parseSoftwareUpdate(string(out)); err == nil && restart {
-			reasons = append(reasons, "softwareupdate")
-		}
+	if f, err := softwareUpdates(ctx, env); err == nil && f.Evidence["needs_restart"] == "yes" {
+		reasons = append(reasons, "softwareupdate")
 	}
 	up, err := env.Uptime(ctx)
 	if err != nil {
@@ -26,6 +24,16 @@ func probeRestart(ctx context.Context, env *Env, p protocol.CheckPolicy) (Findin
 }
 
 func probeUpdates(ctx context.Context, env *Env, _ protocol.CheckPolicy) (Finding, error) {
+	return softwareUpdates(ctx, env)
+}
+
+// softwareUpdates asks Apple's catalogue (slow, over the network) at most
+// every six hours, for both the updates and the restart check.
+func softwareUpdates(ctx context.Context, env *Env) (Finding, error) {
+	key := slowKey(env.Now())
+	if f, ok := env.memo.get("softwareupdate", key); ok {
+		return f, nil
+	}
 	out, err := env.Cmd.Run(ctx, "softwareupdate", "-l")
 	if err != nil && len(out) == 0 {
 		return Finding{}, err
@@ -34,7 +42,9 @@ func probeUpdates(ctx context.Context, env *Env, _ protocol.CheckPolicy) (Findin
 	if err != nil {
 		return Finding{}, err
 	}
-	return updatesFinding(n, restart), nil
+	f := updatesFinding(n, restart)
+	env.memo.put("softwareupdate", key, f)
+	return f, nil
 }
 
 // probePassword combines the account policy's days (pwpolicy) with when

@@ -46,14 +46,29 @@ func probeRestart(ctx context.Context, env *Env, p protocol.CheckPolicy) (Findin
 
 // probeUpdates asks the package manager: `apt-get -s upgrade` (a dry run
 // that needs no lock), else `dnf check-update` (exit 100: updates).
+//
+// apt-get -s costs seconds of CPU (it resolves the whole upgrade), so its
+// answer is kept until APT's state changes: the package lists (apt update)
+// or the installed packages (dpkg's status). A round then costs a few
+// stat calls.
 func probeUpdates(ctx context.Context, env *Env, _ protocol.CheckPolicy) (Finding, error) {
+	key := aptStateKey(env)
+	if key != "" {
+		if f, ok := env.memo.get("apt", key); ok {
+			return f, nil
+		}
+	}
 	out, err := env.Cmd.Run(ctx, "apt-get", "-s", "-o", "Debug::NoLocking=true", "upgrade")
 	if err == nil {
 		n, perr := parseAptSimulate(string(out))
 		if perr != nil {
 			return Finding{}, perr
 		}
-		return updatesFinding(n, false), nil
+		f := updatesFinding(n, false)
+		if key != "" {
+			env.memo.put("apt", key, f)
+		}
+		return f, nil
 	}
 	aptErr := err
 	out, err = env.Cmd.Run(ctx, "dnf", "check-update", "-q")
@@ -173,3 +188,20 @@ func exitCode(err error) int {
 
 // path joins Root and an absolute path.
 func (e *Env) path(p string) string { return filepath.Join(e.Root, filepath.FromSlash(p)) }
+
+// aptStateKey names APT's state by the times and sizes of what apt update
+// and dpkg change ("" when this is not an APT system).
+func aptStateKey(env *Env) string {
+	var b strings.Builder
+	for _, p := range []string{"/var/lib/apt/lists", "/var/lib/dpkg/status", "/var/cache/apt/pkgcache.bin"} {
+		fi, err := os.Stat(env.path(p))
+		if err != nil {
+			if p == "/var/cache/apt/pkgcache.bin" {
+				continue
+			}
+			return ""
+		}
+		fmt.Fprintf(&b, "%s:%d:%d;", p, fi.ModTime().UnixNano(), fi.Size())
+	}
+	return b.String()
+}

@@ -159,3 +159,77 @@ func TestProbeTimeoutIsUnknown(t *testing.T) {
 func policy(k protocol.CheckKind) protocol.CheckPolicy {
 	return withDefaults(protocol.DefaultCheckPolicy(k))
 }
+
+// apt-get -s runs again only when APT's state changed (apt update, a
+// package installed): a round otherwise costs a few stat calls.
+func TestUpdatesAptAnswerKeptUntilStateChanges(t *testing.T) {
+	env, cmd, _ := testEnv(t)
+	const apt = "apt-get -s -o Debug::NoLocking=true upgrade"
+	cmd.set(apt, fixture(t, "apt-get-s-upgrade.txt"), 0)
+	if err := os.MkdirAll(env.path("/var/lib/apt/lists"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	status := env.path("/var/lib/dpkg/status")
+	writeFile(t, status, "Package: libc6\n")
+	runs := func() int {
+		n := 0
+		for _, l := range cmd.ran {
+			if l == apt {
+				n++
+			}
+		}
+		return n
+	}
+	for range 3 {
+		if f := Probe(context.Background(), env, policy(protocol.CheckOSUpdates)); f.Evidence["updates"] != "3" {
+			t.Fatalf("updates %+v", f)
+		}
+	}
+	if runs() != 1 {
+		t.Fatalf("apt-get ran %d times for an unchanged APT state; want 1", runs())
+	}
+	cmd.set(apt, fixture(t, "apt-get-s-upgrade-none.txt"), 0)
+	later := time.Now().Add(time.Minute)
+	if err := os.Chtimes(status, later, later); err != nil {
+		t.Fatal(err)
+	}
+	if f := Probe(context.Background(), env, policy(protocol.CheckOSUpdates)); f.Evidence["updates"] != "0" || runs() != 2 {
+		t.Fatalf("after dpkg changed: %+v, %d runs", f, runs())
+	}
+}
+
+// The kept apt answer survives a restart of the agent (sign-in), through
+// the saved state.
+func TestAptAnswerSurvivesRestart(t *testing.T) {
+	env, cmd, _ := testEnv(t)
+	const apt = "apt-get -s -o Debug::NoLocking=true upgrade"
+	cmd.set(apt, fixture(t, "apt-get-s-upgrade.txt"), 0)
+	if err := os.MkdirAll(env.path("/var/lib/apt/lists"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, env.path("/var/lib/dpkg/status"), "Package: libc6\n")
+	st := &memState{}
+	pol := protocol.ChecksPolicy{Checks: []protocol.CheckPolicy{{Kind: protocol.CheckOSUpdates, Enabled: true, UpdatesDays: 7}}}
+	for range 2 {
+		e := *env
+		e.memo = nil // a new process
+		r := NewRunner(Config{Env: e, State: st})
+		r.SetPolicy(pol)
+		if err := r.Load(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		res := r.Round(context.Background())
+		if res[0].Summary != "3 updates are ready to install when you have a moment." {
+			t.Fatalf("summary %q", res[0].Summary)
+		}
+	}
+	n := 0
+	for _, l := range cmd.ran {
+		if l == apt {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("apt-get ran %d times across a restart with APT unchanged; want 1", n)
+	}
+}

@@ -46,6 +46,10 @@ func probeRestart(ctx context.Context, env *Env, p protocol.CheckPolicy) (Findin
 const wuaQuery = `(New-Object -ComObject Microsoft.Update.Session).CreateUpdateSearcher().Search('IsInstalled=0 and IsHidden=0 and Type=''Software''').Updates.Count`
 
 func probeUpdates(ctx context.Context, env *Env, _ protocol.CheckPolicy) (Finding, error) {
+	key := slowKey(env.Now())
+	if f, ok := env.memo.get("wua", key); ok {
+		return f, nil
+	}
 	out, err := env.Cmd.Run(ctx, "powershell", "-NoProfile", "-NonInteractive", "-Command", wuaQuery)
 	if err != nil {
 		return Finding{}, err
@@ -54,7 +58,9 @@ func probeUpdates(ctx context.Context, env *Env, _ protocol.CheckPolicy) (Findin
 	if err != nil {
 		return Finding{}, err
 	}
-	return updatesFinding(n, false), nil
+	f := updatesFinding(n, false)
+	env.memo.put("wua", key, f)
+	return f, nil
 }
 
 // probePassword reads "Password expires" from `net user`, asking the

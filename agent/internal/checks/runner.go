@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strconv"
 	"sync"
 	"time"
 
@@ -53,6 +55,14 @@ type item struct {
 
 	result  Result  // not saved: the next round measures again
 	finding Finding // the last probe's
+}
+
+// savedState is what Persister keeps: each check's memory, and the
+// costly probes' answers with the state they were measured on (so an agent
+// that starts at sign-in does not run apt-get -s again for nothing).
+type savedState struct {
+	Items map[protocol.CheckKind]*item `json:"items"`
+	Memo  map[string]MemoEntry         `json:"memo,omitempty"`
 }
 
 // Persister keeps the Runner's memory (the agent store's meta table).
@@ -142,14 +152,15 @@ func (r *Runner) Load(ctx context.Context) error {
 	if err != nil || len(b) == 0 {
 		return err
 	}
-	saved := map[protocol.CheckKind]*item{}
+	var saved savedState
 	if err := json.Unmarshal(b, &saved); err != nil {
 		r.log.Warn("checks state unreadable: starting afresh", "err", err)
 		return nil
 	}
+	r.env.memo.restore(saved.Memo)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for k, it := range saved {
+	for k, it := range saved.Items {
 		if it != nil {
 			r.items[k] = it
 		}
@@ -162,7 +173,7 @@ func (r *Runner) save(ctx context.Context) {
 		return
 	}
 	r.mu.Lock()
-	b, err := json.Marshal(r.items)
+	b, err := json.Marshal(savedState{Items: r.items, Memo: r.env.memo.snapshot()})
 	r.mu.Unlock()
 	if err == nil {
 		err = r.cfg.State.Save(ctx, b)
@@ -382,7 +393,11 @@ func (r *Runner) result(p protocol.CheckPolicy, f Finding, it *item, state proto
 	if res.Title == "" {
 		res.Title = Title(p.Kind)
 	}
-	if p.Text != "" && (f.State == protocol.CheckWarn || f.Pending) {
+	if p.Kind == protocol.CheckOSUpdates && f.Pending && state == protocol.CheckOK {
+		// Waiting, but not yet long enough to bother the person.
+		res.Summary = fmt.Sprintf("%s ready to install when you have a moment.", plural(atoi(f.Evidence["updates"]), "update is", "updates are"))
+	}
+	if p.Text != "" && (state != protocol.CheckOK && state != protocol.CheckFixed && state != protocol.CheckUnknown) {
 		if s := expand(p.Text, f.Evidence); s != "" {
 			res.Summary = s
 		}
@@ -553,4 +568,9 @@ func (r *Runner) Policy() ([]protocol.CheckPolicy, int64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]protocol.CheckPolicy(nil), r.policy...), r.rev
+}
+
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
 }

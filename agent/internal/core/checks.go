@@ -109,7 +109,11 @@ func (c *Core) Checks(context.Context) ([]agentapi.CheckItem, error) {
 
 // CheckAction implements agentapi.Backend.
 func (c *Core) CheckAction(ctx context.Context, kind protocol.CheckKind, action agentapi.CheckAction, option string) (agentapi.CheckActionResult, error) {
-	c.touch()
+	if action != agentapi.CheckFix {
+		// Not for a fix: the planned restart asks Busy, and the click
+		// that planned it must not hold it back.
+		c.touch()
+	}
 	if c.checks == nil {
 		return agentapi.CheckActionResult{}, userErr(agentapi.CodeUnavailable, "Heads-up checks are off on this computer.", nil)
 	}

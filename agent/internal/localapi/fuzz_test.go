@@ -16,7 +16,7 @@ import (
 )
 
 // decodingRoute matches the routes that read a JSON body.
-var decodingRoute = regexp.MustCompile(`^` + regexp.QuoteMeta(localapi.Prefix) + `requests(/[^/]+/(reply|rate|reopen))?$`)
+var decodingRoute = regexp.MustCompile(`^` + regexp.QuoteMeta(localapi.Prefix) + `(requests(/[^/]+/(reply|rate|reopen))?|checks/[^/]+/[^/]+)$`)
 
 // FuzzHandler sends the local API any method, path and body, as a confused
 // or hostile local program might. It must never panic or fail inside (5xx:

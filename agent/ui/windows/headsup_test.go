@@ -1,10 +1,6 @@
 package windows
 
 import (
-	"image/color"
-	"image/png"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +8,6 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/test"
-	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/deskside/deskside/agent/agentapi"
@@ -155,42 +150,4 @@ func labels(o fyne.CanvasObject) string {
 	}
 	walk(o)
 	return b.String()
-}
-
-// TestHeadsUpScreenshot renders the window (fyne's software painter, the
-// default theme) into docs/screenshots/agent-heads-up.png when
-// DESKSIDE_SCREENSHOTS is set.
-func TestHeadsUpScreenshot(t *testing.T) {
-	if os.Getenv("DESKSIDE_SCREENSHOTS") == "" {
-		t.Skip("DESKSIDE_SCREENSHOTS is not set (make screenshots sets it)")
-	}
-	f := agentapitest.NewFake()
-	f.SetChecks(headsUpItems(), false)
-	a := test.NewTempApp(t)
-	a.Settings().SetTheme(lightTheme{theme.DefaultTheme()})
-	w := a.NewWindow("Heads-up — Deskside")
-	h := newHeadsUp(w, f)
-	w.SetContent(h.content())
-	w.Resize(fyne.NewSize(640, 980))
-	eventually(t, "items", func() bool { return len(h.items) == 6 })
-	test.Tap(button(t, h, "Fix it for me", 1))
-	eventually(t, "the plan", func() bool { return h.plan != nil })
-	img := w.Canvas().Capture()
-	out := filepath.Join("..", "..", "..", "docs", "screenshots", "agent-heads-up.png")
-	fh, err := os.Create(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fh.Close()
-	if err := png.Encode(fh, img); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// lightTheme is the default theme in its light variant, as most desks
-// show it.
-type lightTheme struct{ fyne.Theme }
-
-func (l lightTheme) Color(n fyne.ThemeColorName, _ fyne.ThemeVariant) color.Color {
-	return l.Theme.Color(n, theme.VariantLight)
 }

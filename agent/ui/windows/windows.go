@@ -91,7 +91,7 @@ func Open(a fyne.App, view string, b agentapi.Backend, o Options) (fyne.Window, 
 		w.Resize(fyne.NewSize(820, 560))
 	case "heads-up":
 		ui = newHeadsUp(w, b)
-		w.Resize(fyne.NewSize(640, 640))
+		w.Resize(fyne.NewSize(640, 800))
 	default:
 		return nil, fmt.Errorf("no window called %q; try one of %v", view, Views)
 	}
