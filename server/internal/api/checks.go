@@ -12,7 +12,7 @@ import (
 	"github.com/deskside/deskside/shared/protocol"
 )
 
-// Heads-up checks (issue 14; docs/heads-up-server.md): the fleet summary,
+// Heads-up checks (issue 14; docs/heads-up.md): the fleet summary,
 // IT's policy per enrolment group, and the devices a check affects.
 
 // maxGroupName bounds the ?group= of the policy routes (tokens' groups are

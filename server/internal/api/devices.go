@@ -178,7 +178,7 @@ func (a *API) getDevice(w http.ResponseWriter, r *http.Request, _ *actor) {
 	httpjson.Write(w, http.StatusOK, struct {
 		deviceView
 		Snapshot json.RawMessage        `json:"snapshot"`
-		Checks   []protocol.DeviceCheck `json:"checks"` // heads-up items (docs/heads-up-server.md)
+		Checks   []protocol.DeviceCheck `json:"checks"` // heads-up items (docs/heads-up.md)
 	}{deviceView{a.devices.WithPendingHello(d), a.hub.Online(id)}, snap, checks})
 }
 

@@ -10,7 +10,7 @@ import (
 	"github.com/deskside/deskside/shared/protocol"
 )
 
-// Heads-up checks (issue 14, docs/heads-up-server.md): the device reports a
+// Heads-up checks (issue 14, docs/heads-up.md): the device reports a
 // check's state when it changes (check.report, acked after the commit);
 // the server sends IT's policy as a sequenced checks.policy frame, at hello
 // when the device's group has a newer one, and to every capable device of

@@ -54,7 +54,7 @@ export const checkName = (k) => (CHECKS[k] && CHECKS[k].name) || k;
 
 // fill puts the numbers into a check's words: {name} becomes the value
 // named name; a placeholder without a value stays as written, so a typo
-// shows in the preview instead of vanishing (docs/heads-up-server.md).
+// shows in the preview instead of vanishing (docs/heads-up.md).
 export function fill(text, values) {
   return String(text || '').replace(/\{([a-z_]+)\}/g, (m, k) => (Object.hasOwn(values, k) ? values[k] : m));
 }
