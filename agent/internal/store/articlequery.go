@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"github.com/deskside/deskside/shared/textsearch"
 	"slices"
 	"strings"
 	"sync"
@@ -173,7 +174,7 @@ func (v *vocab) corrections(word string) []string {
 		if abs(len(tr)-len(w)) > limit {
 			continue
 		}
-		if d := osaDistance(w, tr, limit); d <= limit {
+		if d := textsearch.Distance(w, tr, limit); d <= limit {
 			cands = append(cands, cand{t, d})
 		}
 	}
@@ -193,36 +194,4 @@ func abs(x int) int {
 		return -x
 	}
 	return x
-}
-
-// osaDistance is the optimal string alignment distance between a and b
-// (Levenshtein plus swaps of neighbours), or limit+1 as soon as it must
-// exceed limit.
-func osaDistance(a, b []rune, limit int) int {
-	prev2 := make([]int, len(b)+1)
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		rowMin := cur[0]
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
-			rowMin = min(rowMin, cur[j])
-		}
-		if rowMin > limit {
-			return limit + 1
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return prev[len(b)]
 }

@@ -286,19 +286,6 @@ func testKnownProblems(t *testing.T, s Store) {
 	}
 }
 
-func TestOSADistance(t *testing.T) {
-	for _, c := range []struct {
-		a, b string
-		max  int
-		want int
-	}{{"pritner", "printer", 2, 1}, {"printr", "printer", 2, 1}, {"printer", "printer", 2, 0}, {"certifcate", "calendar", 1, 2},
-		{"abc", "xyz", 5, 3}, {"", "abc", 5, 3}, {"ab", "ba", 1, 1}} {
-		if got := osaDistance([]rune(c.a), []rune(c.b), c.max); got != c.want {
-			t.Errorf("osaDistance(%q, %q, %d) = %d, want %d", c.a, c.b, c.max, got, c.want)
-		}
-	}
-}
-
 // FuzzSearchTerms: whatever a person types becomes a query both engines
 // parse, and SQLite runs it without an error.
 func FuzzSearchTerms(f *testing.F) {

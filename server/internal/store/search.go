@@ -1,6 +1,7 @@
 package store
 
 import (
+	"github.com/deskside/deskside/shared/textsearch"
 	"strings"
 	"sync"
 	"unicode"
@@ -151,7 +152,7 @@ func (v *vocabulary) correct(w string, prefix bool) string {
 		if d := len(rc) - len(rw); d > limit || -d > limit {
 			continue
 		}
-		if d := osaDistance(rw, rc, min(bestD, limit)); d < bestD || (d == bestD && d <= limit && c < best) {
+		if d := textsearch.Distance(rw, rc, min(bestD, limit)); d < bestD || (d == bestD && d <= limit && c < best) {
 			best, bestD = c, d
 		}
 	}
@@ -159,40 +160,6 @@ func (v *vocabulary) correct(w string, prefix bool) string {
 		return ""
 	}
 	return best
-}
-
-// osaDistance is the optimal string alignment distance (Levenshtein plus
-// swapping two neighbours: "pritner" is one edit from "printer"). It is
-// exact up to max; once every cell of a row is past max it gives up and
-// returns max+1.
-func osaDistance(a, b []rune, max int) int {
-	prev2 := make([]int, len(b)+1)
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		rowMin := cur[0]
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			c := min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				c = min(c, prev2[j-2]+1)
-			}
-			cur[j] = c
-			rowMin = min(rowMin, c)
-		}
-		if rowMin > max {
-			return max + 1
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return prev[len(b)]
 }
 
 // vocabCache keeps one vocabulary per published revision: built on the
