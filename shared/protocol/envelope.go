@@ -30,10 +30,14 @@ import (
 //	  announcement.metoo, capability "articles"); announcements gain a kind
 //	  and a resolved time; request.new gains check and shown_articles;
 //	  welcome gains articles_revision.
+//	3 (2026-12-03): software amnesty (software.inventory, software.answer,
+//	  software.want, software.ask, software.thanks, capability "software";
+//	  console kind software.updated); welcome gains software_hash;
+//	  request.new gains software_title.
 const Version = 1
 
 // Revision is the additive revision of Version this code speaks.
-const Revision = 2
+const Revision = 3
 
 // Limits shared by both ends. The server enforces them; the agent checks them
 // before sending so the user hears about a too-large screenshot at once.
@@ -65,6 +69,9 @@ const (
 	KindCheckReport       Kind = "check.report"       // a heads-up check changed state
 	KindArticleFeedback   Kind = "article.feedback"   // viewed / solved it / still need help
 	KindAnnouncementMeToo Kind = "announcement.metoo" // "me too" on a known problem
+	// Revision 3.
+	KindSoftwareInventory Kind = "software.inventory" // installed software: full list or changes
+	KindSoftwareAnswer    Kind = "software.answer"    // the person answered a software.ask
 )
 
 // Server → device.
@@ -82,6 +89,10 @@ const (
 	// Revision 2.
 	KindChecksPolicy    Kind = "checks.policy"    // IT's heads-up policy (sequenced)
 	KindArticlesChanged Kind = "articles.changed" // published articles changed (a hint)
+	// Revision 3.
+	KindSoftwareWant   Kind = "software.want"   // send a full inventory (not sequenced)
+	KindSoftwareAsk    Kind = "software.ask"    // "Is it for your work?" (sequenced)
+	KindSoftwareThanks Kind = "software.thanks" // IT decided about a title you told it about (sequenced)
 )
 
 // Server → console (technicians). The console sends its actions over REST;
@@ -112,6 +123,10 @@ const (
 	// an announcement's me-too count or resolved state changed, so every
 	// console shows how wide a known problem is as people say "me too".
 	KindAnnouncementUpdated Kind = "announcement.updated"
+	// KindSoftwareUpdated (revision 3) says software titles changed (new
+	// titles, counts, a status IT set), so the Software page refreshes. It
+	// carries SoftwareUpdated, never the titles themselves.
+	KindSoftwareUpdated Kind = "software.updated"
 )
 
 // Capabilities advertised in hello and welcome. A side uses a feature only
@@ -123,6 +138,7 @@ const (
 	CapUpdate       = "update"
 	CapChecks       = "checks"   // revision 2: heads-up checks
 	CapArticles     = "articles" // revision 2: self-help articles and known problems
+	CapSoftware     = "software" // revision 3: software inventory and amnesty
 )
 
 // Error codes carried in an error frame.

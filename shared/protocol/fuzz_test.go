@@ -41,6 +41,8 @@ var frameBodies = map[Kind]func() any{
 	KindCheckReport:       func() any { return new(CheckReport) },
 	KindArticleFeedback:   func() any { return new(ArticleFeedback) },
 	KindAnnouncementMeToo: func() any { return new(AnnouncementMeToo) },
+	KindSoftwareInventory: func() any { return new(SoftwareInventory) },
+	KindSoftwareAnswer:    func() any { return new(SoftwareAnswer) },
 
 	KindWelcome:         func() any { return new(Welcome) },
 	KindAck:             func() any { return new(Ack) },
@@ -54,6 +56,9 @@ var frameBodies = map[Kind]func() any{
 	KindUpdateAvailable: func() any { return new(UpdateAvailable) },
 	KindChecksPolicy:    func() any { return new(ChecksPolicy) },
 	KindArticlesChanged: func() any { return new(ArticlesChanged) },
+	KindSoftwareWant:    func() any { return new(SoftwareWant) },
+	KindSoftwareAsk:     func() any { return new(SoftwareAsk) },
+	KindSoftwareThanks:  func() any { return new(SoftwareThanks) },
 
 	KindPresence:       func() any { return new(Presence) },
 	KindRequestCreated: func() any { return new(RequestSummary) },
@@ -68,6 +73,8 @@ var frameBodies = map[Kind]func() any{
 	// Revision 2, console (issue 16).
 	KindAnnouncementUpdated: func() any { return new(AnnouncementUpdated) },
 	KindDeviceChecks:        func() any { return new(DeviceChecks) },
+	// Revision 3, console.
+	KindSoftwareUpdated: func() any { return new(SoftwareUpdated) },
 }
 
 // declaredKinds reads the Kind constants declared in this package's source,
@@ -342,6 +349,9 @@ var bodyRules = map[reflect.Type]func(any) error{
 		if r.Check != "" && !nameRule(string(r.Check)) {
 			return errors.New("check is not a name")
 		}
+		if r.SoftwareTitle != "" && (!titleRule(r.SoftwareTitle) || r.Category != "software") {
+			return errors.New("software_title is not a title id, or the request is not about software")
+		}
 		if a := r.Screenshot; a != nil {
 			switch {
 			case a.Type != "image/png" && a.Type != "image/jpeg":
@@ -399,6 +409,78 @@ var bodyRules = map[reflect.Type]func(any) error{
 		}
 		return nil
 	},
+	reflect.TypeFor[SoftwareInventory](): func(v any) error {
+		s := v.(*SoftwareInventory)
+		h, ok := strings.CutPrefix(s.Hash, "sha256:")
+		if !ok || len(h) != 64 {
+			return errors.New("hash is not sha256 hex")
+		}
+		lists := [][]SoftwareEntry{s.Entries, s.Added, s.Removed}
+		if s.Full {
+			if s.BaseHash != "" || len(s.Added)+len(s.Removed) > 0 || len(s.Entries) > 20000 {
+				return errors.New("full list with changes or too many entries")
+			}
+		} else if s.BaseHash == "" || len(s.Entries) > 0 || len(s.Added)+len(s.Removed) > 20000 {
+			return errors.New("change list without base, with entries, or too many changes")
+		}
+		for _, l := range lists {
+			seen := map[SoftwareEntry]bool{}
+			for _, e := range l {
+				if seen[e] {
+					return errors.New("duplicate entry")
+				}
+				seen[e] = true
+				if strings.TrimSpace(e.Name) == "" {
+					return errors.New("no name")
+				}
+				if !slices.Contains([]SoftwareSource{"dpkg", "rpm", "flatpak", "snap", "desktop", "appimage", "registry-machine", "registry-user", "programs-user", "app-bundle"}, e.Source) {
+					return errors.New("unknown source")
+				}
+				for i, f := range []string{e.Name, e.Publisher, e.AppID, e.Version} {
+					max := 200
+					if i == 3 {
+						max = 100
+					}
+					if !utf8.ValidString(f) || utf8.RuneCountInString(f) > max || strings.ContainsFunc(f, unicode.IsControl) {
+						return errors.New("bad name, publisher, app id or version")
+					}
+				}
+			}
+		}
+		return nil
+	},
+	reflect.TypeFor[SoftwareAsk](): func(v any) error {
+		a := v.(*SoftwareAsk)
+		if !strings.HasPrefix(a.TitleID, "sw_") {
+			return errors.New("bad title id")
+		}
+		if err := textRule(a.Name, true); err != nil {
+			return err
+		}
+		return textRule(a.Text, false)
+	},
+	reflect.TypeFor[SoftwareAnswer](): func(v any) error {
+		a := v.(*SoftwareAnswer)
+		if !titleRule(a.TitleID) || !slices.Contains([]SoftwareAnswerKind{"work", "personal", "never"}, a.Answer) || len(a.RequestID) > 64 {
+			return errors.New("bad answer")
+		}
+		return nil
+	},
+	reflect.TypeFor[SoftwareThanks](): func(v any) error {
+		t := v.(*SoftwareThanks)
+		if !strings.HasPrefix(t.TitleID, "sw_") || (t.Status != "approved" && t.Status != "not_for_work") {
+			return errors.New("bad title id or status")
+		}
+		if err := textRule(t.Name, true); err != nil {
+			return err
+		}
+		for _, f := range []string{t.Reason, t.Alternative, t.Text} {
+			if err := textRule(f, false); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
 	reflect.TypeFor[AnnouncementMeToo](): func(v any) error {
 		m := v.(*AnnouncementMeToo)
 		if m.AnnouncementID == "" || len(m.AnnouncementID) > 64 {
@@ -407,6 +489,9 @@ var bodyRules = map[reflect.Type]func(any) error{
 		return nil
 	},
 }
+
+// titleRule: a software title id starts sw_ and is at most 64 bytes.
+func titleRule(s string) bool { return strings.HasPrefix(s, "sw_") && len(s) <= 64 }
 
 // nameRule: a check name is 1..40 of a-z, 0-9 and _.
 func nameRule(s string) bool {

@@ -125,6 +125,10 @@ type Welcome struct {
 	// ArticlesRevision is where the published articles are (see
 	// ArticlesChanged); 0 when the server has none.
 	ArticlesRevision int64 `json:"articles_revision,omitempty"`
+	// SoftwareHash is the hash of the inventory the server holds for the
+	// device ("" none): the agent sends nothing when it matches, changes
+	// when it matches the agent's last acknowledged set, else a full list.
+	SoftwareHash string `json:"software_hash,omitempty"`
 }
 
 // Ack confirms that the frame with ID (the envelope id) was durably stored.
@@ -184,6 +188,9 @@ type RequestNew struct {
 	// ShownArticles are the self-help articles suggested while the person
 	// typed it (ids), so IT sees what did not help.
 	ShownArticles []string `json:"shown_articles,omitempty"`
+	// SoftwareTitle links a software request to a title (SoftwareTitleID):
+	// set by "Yes, for work" and by "Request an app" from the catalogue.
+	SoftwareTitle string `json:"software_title,omitempty"`
 }
 
 // Validate checks the fields a user or a script can get wrong.
@@ -210,6 +217,12 @@ func (r *RequestNew) Validate() error {
 	}
 	if r.Check != "" && !validCheckName(string(r.Check)) {
 		return fmt.Errorf("check %q is not a check name", r.Check)
+	}
+	if r.SoftwareTitle != "" && (!strings.HasPrefix(r.SoftwareTitle, "sw_") || len(r.SoftwareTitle) > 64) {
+		return fmt.Errorf("software_title %.70q is not a software title id", r.SoftwareTitle)
+	}
+	if r.SoftwareTitle != "" && r.Category != CategorySoftware {
+		return errors.New("software_title goes with category software")
 	}
 	if r.Screenshot != nil {
 		return r.Screenshot.Validate()

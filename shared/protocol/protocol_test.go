@@ -42,10 +42,10 @@ func golden() map[Kind]any {
 	snap := sampleSnapshot()
 	return map[Kind]any{
 		KindHello:          Hello{AgentVersion: "1.0.0", OS: "linux", Arch: "amd64", Capabilities: []string{CapTelemetry, CapScreenshot, CapChecks, CapArticles}, LastSeq: 41, Revision: Revision},
-		KindWelcome:        Welcome{DeviceID: "dev_1", ServerVersion: "1.0.0", Capabilities: []string{CapTelemetry}, PingSeconds: 120, ReplayFrom: 42, ReplayTo: 44, ServerName: "Acme IT", Revision: Revision, ArticlesRevision: 7},
+		KindWelcome:        Welcome{DeviceID: "dev_1", ServerVersion: "1.0.0", Capabilities: []string{CapTelemetry}, PingSeconds: 120, ReplayFrom: 42, ReplayTo: 44, ServerName: "Acme IT", Revision: Revision, ArticlesRevision: 7, SoftwareHash: "sha256:" + strings.Repeat("ab", 32)},
 		KindAck:            Ack{ID: "f1c0ffee-0000-4000-8000-000000000001", Ref: "req_1"},
 		KindError:          Error{Code: ErrUnknownType, Message: "unknown message type \"bogus\"", Ref: "abc"},
-		KindRequestNew:     RequestNew{RequestID: "req_1", Category: CategorySoftware, Urgency: UrgencyWhenYouCan, Text: "I installed Figma for my work", Screenshot: &Attachment{Name: "screen.png", Type: "image/png", Data: []byte{0x89, 'P', 'N', 'G'}}, Snapshot: &snap, CreatedAt: t0, ShownArticles: []string{"art_1"}},
+		KindRequestNew:     RequestNew{RequestID: "req_1", Category: CategorySoftware, Urgency: UrgencyWhenYouCan, Text: "I installed Figma for my work", Screenshot: &Attachment{Name: "screen.png", Type: "image/png", Data: []byte{0x89, 'P', 'N', 'G'}}, Snapshot: &snap, CreatedAt: t0, ShownArticles: []string{"art_1"}, SoftwareTitle: "sw_0123456789abcdef"},
 		KindRequestReply:   RequestReply{RequestID: "req_1", MessageID: "msg_1", Text: "Thanks!", CreatedAt: t0},
 		KindRequestRate:    RequestRate{RequestID: "req_1", Rating: 5, Comment: "Quick and kind"},
 		KindRequestReopen:  RequestReopen{RequestID: "req_1", Text: "It came back"},
@@ -62,6 +62,15 @@ func golden() map[Kind]any {
 			{Kind: CheckPasswordExpiry, Enabled: true, PasswordDays: 10, RemindHours: 24, Text: "Your password expires in {days} days.", FixURL: "https://id.example.com/password"},
 		}},
 		KindArticlesChanged: ArticlesChanged{Revision: 7},
+		KindSoftwareInventory: SoftwareInventory{BaseHash: "sha256:" + strings.Repeat("ab", 32), Hash: "sha256:" + strings.Repeat("cd", 32), CollectedAt: t0,
+			Added:   []SoftwareEntry{{Name: "Figma", Version: "124.1.2", Publisher: "Figma, Inc.", Source: SourceRegistryUser, PerUser: true, AppID: "Figma"}},
+			Removed: []SoftwareEntry{{Name: "firefox-esr", Version: "115.9.1esr-1", Publisher: "Debian Mozilla Maintainers", Source: SourceDpkg}}},
+		KindSoftwareAnswer: SoftwareAnswer{TitleID: "sw_0123456789abcdef", Answer: AnswerForWork, RequestID: "req_1", At: t0},
+		KindSoftwareWant:   SoftwareWant{Reason: "base_unknown", Have: "sha256:" + strings.Repeat("ab", 32)},
+		KindSoftwareAsk:    SoftwareAsk{TitleID: "sw_0123456789abcdef", Name: "Figma", Publisher: "Figma, Inc.", Version: "124.1.2"},
+		KindSoftwareThanks: SoftwareThanks{TitleID: "sw_0123456789abcdef", Name: "Figma", Status: SoftwareNotForWork, Reason: "It keeps files outside our storage.",
+			Alternative: "Penpot (in the catalogue)", RequestID: "req_1"},
+		KindSoftwareUpdated: SoftwareUpdated{Titles: []string{"sw_0123456789abcdef"}, NewTitles: 3},
 		KindMessage:         Message{RequestID: "req_1", MessageID: "msg_2", Author: rob, Text: "On it!", CreatedAt: t0},
 		KindRequestStatus:   RequestStatus{RequestID: "req_1", Status: StatusInProgress, Assignee: &rob, Text: "Rob picked up your request", ChangedAt: t0},
 		KindAnnouncement:    Announcement{AnnouncementID: "ann_1", Title: "Email is slow", Text: "We're on it.", Severity: "outage", Author: rob, CreatedAt: t0, ExpiresAt: t0.Add(4 * time.Hour), Kind: AnnouncementKnownProblem},
@@ -94,7 +103,7 @@ func TestGoldenWireForm(t *testing.T) {
 				t.Fatal(err)
 			}
 			env.TS = t0
-			if kind == KindMessage || kind == KindAnnouncement || kind == KindRequestStatus || kind == KindChecksPolicy {
+			if kind == KindMessage || kind == KindAnnouncement || kind == KindRequestStatus || kind == KindChecksPolicy || kind == KindSoftwareAsk || kind == KindSoftwareThanks {
 				env.Seq = 42
 			}
 			got, err := json.MarshalIndent(env, "", "  ")

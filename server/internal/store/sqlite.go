@@ -115,6 +115,38 @@ var migrations = []string{
 	CREATE TABLE announcement_metoo (announcement_id TEXT NOT NULL, device_id TEXT NOT NULL, at INTEGER NOT NULL,
 		PRIMARY KEY (announcement_id, device_id)) WITHOUT ROWID;
 	ALTER TABLE requests ADD COLUMN shown_articles TEXT NOT NULL DEFAULT '';` + seedReplies,
+	// 6: software amnesty (see software.go): titles with maintained counts
+	// and a device bitmap, versions, one compressed inventory per device,
+	// status history, answers and asks; requests link to a title.
+	`CREATE TABLE software_titles (id TEXT PRIMARY KEY, name TEXT NOT NULL, publisher TEXT NOT NULL DEFAULT '',
+		source TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'new', reason TEXT NOT NULL DEFAULT '',
+		alternative TEXT NOT NULL DEFAULT '', catalogue INTEGER NOT NULL DEFAULT 0, catalogue_how TEXT NOT NULL DEFAULT '',
+		catalogue_url TEXT NOT NULL DEFAULT '', catalogue_package TEXT NOT NULL DEFAULT '', catalogue_text TEXT NOT NULL DEFAULT '',
+		description TEXT NOT NULL DEFAULT '', catalogue_os TEXT NOT NULL DEFAULT '',
+		devices INTEGER NOT NULL DEFAULT 0, per_user_devices INTEGER NOT NULL DEFAULT 0, told INTEGER NOT NULL DEFAULT 0,
+		first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, status_at INTEGER NOT NULL DEFAULT 0,
+		status_by TEXT NOT NULL DEFAULT '', came_in_at INTEGER NOT NULL DEFAULT 0, device_set BLOB NOT NULL DEFAULT X'');
+	CREATE INDEX software_titles_devices ON software_titles(devices DESC, id);
+	CREATE INDEX software_titles_status ON software_titles(status, devices DESC);
+	CREATE INDEX software_titles_first ON software_titles(first_seen DESC);
+	CREATE INDEX software_titles_per_user ON software_titles(per_user_devices DESC) WHERE per_user_devices > 0;
+	CREATE TABLE software_versions (title_id TEXT NOT NULL, version TEXT NOT NULL, devices INTEGER NOT NULL DEFAULT 0,
+		first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, PRIMARY KEY (title_id, version)) WITHOUT ROWID;
+	CREATE TABLE device_software (num INTEGER PRIMARY KEY, device_id TEXT NOT NULL UNIQUE, hash TEXT NOT NULL DEFAULT '',
+		entries INTEGER NOT NULL DEFAULT 0, truncated INTEGER NOT NULL DEFAULT 0, blob BLOB NOT NULL DEFAULT X'',
+		updated_at INTEGER NOT NULL);
+	CREATE TABLE software_history (id INTEGER PRIMARY KEY AUTOINCREMENT, title_id TEXT NOT NULL, at INTEGER NOT NULL,
+		by_id TEXT NOT NULL, by_name TEXT NOT NULL, from_status TEXT NOT NULL, to_status TEXT NOT NULL,
+		reason TEXT NOT NULL DEFAULT '', alternative TEXT NOT NULL DEFAULT '');
+	CREATE INDEX software_history_title ON software_history(title_id, id);
+	CREATE TABLE software_answers (title_id TEXT NOT NULL, device_id TEXT NOT NULL, usr TEXT NOT NULL DEFAULT '',
+		answer TEXT NOT NULL, request_id TEXT NOT NULL DEFAULT '', at INTEGER NOT NULL, thanked_at INTEGER NOT NULL DEFAULT 0,
+		thanked_status TEXT NOT NULL DEFAULT '', PRIMARY KEY (title_id, device_id)) WITHOUT ROWID;
+	CREATE INDEX software_answers_thanked ON software_answers(thanked_at);
+	CREATE TABLE software_asks (title_id TEXT NOT NULL, device_id TEXT NOT NULL, at INTEGER NOT NULL,
+		PRIMARY KEY (title_id, device_id)) WITHOUT ROWID;
+	ALTER TABLE requests ADD COLUMN software_title TEXT NOT NULL DEFAULT '';
+	CREATE INDEX requests_software_title ON requests(software_title) WHERE software_title <> '';`,
 }
 
 // sqliteDialect: SQLite takes ? as is; LIKE ignores ASCII case; one writer

@@ -223,6 +223,8 @@ type RequestFilter struct {
 
 // Store is the server's durable state.
 type Store interface {
+	SoftwareStore
+
 	Close() error
 	Ping(ctx context.Context) error
 
