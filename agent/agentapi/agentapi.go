@@ -78,6 +78,29 @@ type Backend interface {
 	// CheckAction does what the person chose about a check (see
 	// CheckAction); option is a restart's time for CheckFix.
 	CheckAction(ctx context.Context, kind protocol.CheckKind, action CheckAction, option string) (CheckActionResult, error)
+
+	// Software amnesty (protocol revision 3).
+
+	// Software returns the installed software this computer reports
+	// (InSync: exactly what the server holds).
+	Software(ctx context.Context) (SoftwareInventory, error)
+	// SoftwarePrompt returns the prompt to show now, or nil when there is
+	// none or the throttle says not now.
+	SoftwarePrompt(ctx context.Context) (*SoftwarePrompt, error)
+	// AnswerSoftware records the person's answer to a prompt: for work it
+	// raises a pre-filled software request (saved, then sent); never means
+	// never ask about the title again.
+	AnswerSoftware(ctx context.Context, titleID string, answer protocol.SoftwareAnswerKind) (SoftwareAnswerResult, error)
+	// SoftwareNotes lists IT's thank-yous and notes, newest first.
+	SoftwareNotes(ctx context.Context) ([]SoftwareNote, error)
+	// Catalogue lists the apps IT offers (kept for offline use).
+	Catalogue(ctx context.Context) ([]protocol.CatalogueItem, error)
+	// RequestApp raises a software request for an app (saved, then sent).
+	RequestApp(ctx context.Context, r AppRequest) (Request, error)
+	// Composing says the person is typing a request (true) or stopped
+	// (false), so no prompt interrupts them. It lapses on its own after a
+	// while in case a window goes away without saying so.
+	Composing(ctx context.Context, on bool) error
 }
 
 // Code says why an action was refused, for programs; the local API carries

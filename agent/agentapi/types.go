@@ -57,6 +57,8 @@ type NewRequest struct {
 	ShownArticles []string `json:"shown_articles,omitempty"`
 	// Check is the heads-up check whose "Ask IT" raised it.
 	Check protocol.CheckKind `json:"check,omitempty"`
+	// SoftwareTitle links a software request to a title (protocol.SoftwareTitleID).
+	SoftwareTitle string `json:"software_title,omitempty"`
 }
 
 // Request is one of the user's requests as the agent knows it.
@@ -137,13 +139,15 @@ const (
 // Event is one live change the UI may want to show. Exactly one of the
 // pointer fields matching Type is set.
 type Event struct {
-	Type         EventType     `json:"type"`
-	At           time.Time     `json:"at"`
-	Connection   *Connection   `json:"status,omitempty"`
-	Request      *Request      `json:"request,omitempty"`
-	Message      *Message      `json:"message,omitempty"`
-	Announcement *Announcement `json:"announcement,omitempty"`
-	Check        *CheckItem    `json:"check,omitempty"`
+	Type         EventType       `json:"type"`
+	At           time.Time       `json:"at"`
+	Connection   *Connection     `json:"status,omitempty"`
+	Request      *Request        `json:"request,omitempty"`
+	Message      *Message        `json:"message,omitempty"`
+	Announcement *Announcement   `json:"announcement,omitempty"`
+	Check        *CheckItem      `json:"check,omitempty"`
+	Prompt       *SoftwarePrompt `json:"prompt,omitempty"` // EventSoftwarePrompt
+	Note         *SoftwareNote   `json:"note,omitempty"`   // EventSoftwareNote
 	// Notify (EventCheck) says the check just started warning (or its
 	// reminder came due): show a notification.
 	Notify bool `json:"notify,omitempty"`

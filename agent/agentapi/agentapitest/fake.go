@@ -38,6 +38,7 @@ type Fake struct {
 	held       map[string]chan struct{} // queries whose suggestions wait (see HoldSuggestions)
 	checks     []agentapi.CheckItem     // SetChecks
 	checkCalls []string                 // "kind action option"
+	sw         softwareState            // software amnesty
 }
 
 // Record is what the UI asked the Fake to do.

@@ -45,6 +45,13 @@ func Handler(b agentapi.Backend, log *slog.Logger) http.Handler {
 	mux.HandleFunc("POST "+Prefix+"announcements/{id}/metoo", h.meToo)
 	mux.HandleFunc("GET "+Prefix+"checks", h.checks)
 	mux.HandleFunc("POST "+Prefix+"checks/{kind}/{action}", h.checkAction)
+	mux.HandleFunc("GET "+Prefix+"software", h.software)
+	mux.HandleFunc("GET "+Prefix+"software/prompt", h.softwarePrompt)
+	mux.HandleFunc("POST "+Prefix+"software/{title}/answer", h.answerSoftware)
+	mux.HandleFunc("GET "+Prefix+"software/notes", h.softwareNotes)
+	mux.HandleFunc("GET "+Prefix+"software/catalogue", h.catalogue)
+	mux.HandleFunc("POST "+Prefix+"software/request-app", h.requestApp)
+	mux.HandleFunc("POST "+Prefix+"composing", h.composing)
 	return mux
 }
 
