@@ -329,4 +329,3 @@ func FuzzDpkgStatus(f *testing.F) {
 		}
 	})
 }
-
