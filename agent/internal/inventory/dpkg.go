@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/textproto"
-	"os"
 	"strings"
 
 	"github.com/deskside/deskside/shared/protocol"
@@ -17,7 +16,7 @@ const dpkgStatus = "/var/lib/dpkg/status"
 
 // readDpkg reads dpkg's status database.
 func readDpkg(ctx context.Context, o *Options) ([]protocol.SoftwareEntry, bool, error) {
-	f, err := os.Open(o.path(dpkgStatus))
+	f, err := openRegular(o.path(dpkgStatus))
 	if err != nil {
 		return nil, false, absent(err)
 	}

@@ -217,7 +217,7 @@ func absent(err error) error {
 
 // readSmall reads a small file whole, refusing one larger than maxSmallFile.
 func readSmall(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := openRegular(path)
 	if err != nil {
 		return nil, err
 	}
@@ -232,7 +232,22 @@ func readSmall(path string) ([]byte, error) {
 	return b, nil
 }
 
-// isDir reports whether path is a directory, errAbsent when it is not there.
+// openRegular opens a regular file (or a symlink to one). Anything else is
+// refused before it is opened: opening a FIFO that a user left in their
+// home would block the collection for good, and a device is no record.
+func openRegular(path string) (*os.File, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() && !fi.IsDir() {
+		return nil, fmt.Errorf("open %s: not a regular file (%v)", path, fi.Mode().Type())
+	}
+	// A directory is let through: reading it fails, and says so.
+	return os.Open(path)
+}
+
+// statDir reports whether path is a directory, errAbsent when it is not there.
 func statDir(path string) error {
 	if path == "" {
 		return errAbsent

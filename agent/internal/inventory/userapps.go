@@ -57,11 +57,10 @@ func scanAppImages(ctx context.Context, o *Options) ([]appImage, error) {
 				return nil, err
 			}
 			p := filepath.Join(dir, f.Name())
-			named := hasSuffixFold(f.Name(), ".appimage")
-			if !named && !isAppImage(p) {
+			if fi, err := os.Stat(p); err != nil || !fi.Mode().IsRegular() {
 				continue
 			}
-			if fi, err := os.Stat(p); err != nil || !fi.Mode().IsRegular() {
+			if !hasSuffixFold(f.Name(), ".appimage") && !isAppImage(p) {
 				continue
 			}
 			name, version := appImageName(f.Name())
@@ -82,7 +81,7 @@ func scanAppImages(ctx context.Context, o *Options) ([]appImage, error) {
 // isAppImage checks the magic of an AppImage (type 1 or 2): an ELF file
 // with "AI" and the type at offset 8.
 func isAppImage(path string) bool {
-	f, err := os.Open(path)
+	f, err := openRegular(path)
 	if err != nil {
 		return false
 	}
