@@ -101,10 +101,19 @@ func dpkgEntry(h textproto.MIMEHeader) (protocol.SoftwareEntry, bool) {
 
 // dpkgInstalled reports whether a Status field ("want flag state") says the
 // package is installed and not broken: "install ok installed", and also
-// "hold ok installed", which is installed and pinned.
+// "hold ok installed" (installed and pinned) and the trigger states, which
+// are installed packages waiting for another's trigger to run: a
+// collection in the middle of an upgrade does not see them come and go.
 func dpkgInstalled(status string) bool {
 	f := strings.Fields(status)
-	return len(f) == 3 && f[1] == "ok" && f[2] == "installed"
+	if len(f) != 3 || f[1] != "ok" {
+		return false
+	}
+	switch f[2] {
+	case "installed", "triggers-pending", "triggers-awaited":
+		return true
+	}
+	return false
 }
 
 // maintainerName drops the e-mail address of "Name <address>": the

@@ -67,8 +67,9 @@ func TestDpkgRealDatabase(t *testing.T) {
 	}
 	want := 0
 	for _, line := range strings.Split(string(out), "\n") {
-		// second letter "i": installed; third blank: no error flag.
-		if len(line) >= 2 && line[1] == 'i' && (len(line) == 2 || line[2] == ' ') {
+		// second letter: installed (i) or waiting on triggers (t, W);
+		// third blank: no error flag.
+		if len(line) >= 2 && strings.IndexByte("itW", line[1]) >= 0 && (len(line) == 2 || line[2] == ' ') {
 			want++
 		}
 	}
@@ -133,6 +134,14 @@ Status: hold ok installed
 Architecture: all
 Version: 1.0
 
+Package: waiting
+Status: install ok triggers-pending
+Version: 2
+
+Package: unpacked-only
+Status: install ok unpacked
+Version: 2
+
 Package: removed-tool
 Status: deinstall ok config-files
 Version: 0.9
@@ -155,6 +164,7 @@ func TestDpkgStatusStanzas(t *testing.T) {
 		{Name: "libc6", Version: "2.39-0ubuntu8", Publisher: "GNU Libc Maintainers", Source: protocol.SourceDpkg, AppID: "libc6:amd64"},
 		{Name: "libc6", Version: "2.39-0ubuntu8", Publisher: "GNU Libc Maintainers", Source: protocol.SourceDpkg, AppID: "libc6:i386"},
 		{Name: "held-tool", Version: "1.0", Source: protocol.SourceDpkg, AppID: "held-tool"},
+		{Name: "waiting", Version: "2", Source: protocol.SourceDpkg, AppID: "waiting"},
 	}
 	if !slices.Equal(got, want) {
 		t.Fatalf("got\n%+v\nwant\n%+v", got, want)

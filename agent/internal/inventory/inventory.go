@@ -46,6 +46,8 @@ type SourceError struct {
 
 func (e SourceError) Error() string { return fmt.Sprintf("%s: %v", e.Source, e.Err) }
 
+func (e SourceError) Unwrap() error { return e.Err }
+
 // Report is what Collect found.
 type Report struct {
 	// Entries are protocol.NormalizeSoftware'd: sorted, deduplicated,
@@ -99,8 +101,8 @@ func readersFor(goos string) []reader {
 			{protocol.SourceRPM, readRPM},
 			{protocol.SourceFlatpak, readFlatpak},
 			{protocol.SourceSnap, readSnap},
-			// appimage and desktop share one walk of the home, so a desktop
-			// entry that launches a listed AppImage is one entry, not two.
+			// desktop skips an entry that launches an AppImage the
+			// appimage source lists: one app, one entry.
 			{protocol.SourceAppImage, readAppImages},
 			{protocol.SourceDesktop, readDesktopEntries},
 		}

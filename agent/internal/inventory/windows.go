@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/deskside/deskside/shared/protocol"
@@ -131,7 +132,7 @@ func readWinPrograms(ctx context.Context, o *Options) ([]protocol.SoftwareEntry,
 	if o.LocalAppData == "" {
 		return nil, false, errAbsent
 	}
-	dir := o.LocalAppData + string(os.PathSeparator) + "Programs"
+	dir := filepath.Join(o.LocalAppData, "Programs")
 	if err := statDir(dir); err != nil {
 		return nil, false, err
 	}
