@@ -224,9 +224,6 @@ func (in *ingest) loadPolicy(ctx context.Context, tx handle) error {
 	return nil
 }
 
-// inList returns "?,?,…" for n values.
-func inList(n int) string { return strings.TrimSuffix(strings.Repeat("?,", n), ",") }
-
 func (in *ingest) loadDevices(ctx context.Context, tx handle, updates []InventoryUpdate) error {
 	var ids []string
 	for _, u := range updates {
@@ -236,33 +233,25 @@ func (in *ingest) loadDevices(ctx context.Context, tx handle, updates []Inventor
 		}
 	}
 	slices.Sort(ids) // lock order on PostgreSQL
-	for part := range slices.Chunk(ids, 500) {
-		args := make([]any, len(part))
-		for i, id := range part {
-			args[i] = id
-		}
-		rows, err := tx.QueryContext(ctx, "SELECT device_id, num, hash, truncated, blob FROM device_software WHERE device_id IN ("+
-			inList(len(part))+") ORDER BY device_id"+tx.d.lock(""), args...)
-		if err != nil {
+	arg, err := json.Marshal(ids)
+	if err != nil {
+		return err
+	}
+	rows, err := tx.QueryContext(ctx, "SELECT device_id, num, hash, truncated, blob FROM device_software WHERE device_id IN ("+
+		jsonStrings(tx.d)+") ORDER BY device_id"+tx.d.lock(""), string(arg))
+	if err != nil {
+		return fmt.Errorf("read inventories: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		d := &devState{}
+		if err := rows.Scan(&id, &d.num, &d.hash, &d.truncated, &d.blob); err != nil {
 			return fmt.Errorf("read inventories: %w", err)
 		}
-		for rows.Next() {
-			var id string
-			d := &devState{}
-			if err := rows.Scan(&id, &d.num, &d.hash, &d.truncated, &d.blob); err != nil {
-				rows.Close()
-				return fmt.Errorf("read inventories: %w", err)
-			}
-			in.devices[id] = d
-		}
-		if err := rows.Close(); err != nil {
-			return err
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
+		in.devices[id] = d
 	}
-	return nil
+	return rows.Err()
 }
 
 // apply computes update i's new set and folds its diff into the deltas. It
@@ -518,33 +507,39 @@ func (in *ingest) writeTitles(ctx context.Context, tx handle) (map[string]bool, 
 
 func readTitles(ctx context.Context, tx handle, ids []string) (map[string]storedTitle, error) {
 	out := make(map[string]storedTitle, len(ids))
-	for part := range slices.Chunk(ids, 500) {
-		args := make([]any, len(part))
-		for i, id := range part {
-			args[i] = id
-		}
-		rows, err := tx.QueryContext(ctx, "SELECT id, status, devices, per_user_devices, device_set FROM software_titles WHERE id IN ("+
-			inList(len(part))+") ORDER BY id"+tx.d.lock(""), args...)
-		if err != nil {
+	if len(ids) == 0 {
+		return out, nil
+	}
+	arg, err := json.Marshal(ids)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := tx.QueryContext(ctx, "SELECT id, status, devices, per_user_devices, device_set FROM software_titles WHERE id IN ("+
+		jsonStrings(tx.d)+") ORDER BY id"+tx.d.lock(""), string(arg))
+	if err != nil {
+		return nil, fmt.Errorf("read titles: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var st storedTitle
+		if err := rows.Scan(&id, &st.status, &st.devices, &st.perUser, &st.set); err != nil {
 			return nil, fmt.Errorf("read titles: %w", err)
 		}
-		for rows.Next() {
-			var id string
-			var st storedTitle
-			if err := rows.Scan(&id, &st.status, &st.devices, &st.perUser, &st.set); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("read titles: %w", err)
-			}
-			out[id] = st
-		}
-		if err := rows.Close(); err != nil {
-			return nil, err
-		}
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
+		out[id] = st
 	}
-	return out, nil
+	return out, rows.Err()
+}
+
+// jsonStrings is a subquery of the strings in a JSON array passed as one
+// parameter: one statement for thousands of ids, and one plan (a list of
+// placeholders makes PostgreSQL plan each length anew, and its generic
+// plan for a long list turned into a scan of the whole table).
+func jsonStrings(d *dialect) string {
+	if d.postgres {
+		return "SELECT json_array_elements_text(?::json)"
+	}
+	return "SELECT value FROM json_each(?)"
 }
 
 // insertTitles creates titles new to the registry with the batch's counts
