@@ -190,6 +190,15 @@ func (a *API) routeTable(reg *prometheus.Registry) []identity.Route {
 		r("PATCH /api/v1/replies/{id}", staff, a.patchReply),
 		r("DELETE /api/v1/replies/{id}", staff, a.deleteReply),
 		r("POST /api/v1/announcements/{id}/resolve", staff, a.resolveAnnouncement),
+
+		r("GET /api/v1/software", reader, a.listSoftware),
+		r("GET /api/v1/software/figures", reader, a.softwareFigures),
+		r("GET /api/v1/software/policy", reader, a.getSoftwarePolicy),
+		r("PUT /api/v1/software/policy", admin, a.putSoftwarePolicy),
+		r("GET /api/v1/software/{id}", reader, a.getSoftware),
+		r("PATCH /api/v1/software/{id}", staff, a.patchSoftware),
+		r("PUT /api/v1/requests/{id}/software", staff, a.linkRequestSoftware),
+		open("GET "+protocol.SoftwareCataloguePath, a.softwareCatalogue),
 	)
 }
 

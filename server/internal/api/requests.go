@@ -69,9 +69,15 @@ func (a *API) getRequest(w http.ResponseWriter, r *http.Request, _ *actor) {
 			assignee = map[string]string{"id": t.ID, "name": t.Name}
 		}
 	}
+	// software is the title a software request is linked to (null when
+	// none); a failure only leaves it out.
+	sw, err := a.st.RequestSoftware(r.Context(), id)
+	if err != nil {
+		a.log.Warn("read linked software", "request", id, "err", err)
+	}
 	httpjson.Write(w, http.StatusOK, map[string]any{"request": req.ToWire(), "snapshot": snap, "messages": msgs, "notes": notes,
 		"screenshot": req.ScreenshotType != "", "assignee": assignee, "rating_comment": req.RatingComment,
-		"shown_articles": a.shownArticles(r, id)})
+		"shown_articles": a.shownArticles(r, id), "software": sw})
 }
 
 func (a *API) screenshot(w http.ResponseWriter, r *http.Request, _ *actor) {

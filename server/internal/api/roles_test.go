@@ -79,6 +79,14 @@ var roleMatrix = map[string]string{
 	"PATCH /api/v1/replies/{id}":               "admin technician",
 	"DELETE /api/v1/replies/{id}":              "admin technician",
 	"POST /api/v1/announcements/{id}/resolve":  "admin technician",
+	"GET /api/v1/software":                     "admin technician viewer",
+	"GET /api/v1/software/figures":             "admin technician viewer",
+	"GET /api/v1/software/policy":              "admin technician viewer",
+	"PUT /api/v1/software/policy":              "admin",
+	"GET /api/v1/software/{id}":                "admin technician viewer",
+	"PATCH /api/v1/software/{id}":              "admin technician",
+	"PUT /api/v1/requests/{id}/software":       "admin technician",
+	"GET " + protocol.SoftwareCataloguePath:    "public",
 }
 
 // TestRoleMatrix walks every route of the route table with every role

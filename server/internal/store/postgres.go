@@ -132,7 +132,9 @@ var pgMigrations = []string{
 	CREATE TABLE software_asks (title_id TEXT NOT NULL, device_id TEXT NOT NULL, at BIGINT NOT NULL,
 		PRIMARY KEY (title_id, device_id));
 	ALTER TABLE requests ADD COLUMN software_title TEXT NOT NULL DEFAULT '';
-	CREATE INDEX requests_software_title ON requests(software_title) WHERE software_title <> '';`,
+	CREATE INDEX requests_software_title ON requests(software_title) WHERE software_title <> '';
+	CREATE INDEX software_titles_name ON software_titles(lower(name), id);
+	CREATE INDEX software_titles_per_user_devices ON software_titles(devices DESC, id) WHERE per_user_devices > 0;`,
 }
 
 // pgDialect: $n placeholders, ILIKE, and transactions that run side by

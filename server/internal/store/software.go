@@ -232,6 +232,9 @@ type SoftwareStore interface {
 	// LinkRequestSoftware links (or, with titleID "", unlinks) a request
 	// to a title.
 	LinkRequestSoftware(ctx context.Context, requestID, titleID string) error
+	// RequestSoftware returns the title a request is linked to (nil when
+	// none), for the request view.
+	RequestSoftware(ctx context.Context, requestID string) (*SoftwareTitle, error)
 	SoftwareCatalogue(ctx context.Context) ([]protocol.CatalogueItem, error)
 	SoftwarePolicy(ctx context.Context) (SoftwarePolicy, error)
 	PutSoftwarePolicy(ctx context.Context, p SoftwarePolicy) (SoftwarePolicy, error)

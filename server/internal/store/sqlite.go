@@ -146,7 +146,9 @@ var migrations = []string{
 	CREATE TABLE software_asks (title_id TEXT NOT NULL, device_id TEXT NOT NULL, at INTEGER NOT NULL,
 		PRIMARY KEY (title_id, device_id)) WITHOUT ROWID;
 	ALTER TABLE requests ADD COLUMN software_title TEXT NOT NULL DEFAULT '';
-	CREATE INDEX requests_software_title ON requests(software_title) WHERE software_title <> '';`,
+	CREATE INDEX requests_software_title ON requests(software_title) WHERE software_title <> '';
+	CREATE INDEX software_titles_name ON software_titles(lower(name), id);
+	CREATE INDEX software_titles_per_user_devices ON software_titles(devices DESC, id) WHERE per_user_devices > 0;`,
 }
 
 // sqliteDialect: SQLite takes ? as is; LIKE ignores ASCII case; one writer
