@@ -119,6 +119,21 @@ func TestUserAppsFixture(t *testing.T) {
 	}
 }
 
+// TestDesktopFolderSymlink: ~/.local/share/applications kept elsewhere (a
+// dotfile manager's symlink) is read the same.
+func TestDesktopFolderSymlink(t *testing.T) {
+	root, home := userFixture(t)
+	want := Collect(context.Background(), linuxAt(root, home)).Entries
+	apps := filepath.Join(home, ".local/share/applications")
+	moved := filepath.Join(home, "dotfiles", "applications")
+	must(t, os.MkdirAll(filepath.Dir(moved), 0o755))
+	must(t, os.Rename(apps, moved))
+	must(t, os.Symlink(moved, apps))
+	if got := Collect(context.Background(), linuxAt(root, home)).Entries; !slices.Equal(got, want) {
+		t.Fatalf("through a symlink:\n%s\nwant:\n%s", dump(got), dump(want))
+	}
+}
+
 func dump(es []protocol.SoftwareEntry) string {
 	var b strings.Builder
 	for _, e := range es {
