@@ -354,3 +354,25 @@ func FuzzRPMOutput(f *testing.F) {
 		}
 	})
 }
+
+// FuzzAppImageName: a file name always gives a name or nothing, never a
+// version without a name, and both come from the file name itself.
+func FuzzAppImageName(f *testing.F) {
+	f.Add("MuseScore-Studio-4.2.1.240230938-x86_64.AppImage")
+	f.Add("-1.0.AppImage")
+	f.Add("x86_64")
+	f.Fuzz(func(t *testing.T, file string) {
+		name, version := appImageName(file)
+		if name == "" && version != "" {
+			t.Fatalf("%q: version %q without a name", file, version)
+		}
+		if version != "" && !strings.Contains(file, version) {
+			t.Fatalf("%q: version %q is not in the name", file, version)
+		}
+		for _, w := range strings.Fields(name) {
+			if !strings.Contains(file, w) {
+				t.Fatalf("%q: name %q is not made of the file's words", file, name)
+			}
+		}
+	})
+}
