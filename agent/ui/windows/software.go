@@ -56,6 +56,7 @@ type software struct {
 	catalogue []protocol.CatalogueItem
 	catList   *fyne.Container
 	catStack  *fyne.Container // the list, or the request form in its place
+	ask       *widget.Button  // "Request an app"
 	form      *appForm
 
 	// On this computer.
@@ -137,9 +138,9 @@ func (s *software) follow() {
 // --- Get an app ---
 
 func (s *software) catalogueTab() fyne.CanvasObject {
-	ask := widget.NewButtonWithIcon("Request an app", theme.ContentAddIcon(), s.openForm)
-	ask.Importance = widget.HighImportance
-	top := container.NewBorder(nil, nil, nil, container.NewVBox(ask), wrapped(catalogueIntro))
+	s.ask = widget.NewButtonWithIcon("Request an app", theme.ContentAddIcon(), s.openForm)
+	s.ask.Importance = widget.HighImportance
+	top := container.NewBorder(nil, nil, nil, container.NewVBox(s.ask), wrapped(catalogueIntro))
 	s.catStack = container.NewStack(container.NewBorder(container.NewPadded(top), nil, nil, nil,
 		container.NewVScroll(container.NewPadded(s.catList))))
 	return s.catStack
