@@ -22,7 +22,7 @@ type whatITSees struct {
 	intro    *widget.Label
 	form     *widget.Form
 	// softwareLink is the "Installed software" line, once loaded.
-	softwareLink *widget.Button
+	softwareLink *widget.Hyperlink
 }
 
 func newWhatITSees(w fyne.Window, b agentapi.Backend, helpDesk string) *whatITSees {
@@ -58,11 +58,8 @@ func (v *whatITSees) showSoftware(inv agentapi.SoftwareInventory, err error) {
 	if err != nil || (len(inv.Entries) == 0 && inv.CollectedAt.IsZero()) {
 		return
 	}
-	v.softwareLink = widget.NewButton(SoftwareFactWords(inv), func() {
-		openSibling("software", "--tab", TabInstalled)
-	})
-	v.softwareLink.Importance = widget.LowImportance
-	v.softwareLink.Alignment = widget.ButtonAlignLeading
+	v.softwareLink = widget.NewHyperlink(SoftwareFactWords(inv), nil)
+	v.softwareLink.OnTapped = func() { openSibling("software", "--tab", TabInstalled) }
 	v.form.Append("Installed software", v.softwareLink)
 	v.form.Refresh()
 }

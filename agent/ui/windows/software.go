@@ -97,6 +97,7 @@ func newSoftware(w fyne.Window, b agentapi.Backend, tab string) *software {
 	if t, ok := s.tab[tab]; ok {
 		s.tabs.Select(t)
 	}
+	s.tabs.OnSelected = func(*container.TabItem) { s.focus() }
 	w.SetOnClosed(func() {
 		if s.cancel != nil {
 			s.cancel()
@@ -113,6 +114,14 @@ func (s *software) content() fyne.CanvasObject {
 	closeBtn := widget.NewButton("Close", func() { s.w.Close() })
 	return container.NewBorder(nil, container.NewPadded(container.NewHBox(layout.NewSpacer(), closeBtn)), nil, nil,
 		container.NewPadded(s.tabs))
+}
+
+// focus puts the cursor in the search box when the list is showing, so
+// typing searches at once.
+func (s *software) focus() {
+	if s.tabs.Selected() == s.tab[TabInstalled] {
+		s.w.Canvas().Focus(s.search)
+	}
 }
 
 // follow reloads on the agent's software events while the window is open.
@@ -171,27 +180,38 @@ func (s *software) loadCatalogue() {
 	})
 }
 
-// catalogueCard is one app: what it is and how to get it.
+// catalogueCard is one app: its name, what it is and how to get it (a
+// link or a package beside the name, instructions below).
 func (s *software) catalogueCard(it protocol.CatalogueItem) fyne.CanvasObject {
-	box := container.NewVBox()
+	name := widget.NewLabelWithStyle(it.Name, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	name.SizeName = theme.SizeNameSubHeadingText
+	title := container.NewHBox(name)
+	if it.Publisher != "" {
+		title.Add(container.NewCenter(meta(it.Publisher)))
+	}
+	beside, below := s.how(it)
+	box := container.NewVBox(container.NewBorder(nil, nil, nil, beside, title))
 	if d := strings.TrimSpace(it.Description); d != "" {
 		box.Add(wrapped(d))
 	}
-	box.Add(s.how(it))
-	return widget.NewCard(it.Name, it.Publisher, box)
+	if below != nil {
+		box.Add(below)
+	}
+	return widget.NewCard("", "", box)
 }
 
-// how shows how an app is got: a button for a link, the package name with
-// a copy button, or IT's instructions as rich text.
-func (s *software) how(it protocol.CatalogueItem) fyne.CanvasObject {
+// how shows how an app is got: beside its name, a button for a link or the
+// package name with a copy button; below, IT's instructions as rich text.
+func (s *software) how(it protocol.CatalogueItem) (beside, below fyne.CanvasObject) {
 	switch it.How {
 	case protocol.CatalogueLink:
 		u, err := url.Parse(it.URL)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") {
-			return meta("Ask IT for the link.")
+			return nil, meta("Ask IT for the link.")
 		}
 		get := widget.NewButtonWithIcon("Get "+it.Name, theme.DownloadIcon(), func() { _ = openURL(u) })
-		return container.NewHBox(get, meta("from "+strings.TrimPrefix(u.Host, "www.")))
+		get.Importance = widget.HighImportance
+		return container.NewHBox(container.NewCenter(meta("from "+strings.TrimPrefix(u.Host, "www."))), get), nil
 	case protocol.CataloguePackage:
 		pkg := widget.NewLabelWithStyle(it.Package, fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
 		var copyBtn *widget.Button
@@ -200,13 +220,13 @@ func (s *software) how(it protocol.CatalogueItem) fyne.CanvasObject {
 			copyBtn.SetText("Copied")
 			copyBtn.SetIcon(theme.ConfirmIcon())
 		})
-		return container.NewHBox(widget.NewLabel("Install the package"), pkg, copyBtn)
+		return container.NewHBox(container.NewCenter(widget.NewLabel("Install the package")), container.NewCenter(pkg), copyBtn), nil
 	case protocol.CatalogueInstructions:
 		rt := widget.NewRichTextFromMarkdown(it.Instructions)
 		rt.Wrapping = fyne.TextWrapWord
-		return rt
+		return nil, rt
 	}
-	return meta("Ask IT how to get it.")
+	return nil, meta("Ask IT how to get it.")
 }
 
 // appForm is "Request an app": the app's name and what it is for.
@@ -221,8 +241,8 @@ type appForm struct {
 func (s *software) openForm() {
 	f := &appForm{name: widget.NewEntry(), why: widget.NewMultiLineEntry(), errMsg: wrapped("")}
 	s.form = f
-	f.name.SetPlaceHolder("The app's name, like Figma")
-	f.why.SetPlaceHolder("What do you need it for? (optional)")
+	f.name.SetPlaceHolder("For example: Figma")
+	f.why.SetPlaceHolder("A sentence is plenty, like \"design reviews with our agency\". You can leave it empty.")
 	f.why.Wrapping = fyne.TextWrapWord
 	f.why.SetMinRowsVisible(4)
 	f.errMsg.Importance = widget.DangerImportance

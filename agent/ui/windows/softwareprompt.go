@@ -49,7 +49,6 @@ func newSoftwarePrompt(w fyne.Window, b agentapi.Backend) *softwarePrompt {
 	sp := &softwarePrompt{w: w, b: b, text: wrapped("One moment…"), app: meta(""), errMsg: wrapped("")}
 	w.SetTitle(promptTitle)
 	sp.text.SizeName = theme.SizeNameSubHeadingText
-	sp.app.Importance = widget.LowImportance
 	sp.app.Hide()
 	sp.errMsg.Importance = widget.DangerImportance
 	sp.errMsg.Hide()

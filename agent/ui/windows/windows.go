@@ -98,10 +98,10 @@ func Open(a fyne.App, view string, b agentapi.Backend, o Options) (fyne.Window, 
 		w.Resize(fyne.NewSize(640, 800))
 	case "software":
 		ui = newSoftware(w, b, o.Tab)
-		w.Resize(fyne.NewSize(760, 620))
+		w.Resize(fyne.NewSize(760, 660))
 	case "software-prompt":
 		ui = newSoftwarePrompt(w, b)
-		w.Resize(fyne.NewSize(560, 300))
+		w.Resize(fyne.NewSize(560, 250))
 	default:
 		return nil, fmt.Errorf("no window called %q; try one of %v", view, Views)
 	}
