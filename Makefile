@@ -76,3 +76,4 @@ screenshots: ## re-take the console and agent screenshots in docs/screenshots
 	bash scripts/screenshots-agent.sh
 	bash scripts/screenshots-agent-selfhelp.sh
 	bash scripts/screenshot-heads-up.sh
+	bash scripts/screenshots-agent-software.sh

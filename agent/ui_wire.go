@@ -24,7 +24,7 @@ import (
 func init() {
 	startTray = runTray
 	commands["ui"] = command{
-		summary: "open a window: ui " + strings.Join(uiapp.Views, "|") + " [--request ID]",
+		summary: "open a window: ui " + strings.Join(uiapp.Views, "|") + " [--request ID] [--tab TAB]",
 		run:     cmdUI,
 	}
 }

@@ -177,3 +177,25 @@ func SampleSoftware() agentapi.SoftwareInventory {
 	})
 	return agentapi.SoftwareInventory{Entries: entries, Hash: protocol.SoftwareHash(entries), InSync: true, CollectedAt: time.Now()}
 }
+
+// SampleCatalogue is a few realistic catalogue items, one of each way of
+// getting an app, for demos and screenshots.
+func SampleCatalogue() []protocol.CatalogueItem {
+	return []protocol.CatalogueItem{
+		{TitleID: "t_slack", Name: "Slack", Publisher: "Slack Technologies",
+			Description: "Team chat. Sign in with your work email; your channels are waiting.",
+			How:         protocol.CatalogueLink, URL: "https://slack.com/downloads"},
+		{TitleID: "t_zoom", Name: "Zoom", Publisher: "Zoom Video Communications",
+			Description: "Video calls with customers and partners outside the company.",
+			How:         protocol.CataloguePackage, Package: "zoom"},
+		{TitleID: "t_penpot", Name: "Penpot", Publisher: "Kaleidos",
+			Description: "Open-source design and prototyping — our supported choice for design work.",
+			How:         protocol.CatalogueLink, URL: "https://design.penpot.app"},
+		{TitleID: "t_7zip", Name: "7-Zip", Publisher: "Igor Pavlov",
+			Description: "Opens .zip, .7z and .rar files.",
+			How:         protocol.CatalogueInstructions,
+			Instructions: "1. Open **Software Center** from the app menu.\n" +
+				"2. Search for *7-Zip* and press **Install**.\n" +
+				"3. Right-click any archive and pick *Extract here*."},
+	}
+}

@@ -106,6 +106,7 @@ func TestClicksOpenWindows(t *testing.T) {
 		ActAbout:        "about",
 		ActHelpLink:     "url https://help.acme.test",
 		ActHelpArticles: "help-articles",
+		ActSoftware:     "software",
 	} {
 		h.click(a)
 		if got := h.opened(t); got != want {

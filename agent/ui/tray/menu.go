@@ -51,6 +51,7 @@ const (
 	ActQuit                       // "Quit Deskside"
 	ActHelpArticles               // "Help articles": the self-help articles kept on this computer
 	ActHeadsUp                    // "Heads-up (N)": the checks that need the person
+	ActSoftware                   // "Software…": IT's catalogue, this computer's software, IT's notes
 )
 
 // Branding is the optional company look from the agent's config.
@@ -100,6 +101,7 @@ func NewMenu(f Factory, brand Branding) *Menu {
 	m.items[ActAnnouncement].Hide()
 	add(ActWhatITSees, "What IT can see", "The exact facts this computer shares with IT")
 	add(ActHelpArticles, "Help articles", "Answers to common questions, offline too")
+	add(ActSoftware, "Software…", "Get an app, and see the software IT can see on this computer")
 	add(ActHelpLink, "Help desk website", brand.HelpURL)
 	if brand.HelpURL == "" {
 		m.items[ActHelpLink].Hide()
@@ -115,7 +117,7 @@ func (m *Menu) Item(a Action) Item { return m.items[a] }
 
 // Actions lists the clickable actions.
 func (m *Menu) Actions() []Action {
-	return []Action{ActGetHelp, ActRequests, ActAnnouncement, ActWhatITSees, ActHelpLink, ActAbout, ActQuit, ActHelpArticles, ActHeadsUp}
+	return []Action{ActGetHelp, ActRequests, ActAnnouncement, ActWhatITSees, ActHelpLink, ActAbout, ActQuit, ActHelpArticles, ActHeadsUp, ActSoftware}
 }
 
 // Show applies v.

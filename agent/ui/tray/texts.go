@@ -62,6 +62,30 @@ func HeadsUpNotification(c agentapi.CheckItem) Notification {
 	return Notification{Title: title, Body: short(body, 240)}
 }
 
+// SoftwarePromptNotification asks about an app, kindly: the agent's own
+// words, and a click opens the question with its three answers.
+func SoftwarePromptNotification(p agentapi.SoftwarePrompt) Notification {
+	title := "A quick question"
+	if name := strings.TrimSpace(p.Name); name != "" {
+		title = "A quick question about " + short(name, 40)
+	}
+	body := strings.TrimSpace(p.Text)
+	if body == "" {
+		body = "Is " + p.Name + " for your work? Telling IT helps us keep it safe and supported — you're not in any trouble."
+	}
+	return Notification{Title: title, Body: short(body, 240)}
+}
+
+// SoftwareNoteNotification is IT's word about an app the person told it
+// about: a thank-you, or the reason with a supported alternative.
+func SoftwareNoteNotification(n agentapi.SoftwareNote) Notification {
+	title := strings.TrimSpace(n.Title)
+	if title == "" {
+		title = "IT about " + short(n.Name, 40)
+	}
+	return Notification{Title: title, Body: short(n.Text, 240)}
+}
+
 func short(s string, limit int) string {
 	s = strings.Join(strings.Fields(s), " ")
 	if utf8.RuneCountInString(s) <= limit {

@@ -26,7 +26,13 @@ const (
 	ViewNews      = "news"
 	ViewArticles  = "help-articles"
 	ViewHeadsUp   = "heads-up"
+	ViewSoftware  = "software"
+	// ViewSoftwarePrompt is the "Is it for your work?" question.
+	ViewSoftwarePrompt = "software-prompt"
 )
+
+// tabFromIT opens the Software window on IT's notes (deskside-ui --tab).
+var tabFromIT = []string{"--tab", "from-it"}
 
 // Controller keeps the menu in line with the agent's events, sends the
 // notifications and answers clicks. It waits on events and clicks only: no
@@ -198,6 +204,20 @@ func (c *Controller) event(ctx context.Context, ev agentapi.Event) {
 		if ev.Notify && ev.Check != nil {
 			c.notify(HeadsUpNotification(*ev.Check), ViewHeadsUp)
 		}
+	case agentapi.EventSoftwarePrompt:
+		// The agent sends it only when the throttle allows: at most once a
+		// week, never while the person types a request.
+		if p := ev.Prompt; p != nil {
+			c.askSoftware(*p)
+		}
+		return
+	case agentapi.EventSoftwareNote:
+		if n := ev.Note; n != nil {
+			c.notify(SoftwareNoteNotification(*n), ViewSoftware, tabFromIT...)
+		}
+		return
+	case agentapi.EventSoftware:
+		return // the Software window follows it; nothing in the menu moves
 	case agentapi.EventRequest:
 		if r := ev.Request; r != nil {
 			old, known := c.reqStatus[r.ID]
@@ -221,6 +241,23 @@ func (c *Controller) notify(n Notification, view string, args ...string) {
 	}
 	if err := c.Notify.Notify(n); err != nil {
 		c.Log.Info("tray: notification not shown", "err", err)
+	}
+}
+
+// askSoftware shows the software question as a notification whose click
+// opens the question's window. Where no notification can be shown, the
+// window opens on its own: otherwise the question would never reach them.
+func (c *Controller) askSoftware(p agentapi.SoftwarePrompt) {
+	n := SoftwarePromptNotification(p)
+	open := func() {
+		if err := c.Launch.Open(ViewSoftwarePrompt); err != nil {
+			c.Log.Warn("tray: open the software question", "err", err)
+		}
+	}
+	n.OnClick = open
+	if err := c.Notify.Notify(n); err != nil {
+		c.Log.Info("tray: notification not shown; opening the software question", "err", err)
+		open()
 	}
 }
 
@@ -261,6 +298,8 @@ func (c *Controller) open(a Action) {
 		err = c.Launch.Open(ViewArticles)
 	case ActHeadsUp:
 		err = c.Launch.Open(ViewHeadsUp)
+	case ActSoftware:
+		err = c.Launch.Open(ViewSoftware)
 	case ActHelpLink:
 		if c.Brand.HelpURL != "" {
 			err = c.Launch.OpenURL(c.Brand.HelpURL)

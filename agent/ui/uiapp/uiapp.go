@@ -14,7 +14,8 @@ import (
 )
 
 // Views names the windows the window app can open.
-var Views = []string{"get-help", "requests", "what-it-sees", "news", "about", "help-articles", "heads-up"}
+var Views = []string{"get-help", "requests", "what-it-sees", "news", "about", "help-articles", "heads-up",
+	"software", "software-prompt"}
 
 // BaseName is the window app's program name, without the ".exe" Windows adds.
 const BaseName = "deskside-ui"
@@ -105,6 +106,7 @@ var cliFor = map[string]string{
 	"news":          "deskside-agent status",
 	"about":         "deskside-agent version",
 	"help-articles": "deskside-agent articles search WORDS",
+	"software":      "deskside-agent software",
 }
 
 // NoDisplay is the error of a window asked for where there is no screen to

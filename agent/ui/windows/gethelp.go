@@ -53,11 +53,15 @@ type getHelp struct {
 	known   *knownProblem
 	sug     *suggestions
 	article *articleWindow // the article opened last, if any
+
+	// typing tells the agent while the text box holds text, so no
+	// software question interrupts the person.
+	typing *composing
 }
 
 func newGetHelp(w fyne.Window, b agentapi.Backend, capture func() (image.Image, error), helpDesk string) *getHelp {
 	g := &getHelp{w: w, b: b, capture: capture, helpDesk: helpDesk,
-		category: protocol.CategoryProblem, urgency: protocol.UrgencyWhenYouCan}
+		category: protocol.CategoryProblem, urgency: protocol.UrgencyWhenYouCan, typing: &composing{b: b}}
 	w.SetTitle("Get help — Deskside")
 	g.text = newSubmitEntry(textPlaceholder, g.submit)
 	g.text.SetMinRowsVisible(5)
@@ -66,7 +70,9 @@ func newGetHelp(w fyne.Window, b agentapi.Backend, capture func() (image.Image, 
 	g.text.OnChanged = func(s string) {
 		g.updateSend()
 		g.sug.q.changed(s)
+		g.typing.set(strings.TrimSpace(s) != "" && g.done == nil)
 	}
+	w.SetOnClosed(g.typing.stop)
 
 	g.catChips = map[protocol.Category]*widget.Button{}
 	for _, c := range []protocol.Category{protocol.CategoryProblem, protocol.CategoryQuestion,
@@ -294,6 +300,7 @@ func (g *getHelp) openArticle(a agentapi.Article) {
 // confirm replaces the form with a warm word.
 func (g *getHelp) confirm(online bool) {
 	g.sug.q.stop()
+	g.typing.set(false)
 	msg, more := sentWarm, "You'll get a notification when someone picks it up, and you can follow it in My requests."
 	if !online {
 		msg, more = sentOffline, "It's safe on this computer. You can follow it in My requests."

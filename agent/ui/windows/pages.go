@@ -21,6 +21,8 @@ type whatITSees struct {
 	helpDesk string
 	intro    *widget.Label
 	form     *widget.Form
+	// softwareLink is the "Installed software" line, once loaded.
+	softwareLink *widget.Hyperlink
 }
 
 func newWhatITSees(w fyne.Window, b agentapi.Backend, helpDesk string) *whatITSees {
@@ -47,6 +49,27 @@ func (v *whatITSees) show(s *protocol.Snapshot, err error) {
 		v.form.Append(f.Label, l)
 	}
 	v.form.Refresh()
+	call(v.b.Software, v.showSoftware)
+}
+
+// showSoftware adds the installed software as one line that opens the
+// Software window's "On this computer" tab, where the whole list is.
+func (v *whatITSees) showSoftware(inv agentapi.SoftwareInventory, err error) {
+	if err != nil || (len(inv.Entries) == 0 && inv.CollectedAt.IsZero()) {
+		return
+	}
+	v.softwareLink = widget.NewHyperlink(SoftwareFactWords(inv), nil)
+	v.softwareLink.OnTapped = func() { openSibling("software", "--tab", TabInstalled) }
+	v.form.Append("Installed software", v.softwareLink)
+	v.form.Refresh()
+}
+
+// SoftwareFactWords is the "Installed software" line of What IT can see.
+func SoftwareFactWords(inv agentapi.SoftwareInventory) string {
+	if !inv.InSync {
+		return apps(len(inv.Entries)) + ", not sent to IT yet — see the list"
+	}
+	return apps(len(inv.Entries)) + " — see the list"
 }
 
 func (v *whatITSees) content() fyne.CanvasObject {

@@ -1,6 +1,7 @@
 // Package windows draws Deskside's windows with fyne — "Get help" (with
-// self-help suggestions), "My requests", "What IT can see", "News", "About"
-// and "Help articles" — in the short-lived
+// self-help suggestions), "My requests", "What IT can see", "News", "About",
+// "Help articles", "Heads-up", "Software" and the software question — in
+// the short-lived
 // window process (the deskside-ui program, agent/cmd/deskside-ui) that the
 // tray and `deskside-agent ui <view>` start on a click. Each window talks
 // to the agent process only through agentapi.Backend, does its calls off the
@@ -33,6 +34,9 @@ var Views = uiapp.Views
 type Options struct {
 	// Request selects a request in "My requests" (a notification's click).
 	Request string
+	// Tab picks the Software window's tab: TabGetApp (the default),
+	// TabInstalled or TabFromIT.
+	Tab string
 	// Capture takes a screenshot of the screen; nil means the platform's.
 	Capture func() (image.Image, error)
 	// HelpDesk overrides how the help desk is called (branding).
@@ -92,6 +96,12 @@ func Open(a fyne.App, view string, b agentapi.Backend, o Options) (fyne.Window, 
 	case "heads-up":
 		ui = newHeadsUp(w, b)
 		w.Resize(fyne.NewSize(640, 800))
+	case "software":
+		ui = newSoftware(w, b, o.Tab)
+		w.Resize(fyne.NewSize(760, 660))
+	case "software-prompt":
+		ui = newSoftwarePrompt(w, b)
+		w.Resize(fyne.NewSize(560, 250))
 	default:
 		return nil, fmt.Errorf("no window called %q; try one of %v", view, Views)
 	}
