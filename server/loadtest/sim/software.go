@@ -38,13 +38,20 @@ func swInventory(g int) []protocol.SoftwareEntry {
 			Publisher: "Debian", Source: protocol.SourceDpkg})
 	}
 	zipf := rand.NewZipf(r, 1.1, 4, swPool-1)
-	for range swTail {
+	tail := make([]int, 0, swTail)
+	for len(tail) < swTail {
 		// Long tail: most draws follow Zipf (a few popular apps), the rest
 		// spread over the whole pool (the many apps one desk in a hundred has).
 		n := int(zipf.Uint64())
 		if r.IntN(10) < 4 {
 			n = r.IntN(swPool)
 		}
+		if !slices.Contains(tail, n) {
+			tail = append(tail, n)
+		}
+	}
+	slices.Sort(tail)
+	for _, n := range tail {
 		e := protocol.SoftwareEntry{Name: fmt.Sprintf("tail-app-%05d", n), Version: fmt.Sprintf("%d.0", n%5), Source: protocol.SourceFlatpak,
 			AppID: fmt.Sprintf("org.example.App%05d", n)}
 		if n%swPerUser == 0 {
@@ -52,7 +59,9 @@ func swInventory(g int) []protocol.SoftwareEntry {
 		}
 		es = append(es, e)
 	}
-	es, _ = protocol.NormalizeSoftware(es)
+	// Names are unique and built in order ("lib-shared-…" < "tail-app-…"),
+	// so the list is already canonical: no NormalizeSoftware, whose sort
+	// would cost the simulator more CPU than the server spends.
 	return es
 }
 
@@ -198,7 +207,7 @@ func (s *swRun) answered(d *device, env protocol.Envelope, now int64) {
 		}
 		if e.Code == protocol.ErrRateLimited {
 			s.retries.Add(1)
-			s.later(d, st, 20*time.Second) // the agent backs off; 10–30 s here
+			s.later(d, st, 40*time.Second) // the agent backs off; 20–60 s here
 			return
 		}
 		s.errs.Add(1)
