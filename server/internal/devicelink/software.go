@@ -57,6 +57,8 @@ type invBatcher struct {
 	newTitles int // since the last software.updated (run's goroutine only)
 	changed   bool
 	told      time.Time
+	prompt    bool // IT's prompt policy as last read (run's goroutine only)
+	promptAt  time.Time
 }
 
 func newInvBatcher(g *Gateway) *invBatcher {
@@ -86,6 +88,14 @@ func (b *invBatcher) add(j invJob) bool {
 	default:
 	}
 	return true
+}
+
+// full reports whether the queue is full, so a frame can be refused
+// before its thousands of entries are decoded.
+func (b *invBatcher) full() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.held >= maxQueuedEntries
 }
 
 // Close stores what is queued, then stops; safe to call twice.
@@ -184,7 +194,7 @@ func (b *invBatcher) commit(batch []invJob) {
 	// device lock over the commit and the delivery so they go out in seq
 	// order (see hub.Lock). With it off no frame is stored, and the locks
 	// are not taken: deliveries to other desks are never held up by a batch.
-	if g.softwarePrompt(ctx) {
+	if b.softwarePrompt(ctx) {
 		unlock := g.hub.LockAll()
 		defer unlock()
 	}
@@ -222,15 +232,27 @@ func (b *invBatcher) commit(batch []invJob) {
 }
 
 // softwarePrompt reports whether IT's policy turns the prompt on (stored
-// by the console half under "software.policy"; absent or unreadable: off).
-func (g *Gateway) softwarePrompt(ctx context.Context) bool {
-	v, err := g.st.GetMeta(ctx, "software.policy")
-	if err != nil || v == "" {
-		return false
+// by the console half under "software.policy"; absent: off). It is read
+// at most every promptEvery: during a reconnect storm the read pool is
+// queued deep, and the group commit must not wait behind it for a setting.
+// On a read error the last value holds.
+func (b *invBatcher) softwarePrompt(ctx context.Context) bool {
+	if time.Since(b.promptAt) < promptEvery {
+		return b.prompt
+	}
+	v, err := b.g.st.GetMeta(ctx, "software.policy")
+	if err != nil {
+		b.g.log.Warn("read software policy", "err", err)
+		return b.prompt
 	}
 	var p store.SoftwarePolicy
-	return json.Unmarshal([]byte(v), &p) == nil && p.Prompt
+	b.prompt = v != "" && json.Unmarshal([]byte(v), &p) == nil && p.Prompt
+	b.promptAt = time.Now()
+	return b.prompt
 }
+
+// promptEvery is how stale the gateway's view of the prompt policy may be.
+const promptEvery = 5 * time.Second
 
 // softwareInventory checks a software.inventory and hands it to the group
 // commit, which acks it after its batch committed.
@@ -239,15 +261,21 @@ func (l *link) softwareInventory(env protocol.Envelope) {
 		l.refuse(protocol.ErrBadBody, "This inventory is not valid UTF-8; the agent cleans names before sending.", env.ID)
 		return
 	}
+	if l.g.inventories.full() {
+		l.refuse(protocol.ErrRateLimited, busyInventories, env.ID)
+		return
+	}
 	var b protocol.SoftwareInventory
 	if !l.decode(env, &b) {
 		return
 	}
 	j := invJob{l: l, env: env, inv: b, entries: len(b.Entries) + len(b.Added) + len(b.Removed), at: time.Now().UTC()}
 	if !l.g.inventories.add(j) {
-		l.refuse(protocol.ErrRateLimited, "The server is busy taking in software lists; send it again in a minute.", env.ID)
+		l.refuse(protocol.ErrRateLimited, busyInventories, env.ID)
 	}
 }
+
+const busyInventories = "The server is busy taking in software lists; send it again in a minute."
 
 // softwareAnswer stores a person's answer to software.ask.
 func (l *link) softwareAnswer(ctx context.Context, env protocol.Envelope) {

@@ -17,8 +17,10 @@ import (
 // the stored set whenever a change list arrives and for every diff, and a
 // hand-laid list decodes several times faster than encoding/json (no
 // reflection, no field names, no quoting) while deflate squeezes what
-// remains — sorted entries share long prefixes (lib…, versions) — to about
-// 15–20 bytes an entry, so 19,000 desks × 1,500 entries fit in ~0.5 GB.
+// remains — sorted entries share long prefixes (lib…, versions, the
+// maintainer) — to 18 bytes an entry on a real dpkg list (817 packages
+// with maintainers: 14.8 KB), so 19,000 desks × 1,500 entries fit in
+// ~0.5 GB; it decodes a 1,500-entry list in ~0.5 ms.
 //
 // Layout before deflate: "S1", uvarint count, then per entry a byte
 // (source index << 1 | per_user) and four uvarint-length strings: name,

@@ -26,17 +26,27 @@ func (tt testTarget) Restart(context.Context) error { tt.s.Restart(tt.t); return
 
 func (tt testTarget) GC(context.Context) bool { runtime.GC(); debug.FreeOSMemory(); return true }
 
-// TestSmoke runs every scenario with a small fleet against an in-process
-// server and asserts only that it worked: every device connected, every
-// announcement delivered, no unexpected disconnect. Timings are printed,
-// never asserted.
+// TestSmoke runs every default scenario with a small fleet against an
+// in-process server and asserts only that it worked: every device
+// connected, every announcement delivered, no unexpected disconnect.
+// Timings are printed, never asserted.
 func TestSmoke(t *testing.T) {
 	n := 500
 	if testing.Short() {
 		n = 100
 	}
+	smoke(t, n, sim.DefaultScenarios, 100*time.Second)
+}
+
+// TestSmokeSoftware runs the software scenario with a small fleet: every
+// device's full inventory (~1,500 entries) is acked, some change lists too.
+func TestSmokeSoftware(t *testing.T) {
+	smoke(t, 60, []string{"route", "software"}, 150*time.Second)
+}
+
+func smoke(t *testing.T, n int, scenarios []string, limit time.Duration) {
 	s := servertest.New(t, servertest.WithPingInterval(5*time.Second))
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	var techs []*sim.Tech
 	for range 2 {
@@ -56,9 +66,9 @@ func TestSmoke(t *testing.T) {
 		t.Cleanup(f.Close)
 	}
 	r := &sim.Runner{Target: testTarget{t, s}, Shards: shards, Techs: techs, Out: newTestWriter(t),
-		Cfg: sim.RunConfig{Devices: n, Scenarios: sim.AllScenarios, Hold: 2 * time.Second, TelemetryRate: 100, ProbeRate: 10,
-			LoadFor: 2 * time.Second, SlowFraction: 0.01, SlowPushes: 3, PushBytes: 2000, StormTimeout: 40 * time.Second,
-			Token: s.Token(t)}}
+		Cfg: sim.RunConfig{Devices: n, Scenarios: scenarios, Hold: 2 * time.Second, TelemetryRate: 100, ProbeRate: 10,
+			LoadFor: 2 * time.Second, SoftwareWindow: 3 * time.Second, SlowFraction: 0.01, SlowPushes: 3, PushBytes: 2000,
+			StormTimeout: 40 * time.Second, Token: s.Token(t)}}
 	rep, err := r.Run(ctx)
 	if err != nil {
 		t.Fatal(err)
