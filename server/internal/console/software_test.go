@@ -107,7 +107,7 @@ func TestSoftwarePage(t *testing.T) {
 	b.WaitText("#sw-shown", "Showing 12 of 12 titles")
 	b.WaitText("#fig-came-in", "1")
 	b.WaitText("#fig-thanked", "1")
-	b.WaitText("#fig-new", "3") // Figma, Spotify, GIMP
+	b.WaitText("#fig-new", "3")        // Figma, Spotify, GIMP
 	b.WaitText("#fig-unreviewed", "3") // Figma, Spotify, GIMP
 	rows := `document.querySelectorAll('#sw-body tr').length`
 	first := `document.querySelector('#sw-body tr a.rowlink').textContent`
