@@ -151,6 +151,13 @@ func testSoftwareList(t *testing.T, s Store) {
 	if z.Source != "windows" || z.Status != protocol.SoftwareApproved || z.Devices != 4 || z.FirstSeen.IsZero() || z.Publisher == "" {
 		t.Errorf("a listed title: %+v", z)
 	}
+	// A search counts every match, on a short page and past the end.
+	if p, err := s.ListSoftware(ctx, SoftwareFilter{Query: "inc", Limit: 1}); err != nil || len(p.Titles) != 1 || p.Total != 3 {
+		t.Errorf("search, one per page: %v total %d %v", names(p), p.Total, err)
+	}
+	if p, err := s.ListSoftware(ctx, SoftwareFilter{Query: "inc", Offset: 10}); err != nil || len(p.Titles) != 0 || p.Total != 3 {
+		t.Errorf("search past the end: %v total %d %v", names(p), p.Total, err)
+	}
 	var bad *SoftwareInputError
 	if _, err := s.ListSoftware(ctx, SoftwareFilter{Status: []protocol.SoftwareStatus{"banned"}}); !errors.As(err, &bad) {
 		t.Errorf("unknown status: %v, want an input error", err)
