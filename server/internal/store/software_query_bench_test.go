@@ -104,3 +104,71 @@ func benchSoftwarePage(b *testing.B, s *SQL) {
 		})
 	}
 }
+
+// BenchmarkSoftwareTitlePage: a title page for a title on every one of 200
+// desks, each with a 1,500-entry inventory absorbed by ApplyInventories:
+// the bitmap → 25 devices query plus their 25 stored inventories read for their
+// version and per-user flag. Reports p50/p99 (ms).
+func BenchmarkSoftwareTitlePage(b *testing.B) {
+	b.Run("sqlite", func(b *testing.B) {
+		s, err := Open(context.Background(), b.TempDir())
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer s.Close()
+		benchTitlePage(b, s)
+	})
+	b.Run("postgres", func(b *testing.B) {
+		s, err := OpenPostgres(context.Background(), pgtest.URL(b))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer s.Close()
+		benchTitlePage(b, s)
+	})
+}
+
+func benchTitlePage(b *testing.B, s *SQL) {
+	ctx := context.Background()
+	now := time.Now()
+	err := s.tx(ctx, func(tx handle) error {
+		for i := range 200 {
+			if _, err := tx.ExecContext(ctx, "INSERT INTO devices(id, secret_hash, hostname, usr, enrolled_at) VALUES(?,?,?,?,?)",
+				fmt.Sprintf("dev_%03d", i), []byte("h"), fmt.Sprintf("pc-%03d", i), "someone", ms(now)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	zoom := protocol.SoftwareEntry{Name: "Zoom Workplace", Version: "6.2.5", Publisher: "Zoom Video Communications, Inc.", Source: protocol.SourceRegistryMachine}
+	for batch := range 10 {
+		var ups []InventoryUpdate
+		for i := batch * 20; i < batch*20+20; i++ {
+			es := []protocol.SoftwareEntry{zoom}
+			for j := range 1499 {
+				es = append(es, protocol.SoftwareEntry{Name: fmt.Sprintf("lib%04d-%d", j, i%3), Version: "1.0." + fmt.Sprint(j%7), Source: protocol.SourceDpkg})
+			}
+			es, _ = protocol.NormalizeSoftware(es)
+			ups = append(ups, InventoryUpdate{FrameID: fmt.Sprintf("f%d", i), DeviceID: fmt.Sprintf("dev_%03d", i), At: now,
+				Inventory: protocol.SoftwareInventory{Full: true, Hash: protocol.SoftwareHash(es), Entries: es, CollectedAt: now}})
+		}
+		if _, err := s.ApplyInventories(ctx, ups); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var took []time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		d, err := s.SoftwareTitleDetail(ctx, zoom.TitleID(), 25)
+		took = append(took, time.Since(t0))
+		if err != nil || len(d.Devices) != 25 || d.Devices[0].Version != "6.2.5" {
+			b.Fatal(err, len(d.Devices))
+		}
+	}
+	slices.Sort(took)
+	b.ReportMetric(float64(took[len(took)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(took[len(took)*99/100].Microseconds())/1000, "p99-ms")
+}

@@ -25,6 +25,7 @@ var swTests = []struct {
 	{"SoftwareParallelApprove", testSoftwareParallelApprove},
 	{"SoftwareLinkRequest", testSoftwareLinkRequest},
 	{"SoftwareCatalogueAndPolicy", testSoftwareCatalogueAndPolicy},
+	{"SoftwareFromInventories", testSoftwareFromInventories},
 }
 
 func TestSoftwareSQLite(t *testing.T) {
@@ -149,6 +150,13 @@ func testSoftwareList(t *testing.T, s Store) {
 	z := all.Titles[slices.IndexFunc(all.Titles, func(x SoftwareTitle) bool { return x.Name == "Zoom Workplace" })]
 	if z.Source != "windows" || z.Status != protocol.SoftwareApproved || z.Devices != 4 || z.FirstSeen.IsZero() || z.Publisher == "" {
 		t.Errorf("a listed title: %+v", z)
+	}
+	// A search counts every match, on a short page and past the end.
+	if p, err := s.ListSoftware(ctx, SoftwareFilter{Query: "inc", Limit: 1}); err != nil || len(p.Titles) != 1 || p.Total != 3 {
+		t.Errorf("search, one per page: %v total %d %v", names(p), p.Total, err)
+	}
+	if p, err := s.ListSoftware(ctx, SoftwareFilter{Query: "inc", Offset: 10}); err != nil || len(p.Titles) != 0 || p.Total != 3 {
+		t.Errorf("search past the end: %v total %d %v", names(p), p.Total, err)
 	}
 	var bad *SoftwareInputError
 	if _, err := s.ListSoftware(ctx, SoftwareFilter{Status: []protocol.SoftwareStatus{"banned"}}); !errors.As(err, &bad) {
@@ -486,5 +494,65 @@ func testSoftwareCatalogueAndPolicy(t *testing.T, s Store) {
 	var bad *SoftwareInputError
 	if _, err := s.PutSoftwarePolicy(ctx, SoftwarePolicy{PromptText: strings.Repeat("Is it for work? ", 40)}); !errors.As(err, &bad) {
 		t.Errorf("long prompt: %v", err)
+	}
+}
+
+// The registry as the real ingest leaves it: inventories absorbed with
+// ApplyInventories and an answer recorded with RecordSoftwareAnswer are
+// what the list, the title page (versions and per-user installs read from
+// the desks' stored inventories) and IT's approval see.
+func testSoftwareFromInventories(t *testing.T, s Store) {
+	ctx := context.Background()
+	enroll(t, s, map[string]string{"ana": "windows", "ben": "windows", "cai": "linux"})
+	now := time.Now()
+	inv := func(dev string, es ...protocol.SoftwareEntry) InventoryUpdate {
+		es, _ = protocol.NormalizeSoftware(es)
+		return InventoryUpdate{FrameID: "inv-" + dev, DeviceID: dev, At: now,
+			Inventory: protocol.SoftwareInventory{Full: true, Hash: protocol.SoftwareHash(es), Entries: es, CollectedAt: now}}
+	}
+	figmaUser := protocol.SoftwareEntry{Name: "Figma", Version: "124.5.4", Publisher: "Figma, Inc.", Source: protocol.SourceRegistryUser, PerUser: true}
+	figmaMachine := protocol.SoftwareEntry{Name: "Figma (x64)", Version: "124.4.0", Publisher: "Figma Inc", Source: protocol.SourceRegistryMachine}
+	zoom := protocol.SoftwareEntry{Name: "Zoom Workplace", Version: "6.2.5", Publisher: "Zoom Video Communications, Inc.", Source: protocol.SourceRegistryMachine}
+	gimp := protocol.SoftwareEntry{Name: "GIMP", Version: "2.10.38", Source: protocol.SourceFlatpak, AppID: "org.gimp.GIMP"}
+	outs, err := s.ApplyInventories(ctx, []InventoryUpdate{inv("ana", figmaUser, zoom), inv("ben", figmaMachine, zoom), inv("cai", gimp)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range outs {
+		if o.Err != nil || o.Resync {
+			t.Fatalf("ingest: %+v", o)
+		}
+	}
+	figma := figmaUser.TitleID()
+	if figmaMachine.TitleID() != figma {
+		t.Fatal("the two Figma installs are not one title")
+	}
+	p, err := s.ListSoftware(ctx, SoftwareFilter{PerUserOnly: true})
+	if err != nil || !slices.Equal(names(p), []string{"Figma"}) || p.Titles[0].Devices != 2 || p.Titles[0].PerUserDevices != 1 || p.Titles[0].Source != "windows" {
+		t.Fatalf("per-user list after ingest: %+v %v", p, err)
+	}
+	if p, _ := s.ListSoftware(ctx, SoftwareFilter{Source: "flatpak"}); !slices.Equal(names(p), []string{"GIMP"}) {
+		t.Errorf("flatpak: %v", names(p))
+	}
+	if _, err := s.RecordSoftwareAnswer(ctx, "ans-1", "ana", protocol.SoftwareAnswer{TitleID: figma, Answer: protocol.AnswerForWork, At: now}, now); err != nil {
+		t.Fatal(err)
+	}
+	d, err := s.SoftwareTitleDetail(ctx, figma, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Devices) != 2 || d.Devices[0].DeviceID != "ana" || !d.Devices[0].PerUser || d.Devices[0].Version != "124.5.4" ||
+		d.Devices[0].Source != string(protocol.SourceRegistryUser) || d.Devices[1].Version != "124.4.0" || d.Devices[1].PerUser {
+		t.Errorf("devices (per-user first, versions from the inventories): %+v", d.Devices)
+	}
+	if len(d.Versions) != 2 || d.SoftwareTitle.Told != 1 || len(d.Answers) != 1 {
+		t.Errorf("versions %+v, told %d, answers %+v", d.Versions, d.SoftwareTitle.Told, d.Answers)
+	}
+	tt, ds, err := s.UpdateSoftware(ctx, figma, SoftwareChange{Status: ptr(protocol.SoftwareApproved)}, rob(), now, thanksOut)
+	if err != nil || len(ds) != 1 || ds[0].DeviceID != "ana" || tt.CameInAt.IsZero() {
+		t.Fatalf("approve: %+v %d deliveries %v", tt, len(ds), err)
+	}
+	if f, _ := s.SoftwareFigures(ctx, now); f.Devices != 3 || f.Titles != 3 || f.CameInThisMonth != 1 || f.ThankedMonth != 1 {
+		t.Errorf("figures: %+v", f)
 	}
 }

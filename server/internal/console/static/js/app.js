@@ -16,6 +16,7 @@ import { renderUpdates } from './updates.js';
 import { renderHeadsUp, renderCheckDevices } from './headsup.js';
 import { renderArticles } from './articles.js';
 import { renderReplies } from './replies.js';
+import { renderSoftware, renderSoftwareTitle } from './software.js';
 
 const main = document.getElementById('main');
 const appEl = document.getElementById('app');
@@ -38,6 +39,8 @@ const routes = [
   [/^\/heads-up\/([^/]+)$/, 'heads-up', renderCheckDevices],
   [/^\/articles(?:\/([^/]+))?$/, 'articles', renderArticles],
   [/^\/replies$/, 'replies', renderReplies],
+  [/^\/software$/, 'software', renderSoftware],
+  [/^\/software\/([^/]+)$/, 'software', renderSoftwareTitle],
 ];
 
 function parseHash() {

@@ -7,6 +7,7 @@ import * as store from './store.js';
 import { h, field, select, timeEl, refreshTimes, categoryTag, urgencyTag, statusTag, STATUS, toast, osName } from './util.js';
 import { compareTable, hostFacts } from './devstate.js';
 import { startArticle } from './articles.js';
+import { softwareLink } from './software.js';
 
 // Saved replies are the team's (GET /api/v1/replies); their placeholders
 // are filled for this request before the technician edits and sends.
@@ -140,6 +141,7 @@ export function renderRequest(main, id) {
       // replaceChildren is the DOM's own: it would print a null.
       ...(state.shown.length ? [h('p', { class: 'shown-articles muted', id: 'req-shown' }, 'Suggested before they asked: ',
         state.shown.map((a, i) => [i ? ', ' : '', a.title ? h('a', { href: '#/articles/' + enc(a.id), text: a.title }) : 'an article since deleted']))] : []),
+      ...(r.category === 'software' ? [softwareLink(id, state.software, catchUp)] : []),
       ...(canChange() ? [h('div', { class: 'controls' }, field('Status', statusSel), field('Who’s on it', assignSel), mineBtn)] : []));
     // A change arriving live (another technician) redraws the head; the
     // control in use keeps the focus.
@@ -293,6 +295,7 @@ export function renderRequest(main, id) {
     state.then = data.snapshot || null;
     state.hasShot = !!data.screenshot;
     state.shown = data.shown_articles || [];
+    state.software = data.software || null;
     if (data.assignee?.id) store.techNames.set(data.assignee.id, data.assignee.name);
     for (const m of data.messages || []) { const it = { kind: 'msg', ...m }; addItem(it, announce && fromOthers(it)); }
     for (const n of data.notes || []) { const it = { kind: 'note', ...n }; addItem(it, announce && fromOthers(it)); }
