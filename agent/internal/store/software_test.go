@@ -190,3 +190,40 @@ func TestSoftwareThanksAndCatalogue(t *testing.T) {
 		t.Fatalf("catalogue after reopen: %+v %v %v", got, when, err)
 	}
 }
+
+// FuzzApplySoftwareFrame: whatever body a software.ask or software.thanks
+// carries, storing it never fails (a bad one is skipped and the sequence
+// moves on), and what is kept is valid.
+func FuzzApplySoftwareFrame(f *testing.F) {
+	f.Add(true, []byte(`{"title_id":"sw_0011223344556677","name":"Figma"}`))
+	f.Add(false, []byte(`{"title_id":"sw_1","name":"Figma","status":"approved"}`))
+	f.Add(true, []byte(`{"title_id":"sw_1","name":"\xff"}`))
+	f.Add(false, []byte(`[1,2`))
+	ctx := context.Background()
+	s, err := Open(fmt.Sprintf("%s/agent.db", f.TempDir()), Options{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer s.Close()
+	var seq uint64
+	f.Fuzz(func(t *testing.T, ask bool, body []byte) {
+		seq++
+		env := protocol.Envelope{V: protocol.Version, Type: protocol.KindSoftwareThanks, ID: protocol.NewID(), Seq: seq, Body: body}
+		if ask {
+			env.Type = protocol.KindSoftwareAsk
+		}
+		a, err := s.ApplyServerFrame(ctx, env)
+		if err != nil {
+			t.Fatalf("store %s %q: %v", env.Type, body, err)
+		}
+		if a.SoftwareAsk != nil && a.SoftwareAsk.Validate() != nil {
+			t.Fatalf("kept an invalid ask: %+v", a.SoftwareAsk)
+		}
+		if a.SoftwareThanks != nil && a.SoftwareThanks.Validate() != nil {
+			t.Fatalf("kept invalid thanks: %+v", a.SoftwareThanks)
+		}
+		if last, _ := s.LastSeq(ctx); last != seq {
+			t.Fatalf("last seq %d, want %d", last, seq)
+		}
+	})
+}
