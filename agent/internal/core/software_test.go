@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -649,4 +651,21 @@ func TestRequestApp(t *testing.T) {
 	if r, err := h.RequestApp(ctx, agentapi.AppRequest{Name: "Blender"}); err != nil || r.Text != "Could I have Blender?" {
 		t.Fatalf("without a title: %+v, %v", r, err)
 	}
+}
+
+// The real collectors on this machine: whatever it has, the report is
+// normalised and a set made of it fits a frame.
+func TestCollectInstalledOnThisMachine(t *testing.T) {
+	rep, err := CollectInstalled(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, statErr := os.Stat("/var/lib/dpkg/status"); statErr == nil && runtime.GOOS == "linux" && len(rep.Entries) == 0 {
+		t.Fatal("this machine has a dpkg database, yet nothing was found")
+	}
+	set := mergeInventory(nil, rep, time.Now())
+	if set.Hash != protocol.SoftwareHash(set.Entries) || len(set.Entries) > protocol.MaxSoftwareEntries {
+		t.Fatalf("set of %d entries, hash %s", len(set.Entries), set.Hash)
+	}
+	t.Logf("%d entries, unreadable %v", len(set.Entries), set.Unreadable)
 }

@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/deskside/deskside/agent/agentapi"
+	"github.com/deskside/deskside/agent/internal/inventory"
 	"github.com/deskside/deskside/agent/internal/link"
 	"github.com/deskside/deskside/agent/internal/store"
 	"github.com/deskside/deskside/shared/protocol"
@@ -30,10 +32,24 @@ type SoftwareReport struct {
 	Failed []protocol.SoftwareSource
 }
 
+// CollectInstalled reads this computer's software sources (the package
+// databases, per-user apps, the Uninstall keys, app bundles; see
+// agent/internal/inventory). It never fails as a whole: a source present
+// but unreadable is in Failed, and its earlier entries are kept.
+func CollectInstalled(ctx context.Context) (SoftwareReport, error) {
+	rep := inventory.Collect(ctx, inventory.Options{})
+	out := SoftwareReport{Entries: rep.Entries, Truncated: rep.Truncated}
+	for _, f := range rep.Failed {
+		out.Failed = append(out.Failed, f.Source)
+		slog.Warn("software source unreadable; keeping what it listed before", "source", f.Source, "err", f.Err)
+	}
+	return out, nil
+}
+
 // SoftwareConfig turns the software inventory and amnesty on.
 type SoftwareConfig struct {
-	// Collect reads what is installed; nil: no inventory is collected (the
-	// prompts, notes and catalogue still work).
+	// Collect reads what is installed; nil: this computer's own sources
+	// (agent/internal/inventory, see CollectInstalled).
 	Collect func(ctx context.Context) (SoftwareReport, error)
 	// StartJitter bounds the random wait before the first collection
 	// (default 3 min; negative: none).
@@ -55,6 +71,9 @@ type SoftwareConfig struct {
 }
 
 func (sc *SoftwareConfig) defaults() {
+	if sc.Collect == nil {
+		sc.Collect = CollectInstalled
+	}
 	if sc.StartJitter == 0 {
 		sc.StartJitter = 3 * time.Minute
 	}
@@ -157,9 +176,6 @@ func (c *Core) runSoftware(ctx context.Context) {
 	defer promptT.Stop()
 	catT := time.NewTicker(cfg.CatalogueEvery)
 	defer catT.Stop()
-	if cfg.Collect == nil {
-		collectT.Stop()
-	}
 	c.checkPrompts(ctx) // questions kept from before a restart
 	for {
 		full := false
@@ -182,32 +198,27 @@ func (c *Core) runSoftware(ctx context.Context) {
 				next = collectRetry
 			}
 		}
-		if cfg.Collect != nil {
-			if !collectT.Stop() {
-				select {
-				case <-collectT.C:
-				default:
-				}
+		if !collectT.Stop() {
+			select {
+			case <-collectT.C:
+			default:
 			}
-			collectT.Reset(next)
 		}
+		collectT.Reset(next)
 	}
 }
 
 // CollectSoftware reads what is installed now, keeps it, and sends the
 // server what changed when online.
 func (c *Core) CollectSoftware(ctx context.Context) error {
-	if !c.sw.on || c.sw.cfg.Collect == nil {
+	if !c.sw.on {
 		return errors.New("software inventory is off")
 	}
 	return c.collectAndSend(ctx, false)
 }
 
 func (c *Core) collectAndSend(ctx context.Context, full bool) error {
-	var cerr error
-	if c.sw.cfg.Collect != nil {
-		cerr = c.collectSoftware(ctx)
-	}
+	cerr := c.collectSoftware(ctx)
 	// A full list the server asked for goes out even when this collection
 	// could not be kept: the one before is still a true list.
 	if cerr == nil || full {
