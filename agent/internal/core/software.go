@@ -364,3 +364,16 @@ func (c *Core) RequestApp(ctx context.Context, a agentapi.AppRequest) (agentapi.
 	return c.RaiseRequest(ctx, agentapi.NewRequest{Category: protocol.CategorySoftware, Urgency: protocol.UrgencyWhenYouCan,
 		Text: text, SoftwareTitle: a.TitleID})
 }
+
+// SoftwareNow collects what is installed without a running agent (for
+// `deskside-agent software` on a computer whose agent never ran): as the
+// agent would report it, not kept and not sent, so InSync is false.
+func SoftwareNow(ctx context.Context) (agentapi.SoftwareInventory, error) {
+	rep, err := CollectInstalled(ctx)
+	if err != nil {
+		return agentapi.SoftwareInventory{}, err
+	}
+	set := mergeInventory(nil, rep, time.Now().UTC().Truncate(time.Millisecond))
+	return agentapi.SoftwareInventory{Entries: set.Entries, Hash: set.Hash, CollectedAt: set.CollectedAt,
+		Truncated: set.Truncated, Unreadable: set.Unreadable}, nil
+}
