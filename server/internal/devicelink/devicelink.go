@@ -69,8 +69,10 @@ type Gateway struct {
 	cursors *cursors
 	seen    *seen
 	checks  *checkBatcher
-	pruned  atomic.Int64 // unix nanoseconds of the last heads-up history pruning
-	artRev  articlesRev  // published articles' revision, for welcome
+	// inventories is the software.inventory group commit.
+	inventories *invBatcher
+	pruned      atomic.Int64 // unix nanoseconds of the last heads-up history pruning
+	artRev      articlesRev  // published articles' revision, for welcome
 }
 
 // New builds the gateway and registers its metrics on reg.
@@ -91,6 +93,7 @@ func New(opt Options, reg prometheus.Registerer) *Gateway {
 	g.cursors = newCursors(opt.Store, opt.Log, cursorInterval)
 	g.seen = newSeen(opt.Store, opt.Log, seenInterval)
 	g.checks = newCheckBatcher(g)
+	g.inventories = newInvBatcher(g)
 	return g
 }
 
@@ -99,6 +102,7 @@ func New(opt Options, reg prometheus.Registerer) *Gateway {
 // the store is. Safe to call twice.
 func (g *Gateway) Close() error {
 	g.checks.Close()
+	g.inventories.Close()
 	return errors.Join(g.cursors.Close(), g.seen.Close())
 }
 
@@ -114,7 +118,8 @@ const maxBadFrames = 3   // invalid frames before close 4005
 const maxRateStrikes = 5 // over-limit frames before close 4006
 
 // serverCaps are the capabilities this server offers in welcome.
-var serverCaps = []string{protocol.CapTelemetry, protocol.CapScreenshot, protocol.CapAnnouncement, protocol.CapChecks, protocol.CapArticles}
+var serverCaps = []string{protocol.CapTelemetry, protocol.CapScreenshot, protocol.CapAnnouncement, protocol.CapChecks, protocol.CapArticles,
+	protocol.CapSoftware}
 
 // capabilities adds "update" when the release service is wired in.
 func (g *Gateway) capabilities() []string {
@@ -192,13 +197,14 @@ func (g *Gateway) setup(ws *websocket.Conn, dev store.Device) *link {
 		l.gone()
 		return nil
 	}
+	swHash := g.softwareHash(bg, dev.ID, hello.Capabilities)
 	now := time.Now().UTC()
 	g.seen.Add(dev.ID, hello.AgentVersion, hello.OS, hello.Arch, now) // written within seenInterval
 	after := max(hello.LastSeq, g.cursors.Of(dev.ID))                 // a cursor not yet applied to the store still counts
 	err := g.hub.ResumeAfter(p, after, func(ds []store.Delivery) []byte {
 		wel := protocol.Welcome{DeviceID: dev.ID, ServerVersion: version.Version, Capabilities: g.capabilities(),
 			PingSeconds: int(g.hub.Config().PingInterval / time.Second), ServerName: g.opt.ServerName,
-			Revision: protocol.Revision, ArticlesRevision: g.articlesRevision(bg)}
+			Revision: protocol.Revision, ArticlesRevision: g.articlesRevision(bg), SoftwareHash: swHash}
 		if len(ds) > 0 {
 			wel.ReplayFrom, wel.ReplayTo = ds[0].Seq, ds[len(ds)-1].Seq
 		}
@@ -387,7 +393,7 @@ func kindLabel(k protocol.Kind) string {
 	switch k {
 	case protocol.KindHello, protocol.KindRequestNew, protocol.KindRequestReply, protocol.KindRequestRate,
 		protocol.KindRequestReopen, protocol.KindSnapshot, protocol.KindTelemetry, protocol.KindUpdateReport,
-		protocol.KindDeliveryCursor, protocol.KindCheckReport:
+		protocol.KindDeliveryCursor, protocol.KindCheckReport, protocol.KindSoftwareInventory, protocol.KindSoftwareAnswer:
 		return string(k)
 	}
 	return "unknown"

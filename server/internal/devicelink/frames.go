@@ -108,6 +108,10 @@ func (l *link) dispatch(env protocol.Envelope) {
 		l.articleFeedback(ctx, env)
 	case protocol.KindAnnouncementMeToo:
 		l.meToo(ctx, env)
+	case protocol.KindSoftwareInventory:
+		l.softwareInventory(env)
+	case protocol.KindSoftwareAnswer:
+		l.softwareAnswer(ctx, env)
 	case protocol.KindHello:
 		l.refuse(protocol.ErrBadBody, "hello was already received on this link", env.ID)
 	default:

@@ -27,6 +27,9 @@ func FuzzDeviceFrame(f *testing.F) {
 		`{"v":1,"type":"check.report","id":"f4","ts":"2026-01-01T00:00:00Z","body":{"check":"future_check","state":"asked_it","request_id":"req_1","observed_at":"2026-01-01T00:00:00Z"}}`,
 		`{"v":1,"type":"article.feedback","id":"f5","ts":"2026-01-01T00:00:00Z","body":{"article_id":"art_1","event":"solved"}}`,
 		`{"v":1,"type":"announcement.metoo","id":"f6","ts":"2026-01-01T00:00:00Z","body":{"announcement_id":"ann_1"}}`,
+		`{"v":1,"type":"software.inventory","id":"f7","ts":"2026-01-01T00:00:00Z","body":{"full":true,"hash":"sha256:0000000000000000000000000000000000000000000000000000000000000000","entries":[{"name":"vim","version":"9","source":"dpkg"}]}}`,
+		`{"v":1,"type":"software.inventory","id":"f8","ts":"2026-01-01T00:00:00Z","body":{"base_hash":"sha256:1111111111111111111111111111111111111111111111111111111111111111","hash":"sha256:0000000000000000000000000000000000000000000000000000000000000000","added":[{"name":"Figma","source":"appimage","per_user":true}]}}`,
+		`{"v":1,"type":"software.answer","id":"f9","ts":"2026-01-01T00:00:00Z","body":{"title_id":"sw_0123456789abcdef","answer":"work","request_id":"req_1"}}`,
 	} {
 		f.Add([]byte(seed))
 	}

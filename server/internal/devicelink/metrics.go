@@ -10,6 +10,7 @@ type metrics struct {
 	requestsCreated prometheus.Counter
 	checkReports    *prometheus.CounterVec
 	checkBatch      prometheus.Histogram
+	inventoryBatch  prometheus.Histogram
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -24,7 +25,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Heads-up check state changes stored, by new state."}, []string{"state"}),
 		checkBatch: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "deskside_check_report_batch_size",
 			Help: "check.reports stored per group commit.", Buckets: prometheus.ExponentialBuckets(1, 4, 6)}),
+		inventoryBatch: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "deskside_software_inventory_batch_size",
+			Help: "software.inventory frames stored per group commit.", Buckets: prometheus.ExponentialBuckets(1, 4, 6)}),
 	}
-	reg.MustRegister(m.framesIn, m.badFrames, m.requestsCreated, m.checkReports, m.checkBatch)
+	reg.MustRegister(m.framesIn, m.badFrames, m.requestsCreated, m.checkReports, m.checkBatch, m.inventoryBatch)
 	return m
 }

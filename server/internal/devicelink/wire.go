@@ -19,7 +19,8 @@ import (
 func requestFromWire(b protocol.RequestNew, d store.Device) (store.Request, []byte, error) {
 	r := store.Request{ID: b.RequestID, DeviceID: d.ID, Hostname: d.Hostname, User: d.User,
 		Category: b.Category, Urgency: b.Urgency, Status: protocol.StatusNew, Text: b.Text,
-		CreatedAt: sentAt(b.CreatedAt), UpdatedAt: time.Now().UTC().Truncate(time.Millisecond), ShownArticles: b.ShownArticles}
+		CreatedAt: sentAt(b.CreatedAt), UpdatedAt: time.Now().UTC().Truncate(time.Millisecond), ShownArticles: b.ShownArticles,
+		SoftwareTitle: b.SoftwareTitle}
 	if b.Snapshot != nil {
 		snap, err := json.Marshal(b.Snapshot)
 		if err != nil {

@@ -66,8 +66,8 @@ func (s *SQL) CreateRequest(ctx context.Context, frameID string, r Request, scre
 			snap = []byte(r.Snapshot)
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO requests(id, device_id, category, urgency, status, text, snapshot, screenshot,
-			screenshot_type, created_at, updated_at) VALUES(?,?,?,?,?,?,?,?,?,?,?)`, r.ID, r.DeviceID, r.Category, r.Urgency,
-			r.Status, r.Text, snap, screenshot, r.ScreenshotType, ms(r.CreatedAt), ms(r.UpdatedAt))
+			screenshot_type, created_at, updated_at, software_title) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)`, r.ID, r.DeviceID, r.Category, r.Urgency,
+			r.Status, r.Text, snap, screenshot, r.ScreenshotType, ms(r.CreatedAt), ms(r.UpdatedAt), r.SoftwareTitle)
 		if err != nil {
 			return "", err
 		}

@@ -103,6 +103,9 @@ type Request struct {
 	// ShownArticles are the self-help articles suggested while the request
 	// was typed (stored by CreateRequest; read with ShownArticles).
 	ShownArticles []string
+	// SoftwareTitle links a software request to a title (SoftwareTitleID);
+	// "" when none. Stored by CreateRequest.
+	SoftwareTitle string
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
 }
