@@ -137,4 +137,3 @@ func plural(n int, one, many string) string {
 	}
 	return many
 }
-

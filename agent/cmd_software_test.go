@@ -99,4 +99,3 @@ func TestPrintSoftwareEmpty(t *testing.T) {
 		t.Fatalf("empty: %q", b.String())
 	}
 }
-
