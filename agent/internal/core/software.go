@@ -220,7 +220,9 @@ func (c *Core) checkPrompts(ctx context.Context) {
 			}
 		}
 	}
-	if shown || next == nil || c.composingNow(now) {
+	if shown || next == nil || c.composingNow(now) || !c.hasSubscribers() {
+		// Nobody to show it to (no tray, no window listening): held, so the
+		// week's one question is not spent on an empty room.
 		return
 	}
 	last, err := c.st.LastSoftwarePromptShown(ctx)
@@ -239,6 +241,14 @@ func (c *Core) checkPrompts(ctx context.Context) {
 	p := promptOf(*next)
 	c.log.Info("software question shown", "title", next.TitleID)
 	c.publish(agentapi.Event{Type: agentapi.EventSoftwarePrompt, Prompt: &p})
+}
+
+// hasSubscribers reports whether anything listens to the core's events
+// (the tray, a window through the local API).
+func (c *Core) hasSubscribers() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.subs) > 0
 }
 
 // perUserTitles are the titles installed for the person (per-user

@@ -25,10 +25,11 @@ import (
 // through the handler, and reads the frames the core sent.
 type swHarness struct {
 	*Core
-	st     *store.Store
-	db     string
-	sent   chan protocol.Envelope
-	events <-chan agentapi.Event
+	st          *store.Store
+	db          string
+	sent        chan protocol.Envelope
+	events      <-chan agentapi.Event
+	unsubscribe func()
 
 	mu      sync.Mutex
 	report  SoftwareReport
@@ -70,7 +71,7 @@ func newSW(t *testing.T, db string, opt store.Options, mod func(*Config)) *swHar
 	c.sw.send = func(env protocol.Envelope) error { h.sent <- env; return nil }
 	h.Core = c
 	events, cancel := c.subscribe()
-	h.events = events
+	h.events, h.unsubscribe = events, cancel
 	t.Cleanup(func() { cancel(); c.Close(); st.Close() })
 	return h
 }
@@ -668,4 +669,31 @@ func TestCollectInstalledOnThisMachine(t *testing.T) {
 		t.Fatalf("set of %d entries, hash %s", len(set.Entries), set.Hash)
 	}
 	t.Logf("%d entries, unreadable %v", len(set.Entries), set.Unreadable)
+}
+
+// With nobody listening (no tray, no window), a question is held, not
+// spent: it is shown once someone listens.
+func TestSoftwarePromptWaitsForSomeoneToShowIt(t *testing.T) {
+	ctx := context.Background()
+	h := newSW(t, "", store.Options{}, nil)
+	h.setReport(SoftwareReport{Entries: []protocol.SoftwareEntry{eFigma}})
+	if err := h.CollectSoftware(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h.unsubscribe()
+	h.serverFrame(t, protocol.KindSoftwareAsk, protocol.SoftwareAsk{TitleID: figmaID(), Name: "Figma"})
+	if a, _ := h.st.SoftwareAskFor(ctx, figmaID()); !a.ShownAt.IsZero() {
+		t.Fatalf("shown with nobody listening: %+v", a)
+	}
+	events, cancel := h.subscribe()
+	defer cancel()
+	h.checkPrompts(ctx)
+	select {
+	case ev := <-events:
+		if ev.Type != agentapi.EventSoftwarePrompt || ev.Prompt.TitleID != figmaID() {
+			t.Fatalf("event: %+v", ev)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("no prompt once someone listens")
+	}
 }
