@@ -29,7 +29,8 @@ func readDpkg(ctx context.Context, o *Options) ([]protocol.SoftwareEntry, bool, 
 // returns the installed packages. A malformed stanza is skipped, not fatal:
 // one bad stanza should not hide the other thousand.
 func parseDpkgStatus(ctx context.Context, r io.Reader) ([]protocol.SoftwareEntry, bool, error) {
-	tp := textproto.NewReader(bufio.NewReaderSize(r, 64<<10))
+	src := &ioErrReader{r: r}
+	tp := textproto.NewReader(bufio.NewReaderSize(src, 64<<10))
 	var out []protocol.SoftwareEntry
 	for n := 0; ; n++ {
 		if n%1024 == 0 {
@@ -48,21 +49,37 @@ func parseDpkgStatus(ctx context.Context, r io.Reader) ([]protocol.SoftwareEntry
 		}
 		switch {
 		case err == nil:
+		case src.err != nil:
+			return nil, false, fmt.Errorf("read dpkg status: %w", src.err)
 		case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
 			return out, false, nil
-		case isProtocolError(err):
+		default:
+			// Not the file's fault to read but its content's: a malformed
+			// line, or a first line indented too far for textproto to quote.
 			if err := skipStanza(tp); err != nil {
+				if src.err != nil {
+					return nil, false, fmt.Errorf("read dpkg status: %w", src.err)
+				}
 				return out, false, nil // the bad stanza ran to the end of the file
 			}
-		default:
-			return nil, false, fmt.Errorf("read dpkg status: %w", err)
 		}
 	}
 }
 
-func isProtocolError(err error) bool {
-	var pe textproto.ProtocolError
-	return errors.As(err, &pe)
+// ioErrReader remembers the error of the reader under textproto, so a
+// failure to read the file (a failed source) is told apart from a stanza
+// textproto refuses (skipped).
+type ioErrReader struct {
+	r   io.Reader
+	err error
+}
+
+func (e *ioErrReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && err != io.EOF {
+		e.err = err
+	}
+	return n, err
 }
 
 // skipStanza reads up to the blank line that ends the current stanza.

@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/deskside/deskside/shared/protocol"
 )
@@ -323,8 +326,9 @@ func FuzzDpkgStatus(f *testing.F) {
 		if err != nil {
 			t.Fatalf("an in-memory reader cannot fail: %v", err)
 		}
-		if n := bytes.Count(b, []byte("installed")); len(got) > n {
-			t.Fatalf("%d entries from %d 'installed' words", len(got), n)
+		// Every entry needs its own Status field saying "ok".
+		if n := bytes.Count(b, []byte("ok")); len(got) > n {
+			t.Fatalf("%d entries from %d 'ok' words", len(got), n)
 		}
 		for _, e := range got {
 			if e.Name == "" || e.Source != protocol.SourceDpkg {
@@ -338,4 +342,19 @@ func FuzzDpkgStatus(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestDpkgReadError: a read that fails part way (a disk error) fails the
+// source; it is not a short list.
+func TestDpkgReadError(t *testing.T) {
+	eio := errors.New("input/output error")
+	_, _, err := parseDpkgStatus(context.Background(), io.MultiReader(strings.NewReader(dpkgSample), iotest.ErrReader(eio)))
+	if !errors.Is(err, eio) {
+		t.Fatalf("got %v, want the read error", err)
+	}
+	// The same failure right after a stanza textproto refuses.
+	_, _, err = parseDpkgStatus(context.Background(), io.MultiReader(strings.NewReader("Package: a\nno colon\n"), iotest.ErrReader(eio)))
+	if !errors.Is(err, eio) {
+		t.Fatalf("after a bad stanza: got %v, want the read error", err)
+	}
 }

@@ -119,6 +119,21 @@ func TestUserAppsFixture(t *testing.T) {
 	}
 }
 
+// TestDesktopFolderSymlink: ~/.local/share/applications kept elsewhere (a
+// dotfile manager's symlink) is read the same.
+func TestDesktopFolderSymlink(t *testing.T) {
+	root, home := userFixture(t)
+	want := Collect(context.Background(), linuxAt(root, home)).Entries
+	apps := filepath.Join(home, ".local/share/applications")
+	moved := filepath.Join(home, "dotfiles", "applications")
+	must(t, os.MkdirAll(filepath.Dir(moved), 0o755))
+	must(t, os.Rename(apps, moved))
+	must(t, os.Symlink(moved, apps))
+	if got := Collect(context.Background(), linuxAt(root, home)).Entries; !slices.Equal(got, want) {
+		t.Fatalf("through a symlink:\n%s\nwant:\n%s", dump(got), dump(want))
+	}
+}
+
 func dump(es []protocol.SoftwareEntry) string {
 	var b strings.Builder
 	for _, e := range es {
@@ -335,6 +350,28 @@ func FuzzRPMOutput(f *testing.F) {
 		for _, e := range got {
 			if strings.TrimSpace(e.Name) == "" || e.Source != protocol.SourceRPM || e.Name == "gpg-pubkey" {
 				t.Fatalf("entry %+v", e)
+			}
+		}
+	})
+}
+
+// FuzzAppImageName: a file name always gives a name or nothing, never a
+// version without a name, and both come from the file name itself.
+func FuzzAppImageName(f *testing.F) {
+	f.Add("MuseScore-Studio-4.2.1.240230938-x86_64.AppImage")
+	f.Add("-1.0.AppImage")
+	f.Add("x86_64")
+	f.Fuzz(func(t *testing.T, file string) {
+		name, version := appImageName(file)
+		if name == "" && version != "" {
+			t.Fatalf("%q: version %q without a name", file, version)
+		}
+		if version != "" && !strings.Contains(file, version) {
+			t.Fatalf("%q: version %q is not in the name", file, version)
+		}
+		for _, w := range strings.Fields(name) {
+			if !strings.Contains(file, w) {
+				t.Fatalf("%q: name %q is not made of the file's words", file, name)
 			}
 		}
 	})

@@ -163,6 +163,11 @@ func readDesktopEntries(ctx context.Context, o *Options) ([]protocol.SoftwareEnt
 		}
 		return false
 	}
+	// WalkDir does not follow a symlink, not even the one it starts at, and
+	// dotfile managers often make this folder one.
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = real
+	}
 	var out []protocol.SoftwareEntry
 	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
