@@ -27,7 +27,7 @@ func run(ctx context.Context, args []string) error {
 	email := f.str("admin-email", "loadtest@example.com", "technician account (created on a fresh server)")
 	password := f.str("admin-password", "loadtest-password-1", "its password")
 	out := f.str("results", "results/loadtest.json", "where the JSON results go")
-	scenarios := f.str("scenarios", strings.Join(sim.AllScenarios, ","), "comma-separated: "+strings.Join(sim.AllScenarios, ","))
+	scenarios := f.str("scenarios", strings.Join(sim.DefaultScenarios, ","), "comma-separated: "+strings.Join(sim.AllScenarios, ","))
 	hold := f.dur("hold", 60*time.Second, "idle hold duration")
 	ping := f.dur("ping-interval", 60*time.Second, "server ping interval (for a server this program starts)")
 	telem := f.float("telemetry-rate", 1000, "background telemetry frames per second (device → console, in memory)")
@@ -41,6 +41,7 @@ func run(ctx context.Context, args []string) error {
 	backoff := f.dur("backoff-base", time.Second, "reconnect backoff base (full jitter over min(60 s, base·2^n), as the agent)")
 	profBroadcast := f.str("profile-broadcast", "", "save a 3 s CPU profile of the server (server-bin self) taken across the broadcast to this file")
 	broadcasts := f.num("broadcasts", 1, "announcements the broadcast scenario sends, one after another")
+	swWindow := f.dur("software-window", 180*time.Second, "window within which every device sends its first software inventory (scenario software)")
 	_ = f.Parse(args)
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
@@ -115,7 +116,7 @@ func run(ctx context.Context, args []string) error {
 	r := &sim.Runner{Target: target, Shards: shards, Techs: techs, Out: os.Stdout, Cfg: sim.RunConfig{Devices: *devices,
 		Scenarios: strings.Split(*scenarios, ","), Hold: *hold, TelemetryRate: *telem, ProbeRate: *probes, LoadFor: *loadFor,
 		SlowFraction: *slowFrac, SlowPushes: *pushes, PushBytes: *pushBytes, StormTimeout: *stormTimeout, Token: tok,
-		ProfileBroadcast: *profBroadcast, Broadcasts: *broadcasts}}
+		ProfileBroadcast: *profBroadcast, Broadcasts: *broadcasts, SoftwareWindow: *swWindow}}
 	rep, runErr := r.Run(ctx)
 	if rep != nil {
 		if err := rep.Save(*out); err != nil {

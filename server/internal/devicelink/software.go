@@ -88,6 +88,14 @@ func (b *invBatcher) add(j invJob) bool {
 	return true
 }
 
+// full reports whether the queue is full, so a frame can be refused
+// before its thousands of entries are decoded.
+func (b *invBatcher) full() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.held >= maxQueuedEntries
+}
+
 // Close stores what is queued, then stops; safe to call twice.
 func (b *invBatcher) Close() {
 	b.mu.Lock()
@@ -239,15 +247,21 @@ func (l *link) softwareInventory(env protocol.Envelope) {
 		l.refuse(protocol.ErrBadBody, "This inventory is not valid UTF-8; the agent cleans names before sending.", env.ID)
 		return
 	}
+	if l.g.inventories.full() {
+		l.refuse(protocol.ErrRateLimited, busyInventories, env.ID)
+		return
+	}
 	var b protocol.SoftwareInventory
 	if !l.decode(env, &b) {
 		return
 	}
 	j := invJob{l: l, env: env, inv: b, entries: len(b.Entries) + len(b.Added) + len(b.Removed), at: time.Now().UTC()}
 	if !l.g.inventories.add(j) {
-		l.refuse(protocol.ErrRateLimited, "The server is busy taking in software lists; send it again in a minute.", env.ID)
+		l.refuse(protocol.ErrRateLimited, busyInventories, env.ID)
 	}
 }
+
+const busyInventories = "The server is busy taking in software lists; send it again in a minute."
 
 // softwareAnswer stores a person's answer to software.ask.
 func (l *link) softwareAnswer(ctx context.Context, env protocol.Envelope) {

@@ -144,6 +144,9 @@ func (d *device) handle(data []byte) {
 		}
 		d.scheduleCursor()
 	}
+	if run := d.f.sw.Load(); run != nil && (env.Type == protocol.KindAck || env.Type == protocol.KindError || env.Type == protocol.KindSoftwareWant) {
+		run.answered(d, env, now)
+	}
 	switch env.Type {
 	case protocol.KindAck:
 		var a protocol.Ack

@@ -76,7 +76,8 @@ type Fleet struct {
 	probes   sync.Map // frame id → send time (unix nanos), for ack latency
 	checkIDs sync.Map // check.report frame id → send time (unix nanos)
 	checkH   *Hist
-	cursors  sync.Map // delivery.cursor frame ids not yet acked
+	sw       atomic.Pointer[swRun] // the software burst in progress, if any
+	cursors  sync.Map              // delivery.cursor frame ids not yet acked
 	pendCur  atomic.Int64
 	ackH     *Hist
 	techToD  *Hist

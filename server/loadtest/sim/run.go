@@ -12,7 +12,7 @@ import (
 // RunConfig chooses scenarios and their sizes.
 type RunConfig struct {
 	Devices   int           `json:"devices"`
-	Scenarios []string      `json:"scenarios"` // idle, broadcast, route, checks, slow, storm
+	Scenarios []string      `json:"scenarios"` // idle, broadcast, route, checks, software, slow, storm
 	Hold      time.Duration `json:"hold_ns"`   // idle hold
 	// Background traffic during route and slow: telemetry frames per second
 	// (device → console, in memory) and request probes per second (stored,
@@ -32,10 +32,17 @@ type RunConfig struct {
 	// Broadcasts is how many announcements the broadcast scenario sends,
 	// one after another on the same fleet (default 1).
 	Broadcasts int `json:"broadcasts"`
+	// SoftwareWindow is the window within which every device sends its
+	// first software inventory (scenario software).
+	SoftwareWindow time.Duration `json:"software_window_ns"`
 }
 
 // AllScenarios in the order they run.
-var AllScenarios = []string{"idle", "broadcast", "route", "checks", "slow", "storm"}
+var AllScenarios = []string{"idle", "broadcast", "route", "checks", "software", "slow", "storm"}
+
+// DefaultScenarios run when none are named: all but software, which takes
+// minutes (--scenarios route,software).
+var DefaultScenarios = []string{"idle", "broadcast", "route", "checks", "slow", "storm"}
 
 // Runner drives one run: shards of devices, technicians, a target server.
 type Runner struct {
@@ -80,6 +87,8 @@ func (r *Runner) Run(ctx context.Context) (*Report, error) {
 			err = r.route(ctx)
 		case "checks":
 			err = r.checks(ctx)
+		case "software":
+			err = r.software(ctx)
 		case "slow":
 			err = r.slow(ctx)
 		case "storm":

@@ -170,11 +170,18 @@ type routeFigures struct {
 	SendErrors int     `json:"send_errors"`
 	Unexpected int     `json:"unexpected_disconnects"`
 	Server     ServerStats
+	Software   *swResult `json:"software,omitempty"` // scenario software
+	SwAck      Summary   `json:"software_full_ack"`  // full list sent → acked
 }
 
 // load runs one phase of background traffic and probes on every shard;
 // with a checkWindow every device also sends one check.report within it.
 func (r *Runner) load(ctx context.Context, checkWindow time.Duration) (routeFigures, error) {
+	return r.loadWith(ctx, LoadRequest{CheckWindow: checkWindow.Seconds()})
+}
+
+// loadWith is load with extra traffic (extra's CheckWindow, SoftwareWindow).
+func (r *Runner) loadWith(ctx context.Context, extra LoadRequest) (routeFigures, error) {
 	var f routeFigures
 	for _, t := range r.Techs {
 		t.ResetHists()
@@ -187,12 +194,12 @@ func (r *Runner) load(ctx context.Context, checkWindow time.Duration) (routeFigu
 	}
 	k := float64(len(r.Shards))
 	req := LoadRequest{Seconds: r.Cfg.LoadFor.Seconds(), TelemetryRate: r.Cfg.TelemetryRate / k, ProbeRate: r.Cfg.ProbeRate / k,
-		CheckWindow: checkWindow.Seconds()}
+		CheckWindow: extra.CheckWindow, SoftwareWindow: extra.SoftwareWindow}
 	lrs, err := each(r, func(s Shard) (LoadResult, error) { return s.Load(ctx, req) })
 	if err != nil {
 		return f, err
 	}
-	ack, t2d, rt, ck := NewHist(), NewHist(), NewHist(), NewHist()
+	ack, t2d, rt, ck, swh := NewHist(), NewHist(), NewHist(), NewHist(), NewHist()
 	var tel, pr int
 	for _, l := range lrs {
 		ack.Merge(l.Ack)
@@ -200,6 +207,7 @@ func (r *Runner) load(ctx context.Context, checkWindow time.Duration) (routeFigu
 			ck.Merge(l.CheckAck)
 		}
 		f.Checks += l.Checks
+		f.Software = f.Software.merge(l.Software, swh)
 		t2d.Merge(l.TechToDev)
 		rt.Merge(l.RoundTrip)
 		tel += l.Telemetry
@@ -215,6 +223,7 @@ func (r *Runner) load(ctx context.Context, checkWindow time.Duration) (routeFigu
 	f.Telemetry, f.DevToTech = r.Techs[0].telemH.Summary(), r.Techs[0].devToT.Summary()
 	f.TechToDev, f.RoundTrip, f.Ack, f.CheckAck = t2d.Summary(), rt.Summary(), ack.Summary(), ck.Summary()
 	f.TelemRate, f.ProbeRate = float64(tel)/secs, float64(pr)/secs
+	f.SwAck = swh.Summary()
 	f.Unexpected = st1.Unexpected - st0.Unexpected
 	return f, nil
 }

@@ -83,6 +83,9 @@ type LoadRequest struct {
 	// at a random moment within it (a fleet's heads-up change arriving
 	// within one agent jitter window), on top of the traffic above.
 	CheckWindow float64 `json:"check_window_s,omitempty"`
+	// SoftwareWindow, when set, has every live device send its first full
+	// software inventory at a random moment within it (see software.go).
+	SoftwareWindow float64 `json:"software_window_s,omitempty"`
 }
 
 // LoadResult is what the shard's devices measured.
@@ -97,6 +100,7 @@ type LoadResult struct {
 	// report → ack (stored) latency.
 	Checks   int       `json:"checks_sent,omitempty"`
 	CheckAck *Snapshot `json:"check_ack,omitempty"`
+	Software *swResult `json:"software,omitempty"`
 }
 
 // counts is what one kind of load traffic did.
@@ -147,6 +151,8 @@ func (f *Fleet) Load(ctx context.Context, req LoadRequest) LoadResult {
 	dur := time.Duration(req.Seconds * float64(time.Second))
 	checks := make(chan counts, 1)
 	go func() { checks <- f.checkBurst(ctx, req.CheckWindow) }()
+	software := make(chan *swResult, 1)
+	go func() { software <- f.softwareBurst(ctx, req.SoftwareWindow) }()
 	var res LoadResult
 	run := func(rate float64, send func(d *device, now int64) error) counts {
 		var c counts
@@ -191,6 +197,7 @@ func (f *Fleet) Load(ctx context.Context, req LoadRequest) LoadResult {
 		return err
 	})
 	tc, cc := <-done, <-checks
+	res.Software = <-software
 	res.Telemetry, res.Probes, res.Checks, res.SendErrors = tc.sent, pc.sent, cc.sent, tc.errs+pc.errs+cc.errs
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) && f.roundH.Summary().Count < int64(pc.sent) && ctx.Err() == nil {

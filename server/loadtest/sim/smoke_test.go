@@ -57,7 +57,7 @@ func TestSmoke(t *testing.T) {
 	}
 	r := &sim.Runner{Target: testTarget{t, s}, Shards: shards, Techs: techs, Out: newTestWriter(t),
 		Cfg: sim.RunConfig{Devices: n, Scenarios: sim.AllScenarios, Hold: 2 * time.Second, TelemetryRate: 100, ProbeRate: 10,
-			LoadFor: 2 * time.Second, SlowFraction: 0.01, SlowPushes: 3, PushBytes: 2000, StormTimeout: 40 * time.Second,
+			LoadFor: 2 * time.Second, SoftwareWindow: 5 * time.Second, SlowFraction: 0.01, SlowPushes: 3, PushBytes: 2000, StormTimeout: 40 * time.Second,
 			Token: s.Token(t)}}
 	rep, err := r.Run(ctx)
 	if err != nil {
