@@ -59,6 +59,9 @@ func cmdRun(ctx context.Context, args []string) error {
 	}
 	// Heads-up checks run on every desk, with IT's policy once it comes.
 	cfg.Checks = &checks.Config{}
+	// The software inventory and amnesty: collected a few minutes after
+	// start, then twice a day; IT's questions, notes and catalogue.
+	cfg.Software = &core.SoftwareConfig{}
 	su := &selfUpdate{flags: uf, dataDir: p.dir, log: log}
 	su.hook(&cfg)
 	c, err := core.New(cfg)

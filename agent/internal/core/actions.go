@@ -71,6 +71,9 @@ func SaveRequest(ctx context.Context, st *store.Store, sys sysinfo.Collector, in
 	if err := checkText(in.Text, true); err != nil {
 		return agentapi.Request{}, err
 	}
+	if in.SoftwareTitle != "" && (in.Category != protocol.CategorySoftware || !strings.HasPrefix(in.SoftwareTitle, "sw_") || len(in.SoftwareTitle) > 64) {
+		return agentapi.Request{}, badInput("We couldn't tell which app this is about. Please pick it again.")
+	}
 	var shot *protocol.Attachment
 	if len(in.Screenshot) > 0 {
 		if len(in.Screenshot) > protocol.MaxScreenshotBytes {
@@ -91,7 +94,8 @@ func SaveRequest(ctx context.Context, st *store.Store, sys sysinfo.Collector, in
 	r := agentapi.Request{ID: protocol.NewID(), Category: in.Category, Urgency: in.Urgency, Text: in.Text,
 		Status: protocol.StatusNew, CreatedAt: now, UpdatedAt: now, HasScreenshot: shot != nil}
 	body := protocol.RequestNew{RequestID: r.ID, Category: r.Category, Urgency: r.Urgency, Text: r.Text,
-		Screenshot: shot, Snapshot: &snap, CreatedAt: now, ShownArticles: shownArticles(in.ShownArticles), Check: in.Check}
+		Screenshot: shot, Snapshot: &snap, CreatedAt: now, ShownArticles: shownArticles(in.ShownArticles), Check: in.Check,
+		SoftwareTitle: in.SoftwareTitle}
 	env, err := protocol.New(protocol.KindRequestNew, body)
 	if err != nil {
 		return agentapi.Request{}, err

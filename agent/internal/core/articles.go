@@ -67,32 +67,11 @@ func (a *articlesHTTP) client(creds *enroll.Credentials, roots *x509.CertPool) *
 // decodes an ArticleList of at most limit bytes.
 func (c *Core) getArticles(ctx context.Context, path string, q url.Values, limit int64) (protocol.ArticleList, error) {
 	var list protocol.ArticleList
-	c.mu.Lock()
-	creds := c.creds
-	c.mu.Unlock()
-	if creds == nil {
-		return list, enroll.ErrNotEnrolled
-	}
-	u, err := url.Parse(strings.TrimRight(creds.Server, "/") + path)
-	if err != nil {
-		return list, fmt.Errorf("article url: %w", err)
-	}
-	u.RawQuery = q.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	resp, err := c.deviceGet(ctx, path, q)
 	if err != nil {
 		return list, err
 	}
-	req.Header.Set("Authorization", protocol.DeviceAuthHeader(creds.DeviceID, creds.Secret))
-	req.Header.Set("Accept", "application/json")
-	resp, err := c.articles.client(creds, c.cfg.RootCAs).Do(req)
-	if err != nil {
-		return list, fmt.Errorf("get %s: %w", path, err)
-	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		return list, fmt.Errorf("get %s: %s", path, resp.Status)
-	}
 	list, err = decodeArticleList(resp.Body, limit)
 	if err != nil {
 		return list, fmt.Errorf("get %s: %w", path, err)

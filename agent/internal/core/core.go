@@ -68,6 +68,8 @@ type Config struct {
 	// Notify, Changed and State are the core's; the rest (Env, Interval,
 	// Opener…) is the caller's.
 	Checks *checks.Config
+	// Software turns the software inventory and amnesty on (nil: off).
+	Software *SoftwareConfig
 }
 
 // Core is the agent. Create with New, start with Run, stop by cancelling
@@ -96,6 +98,7 @@ type Core struct {
 	articles articlesHTTP   // self-help: the article paths' HTTPS client
 	syncMu   sync.Mutex     // one offline-articles sync at a time
 	checks   *checks.Runner // nil: heads-up checks off
+	sw       softwareState  // software amnesty (sw.on: on)
 }
 
 // New returns a Core; it does not connect until Run.
@@ -126,6 +129,7 @@ func New(cfg Config) (*Core, error) {
 	if cfg.Checks != nil {
 		c.checks = c.newChecks(*cfg.Checks)
 	}
+	c.initSoftware(cfg.Software)
 	return c, nil
 }
 
@@ -134,6 +138,10 @@ func (c *Core) Run(ctx context.Context) error {
 	if c.checks != nil {
 		// Checks run offline and before enrolment too.
 		go c.runChecks(ctx)
+	}
+	if c.sw.on {
+		// The inventory is collected offline and before enrolment too.
+		go c.runSoftware(ctx)
 	}
 	creds, err := c.ensureEnrolled(ctx)
 	if err != nil || creds == nil {
@@ -210,6 +218,13 @@ func (c *Core) Close() error {
 		close(ch)
 		delete(c.subs, id)
 	}
+	c.sw.mu.Lock()
+	for _, t := range []*time.Timer{c.sw.retryT, c.sw.composeT} {
+		if t != nil {
+			t.Stop()
+		}
+	}
+	c.sw.mu.Unlock()
 	return nil
 }
 

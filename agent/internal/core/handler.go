@@ -29,6 +29,9 @@ func (h *handler) Hello(ctx context.Context) (protocol.Hello, error) {
 	if h.checks != nil {
 		caps = append(caps, protocol.CapChecks)
 	}
+	if h.sw.on {
+		caps = append(caps, protocol.CapSoftware)
+	}
 	return protocol.Hello{AgentVersion: version.Version, OS: runtime.GOOS, Arch: runtime.GOARCH, LastSeq: seq,
 		Capabilities: caps, Revision: protocol.Revision}, nil
 }
@@ -51,6 +54,11 @@ func (h *handler) State(s agentapi.ConnState, err error, next time.Time) {
 		c.stopTelemetry()
 	}
 	c.setState(s, err, next)
+	if s == agentapi.ConnOnline {
+		go c.softwareOnline(context.Background())
+	} else {
+		c.softwareOffline()
+	}
 }
 
 func (h *handler) Welcome(ctx context.Context, w protocol.Welcome) {
@@ -65,6 +73,7 @@ func (h *handler) Welcome(ctx context.Context, w protocol.Welcome) {
 		c.cfg.Welcomed()
 	}
 	c.articlesBehind(ctx, w.ArticlesRevision)
+	c.softwareWelcome(w)
 	if !stale {
 		return
 	}
@@ -86,6 +95,9 @@ func (h *handler) Welcome(ctx context.Context, w protocol.Welcome) {
 
 func (h *handler) Ack(ctx context.Context, a protocol.Ack) {
 	c := h.core()
+	if c.softwareAck(ctx, a) {
+		return
+	}
 	res, err := c.st.Ack(ctx, a.ID)
 	if err != nil {
 		c.log.Error("store ack", "id", a.ID, "err", err)
@@ -130,6 +142,9 @@ var permanent = map[string]bool{
 
 func (h *handler) Refused(ctx context.Context, e protocol.Error) {
 	c := h.core()
+	if c.softwareRefused(ctx, e) {
+		return
+	}
 	c.log.Warn("server refused a frame", "ref", e.Ref, "code", e.Code, "message", e.Message)
 	if e.Ref != "" && permanent[e.Code] {
 		if err := c.st.Drop(ctx, e.Ref); err != nil {
@@ -169,6 +184,12 @@ func (h *handler) Store(ctx context.Context, env protocol.Envelope) error {
 	if a.ChecksPolicy != nil {
 		c.applyChecksPolicy(*a.ChecksPolicy)
 	}
+	if a.SoftwareAsk != nil {
+		c.checkPrompts(ctx)
+	}
+	if a.SoftwareThanks != nil {
+		c.softwareThanks(*a.SoftwareThanks)
+	}
 	return nil
 }
 
@@ -196,6 +217,8 @@ func (h *handler) Control(ctx context.Context, env protocol.Envelope) {
 			return
 		}
 		c.articlesBehind(ctx, ch.Revision)
+	case protocol.KindSoftwareWant:
+		c.softwareWant(ctx, env)
 	default:
 		c.log.Debug("ignored server frame", "type", env.Type)
 	}

@@ -27,6 +27,11 @@ type Applied struct {
 	// ChecksPolicy is a heads-up policy newer than the one kept (nil when
 	// the frame was another kind or an older policy).
 	ChecksPolicy *protocol.ChecksPolicy
+	// SoftwareAsk is IT's new "Is it for your work?" question (nil when
+	// the frame was another kind, or a title asked about before).
+	SoftwareAsk *SoftwareAsk
+	// SoftwareThanks is IT's thank-you or note about a title.
+	SoftwareThanks *SoftwareThanks
 }
 
 // ApplyServerFrame stores a sequenced server → device frame and advances
@@ -87,6 +92,18 @@ func (s *Store) ApplyServerFrame(ctx context.Context, env protocol.Envelope) (Ap
 				return err
 			}
 			a.ChecksPolicy = p
+		case protocol.KindSoftwareAsk:
+			ask, err := applySoftwareAsk(ctx, tx, env)
+			if err != nil {
+				return err
+			}
+			a.SoftwareAsk = ask
+		case protocol.KindSoftwareThanks:
+			th, err := applySoftwareThanks(ctx, tx, env)
+			if err != nil {
+				return err
+			}
+			a.SoftwareThanks = th
 		}
 		if env.Seq == 0 {
 			return nil

@@ -115,6 +115,10 @@ func Open(path string, opt Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open store: articles schema: %w", classify(err))
 	}
+	if _, err := db.Exec(softwareSchema); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store: software schema: %w", classify(err))
+	}
 	return &Store{db: db}, nil
 }
 
