@@ -16,15 +16,12 @@ import (
 // the prompt on; the desk's inventory shows a per-user Figma; the server
 // asks; the person says "yes, for work" (a software request linked to the
 // title); IT approves it and puts it in the catalogue; the thank-you
-// reaches the desk, and the catalogue lists Figma. It needs the console's
-// REST half (wave4-console); on a branch without it, it says so and skips.
+// reaches the desk, and the catalogue lists Figma.
 func TestE2ESoftwareAmnestyLoop(t *testing.T) {
 	ctx := context.Background()
 	srv := servertest.New(t)
 	tech := srv.Tech(t)
-	if st := tech.Do(t, http.MethodPut, "/api/v1/software/policy", map[string]any{"prompt": true}, nil); st == http.StatusNotFound || st == http.StatusMethodNotAllowed {
-		t.Skipf("the server has no software REST yet (PUT /api/v1/software/policy: %d): merge the console half", st)
-	} else if st != http.StatusOK {
+	if st := tech.Do(t, http.MethodPut, "/api/v1/software/policy", map[string]any{"prompt": true}, nil); st != http.StatusOK {
 		t.Fatalf("turn the prompt on: %d", st)
 	}
 	figma := protocol.SoftwareEntry{Name: "Figma", Version: "124.1.2", Publisher: "Figma, Inc.", Source: protocol.SourceAppImage, PerUser: true}
