@@ -16,10 +16,6 @@ import (
 	"github.com/deskside/deskside/shared/protocol"
 )
 
-// errSoftwareNotYet marks the software store methods still being built
-// (software_query.go's, until the console half lands).
-var errSoftwareNotYet = errors.New("software inventory is not available in this build")
-
 // titleIDs memoises SoftwareTitleID (a SHA-256 over normalised strings)
 // by an entry's title parts: a batch of fifty full lists asks for 75,000
 // ids, mostly the same 1,500. Bounded: cleared when it grows past
