@@ -122,6 +122,11 @@ func appImageName(file string) (name, version string) {
 		stem, version = m[1], m[2]
 	}
 	name = strings.Join(strings.FieldsFunc(stem, func(r rune) bool { return r == '-' || r == '_' || r == ' ' }), " ")
+	if name == "" {
+		// Only separators before the version ("  00"): no name to go with
+		// it, so no version either (the caller skips such a file).
+		return "", ""
+	}
 	return name, version
 }
 
