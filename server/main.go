@@ -108,6 +108,18 @@ func main() {
 }
 
 // flags builds a flag set whose defaults come from DESKSIDE_* variables.
+// configuredURL is --public-url, or the URL --addr gives, for links the
+// server writes (webhooks, emails) before it listens.
+func configuredURL(public, addr string, tls bool) string {
+	if public != "" {
+		return strings.TrimRight(public, "/")
+	}
+	if tls {
+		return "https://" + addr
+	}
+	return "http://" + addr
+}
+
 type flags struct{ *flag.FlagSet }
 
 func newFlags(name string) flags {
@@ -208,7 +220,7 @@ func serve(args []string) error {
 	defer stop()
 	a, err := app.New(ctx, app.Config{DataDir: *data, Store: *storeKind, DatabaseURL: *dbURL,
 		Bus: *busKind, NATSURL: *natsURL, Cluster: *cluster, NodeID: *nodeID, TLSCert: *cert, TLSKey: *key, TLSSelfSigned: *selfSigned,
-		AllowedOrigins: allowed, ServerName: *name, PingInterval: *ping, DeviceRate: float64(*rateN), Log: log,
+		AllowedOrigins: allowed, ServerName: *name, PublicURL: configuredURL(*publicURL, *addr, *cert != "" || *selfSigned), PingInterval: *ping, DeviceRate: float64(*rateN), Log: log,
 		ReleasePublicKeys: pubKeys, MetricsToken: *metricsToken, OIDC: oidcCfg})
 	if err != nil {
 		return err

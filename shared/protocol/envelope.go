@@ -37,7 +37,7 @@ import (
 const Version = 1
 
 // Revision is the additive revision of Version this code speaks.
-const Revision = 3
+const Revision = 4
 
 // Limits shared by both ends. The server enforces them; the agent checks them
 // before sending so the user hears about a too-large screenshot at once.

@@ -129,6 +129,24 @@ type Welcome struct {
 	// device ("" none): the agent sends nothing when it matches, changes
 	// when it matches the agent's last acknowledged set, else a full list.
 	SoftwareHash string `json:"software_hash,omitempty"`
+	// Expectations (revision 4) say how soon IT usually answers, one per
+	// urgency, so Get help and My requests can make an honest promise.
+	Expectations []Expectation `json:"expectations,omitempty"`
+}
+
+// Expectation is an honest promise for one urgency: how long a first
+// answer usually takes, from IT's response target and the real median of
+// the last 30 days (whichever is longer, so it is never rosier than the
+// truth). The agent words it ("Usually answered within 2 working hours").
+type Expectation struct {
+	Urgency Urgency `json:"urgency"`
+	// FirstResponseMinutes is the usual time to a first answer; counted in
+	// IT's working hours when Working is set. 0: no promise to make.
+	FirstResponseMinutes int  `json:"first_response_minutes"`
+	Working              bool `json:"working,omitempty"`
+	// NextOpen is when IT's working hours start again, when they are over
+	// now ("IT is back Monday at 9:00"); zero while IT is at work.
+	NextOpen time.Time `json:"next_open,omitzero"`
 }
 
 // Ack confirms that the frame with ID (the envelope id) was durably stored.
@@ -398,6 +416,14 @@ type RequestSummary struct {
 	RatingComment string    `json:"rating_comment,omitempty"`
 	CreatedAt     time.Time `json:"created_at"`
 	UpdatedAt     time.Time `json:"updated_at"`
+	// Response targets (revision 4): when the first answer and the
+	// resolution are due (zero: no target), when they happened, and since
+	// when the request waits on the employee (its clock is paused then).
+	FirstResponseDue time.Time `json:"first_response_due,omitzero"`
+	ResolutionDue    time.Time `json:"resolution_due,omitzero"`
+	FirstResponseAt  time.Time `json:"first_response_at,omitzero"`
+	ResolvedAt       time.Time `json:"resolved_at,omitzero"`
+	WaitingSince     time.Time `json:"waiting_since,omitzero"`
 }
 
 // ThreadItem names an item a technician added to a request's thread

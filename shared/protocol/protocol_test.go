@@ -42,7 +42,9 @@ func golden() map[Kind]any {
 	snap := sampleSnapshot()
 	return map[Kind]any{
 		KindHello:          Hello{AgentVersion: "1.0.0", OS: "linux", Arch: "amd64", Capabilities: []string{CapTelemetry, CapScreenshot, CapChecks, CapArticles}, LastSeq: 41, Revision: Revision},
-		KindWelcome:        Welcome{DeviceID: "dev_1", ServerVersion: "1.0.0", Capabilities: []string{CapTelemetry}, PingSeconds: 120, ReplayFrom: 42, ReplayTo: 44, ServerName: "Acme IT", Revision: Revision, ArticlesRevision: 7, SoftwareHash: "sha256:" + strings.Repeat("ab", 32)},
+		KindWelcome:        Welcome{DeviceID: "dev_1", ServerVersion: "1.0.0", Capabilities: []string{CapTelemetry}, PingSeconds: 120, ReplayFrom: 42, ReplayTo: 44, ServerName: "Acme IT", Revision: Revision, ArticlesRevision: 7, SoftwareHash: "sha256:" + strings.Repeat("ab", 32),
+			Expectations: []Expectation{{Urgency: UrgencyBlocking, FirstResponseMinutes: 120, Working: true, NextOpen: t0.Add(14 * time.Hour)},
+				{Urgency: UrgencyWhenYouCan, FirstResponseMinutes: 960, Working: true}}},
 		KindAck:            Ack{ID: "f1c0ffee-0000-4000-8000-000000000001", Ref: "req_1"},
 		KindError:          Error{Code: ErrUnknownType, Message: "unknown message type \"bogus\"", Ref: "abc"},
 		KindRequestNew:     RequestNew{RequestID: "req_1", Category: CategorySoftware, Urgency: UrgencyWhenYouCan, Text: "I installed Figma for my work", Screenshot: &Attachment{Name: "screen.png", Type: "image/png", Data: []byte{0x89, 'P', 'N', 'G'}}, Snapshot: &snap, CreatedAt: t0, ShownArticles: []string{"art_1"}, SoftwareTitle: "sw_0123456789abcdef"},
@@ -80,7 +82,9 @@ func golden() map[Kind]any {
 		KindUpdateAvailable: UpdateAvailable{Version: "1.1.0", Channel: "stable", ManifestURL: "/api/v1/releases/rel_1/manifest", BinaryURL: "/api/v1/releases/rel_1/binary"},
 		KindPresence:        Presence{DeviceID: "dev_1", Hostname: "ana-laptop", User: "ana", OS: "linux", Online: true, At: t0},
 		KindRequestCreated:  RequestSummary{RequestID: "req_1", DeviceID: "dev_1", Hostname: "ana-laptop", User: "ana", Category: CategoryProblem, Urgency: UrgencyBlocking, Status: StatusNew, Text: "Wi-Fi drops", CreatedAt: t0, UpdatedAt: t0},
-		KindRequestUpdated:  RequestSummary{RequestID: "req_1", DeviceID: "dev_1", Hostname: "ana-laptop", Category: CategoryProblem, Urgency: UrgencyBlocking, Status: StatusResolved, Assignee: "tech_1", Rating: 5, CreatedAt: t0, UpdatedAt: t0},
+		KindRequestUpdated:  RequestSummary{RequestID: "req_1", DeviceID: "dev_1", Hostname: "ana-laptop", Category: CategoryProblem, Urgency: UrgencyBlocking, Status: StatusResolved, Assignee: "tech_1", Rating: 5, CreatedAt: t0, UpdatedAt: t0,
+			FirstResponseDue: t0.Add(2 * time.Hour), ResolutionDue: t0.Add(8 * time.Hour), FirstResponseAt: t0.Add(30 * time.Minute),
+			ResolvedAt: t0.Add(3 * time.Hour)},
 		KindDeviceMessage:   Message{RequestID: "req_1", MessageID: "msg_1", DeviceID: "dev_1", Author: Person{Name: "ana"}, FromUser: true, Text: "Thanks!", CreatedAt: t0},
 		KindDeviceSnapshot:  DeviceSnapshot{DeviceID: "dev_1", Snapshot: snap},
 		KindDeviceTelem:     Telemetry{DeviceID: "dev_1", At: t0, CPUPct: 12.5, MemPct: 50, DiskPct: 80},

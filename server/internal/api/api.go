@@ -18,6 +18,7 @@ import (
 
 	"github.com/deskside/deskside/server/internal/auth"
 	"github.com/deskside/deskside/server/internal/devicelink"
+	"github.com/deskside/deskside/server/internal/events"
 	"github.com/deskside/deskside/server/internal/httpjson"
 	"github.com/deskside/deskside/server/internal/hub"
 	"github.com/deskside/deskside/server/internal/identity"
@@ -58,6 +59,12 @@ type Options struct {
 	// SSO turns on single sign-on with the company's identity provider
 	// (nil: off); checked with sso.Config.Check.
 	SSO *sso.Config
+	// Events hears what happened after it is stored (webhooks, chat,
+	// email); nil: nobody listens.
+	Events events.Sink
+	// PublicURL is the server's base URL as people reach it, for links in
+	// events and emails ("" leaves links out).
+	PublicURL string
 }
 
 // API serves HTTP. Create with New.
@@ -86,6 +93,10 @@ func New(opt Options, reg *prometheus.Registry) *API {
 	if opt.ServerName == "" {
 		opt.ServerName = "IT help desk"
 	}
+	if opt.Events == nil {
+		opt.Events = events.Discard
+	}
+	opt.PublicURL = strings.TrimRight(opt.PublicURL, "/")
 	a := &API{opt: opt, st: opt.Store, hub: opt.Hub, log: opt.Log, mux: http.NewServeMux(), metrics: newMetrics(reg, opt.Hub),
 		md: markdown.New()}
 	a.ids = identity.New(identity.Options{Store: opt.Store, Hub: opt.Hub, Log: opt.Log, SecureCookies: opt.SecureCookies,
@@ -100,7 +111,7 @@ func New(opt Options, reg *prometheus.Registry) *API {
 		}
 	}
 	a.devices = devicelink.New(devicelink.Options{Store: opt.Store, Hub: opt.Hub, Log: opt.Log, ServerName: opt.ServerName,
-		Rate: opt.DeviceRate, Burst: opt.DeviceBurst, HelloTimeout: opt.HelloTimeout}, reg)
+		Rate: opt.DeviceRate, Burst: opt.DeviceBurst, HelloTimeout: opt.HelloTimeout, Events: opt.Events, PublicURL: opt.PublicURL}, reg)
 	a.routes(reg)
 	return a
 }

@@ -2,7 +2,9 @@ package api
 
 import (
 	"cmp"
+	"context"
 	"encoding/json"
+	"github.com/deskside/deskside/server/internal/events"
 	"net/http"
 	"strconv"
 	"time"
@@ -146,8 +148,11 @@ func (a *API) patchRequest(w http.ResponseWriter, r *http.Request, ac *actor) {
 	unlock := a.hub.Lock(old.DeviceID)
 	defer unlock()
 	var detail string
+	var prev events.Previous
+	var assigneeName string
 	req, d, err := a.st.UpdateRequest(r.Context(), id, func(q *store.Request) (*store.Outgoing, error) {
 		before := *q
+		prev = events.Previous{Status: before.Status, Assignee: before.Assignee}
 		if in.Assignee != nil {
 			q.Assignee = ""
 			if assignee != nil {
@@ -177,6 +182,9 @@ func (a *API) patchRequest(w http.ResponseWriter, r *http.Request, ac *actor) {
 			status = protocol.StatusNew // unassigned: back in the queue
 		}
 		st.Text = statusText(status, ac.Name, name)
+		if st.Assignee != nil {
+			assigneeName = st.Assignee.Name
+		}
 		return &store.Outgoing{Kind: protocol.KindRequestStatus, ID: protocol.NewID(), Body: st}, nil
 	})
 	if err != nil {
@@ -187,6 +195,11 @@ func (a *API) patchRequest(w http.ResponseWriter, r *http.Request, ac *actor) {
 		a.hub.Deliver(*d)
 		a.audit(r.Context(), ac.Email, "request.update", id, detail)
 		a.hub.Broadcast(protocol.KindRequestUpdated, req.ToWire())
+		typ := events.RequestUpdated
+		if req.Status == protocol.StatusResolved && prev.Status != protocol.StatusResolved {
+			typ = events.RequestResolved
+		}
+		a.publish(r.Context(), typ, req, events.Data{Previous: &prev, Actor: ac.Name, AssigneeName: assigneeName})
 	}
 	httpjson.Write(w, http.StatusOK, req.ToWire())
 }
@@ -237,8 +250,26 @@ func (a *API) sendMessage(w http.ResponseWriter, r *http.Request, ac *actor, dev
 		a.hub.Broadcast(protocol.KindRequestThread, protocol.ThreadItem{RequestID: requestID, Item: protocol.ThreadMessage,
 			ID: wire.MessageID, Author: ac.Name, At: now})
 		a.hub.Broadcast(protocol.KindRequestUpdated, req.ToWire())
+		a.publish(r.Context(), events.RequestUpdated, req, events.Data{Actor: ac.Name})
 	}
 	httpjson.Write(w, http.StatusCreated, wire)
+}
+
+// publish tells the event sinks about a request a technician changed; d
+// carries the type's extra fields.
+func (a *API) publish(ctx context.Context, t events.Type, req store.Request, d events.Data) {
+	wire := req.ToWire()
+	d.Request = &wire
+	d.URL = a.consoleURL("/requests/" + req.ID)
+	a.opt.Events.Publish(ctx, events.New(t, d))
+}
+
+// consoleURL links to a console page ("" without a public URL).
+func (a *API) consoleURL(page string) string {
+	if a.opt.PublicURL == "" {
+		return ""
+	}
+	return a.opt.PublicURL + "/#" + page
 }
 
 func (a *API) addNote(w http.ResponseWriter, r *http.Request, ac *actor) {

@@ -23,6 +23,7 @@ import (
 	"github.com/deskside/deskside/server/internal/auth"
 	"github.com/deskside/deskside/server/internal/bus"
 	"github.com/deskside/deskside/server/internal/console"
+	"github.com/deskside/deskside/server/internal/events"
 	"github.com/deskside/deskside/server/internal/hub"
 	"github.com/deskside/deskside/server/internal/identity"
 	"github.com/deskside/deskside/server/internal/release"
@@ -62,7 +63,10 @@ type Config struct {
 	MetricsToken string
 	// OIDC turns on single sign-on for technicians (nil: off; docs/sso.md).
 	OIDC *sso.Config
-	Log  *slog.Logger
+	// PublicURL is the server's base URL as people reach it, for links in
+	// webhooks, chat messages and emails ("" leaves links out).
+	PublicURL string
+	Log       *slog.Logger
 }
 
 // App is a wired server. Handler serves everything; Close releases it.
@@ -127,11 +131,15 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		return nil, fmt.Errorf("attach the bus: %w", err)
 	}
 	reg := prometheus.NewRegistry()
+	// sinks hear what happened after it is stored; each integration
+	// (webhooks, chat, email) adds its own.
+	var sinks events.Multi
 	a.API = api.New(api.Options{
 		Store: a.Store, Hub: a.Hub, Log: cfg.Log, Console: console.Handler(), ServerName: cfg.ServerName,
 		AllowedOrigins: cfg.AllowedOrigins, Pin: a.Pin, SecureCookies: a.TLS != nil,
 		DeviceRate: rate.Limit(cfg.DeviceRate), DeviceBurst: cfg.DeviceBurst, SSO: cfg.OIDC,
 		SetupTokenFile: filepath.Join(cfg.DataDir, SetupTokenFile), MetricsToken: cfg.MetricsToken,
+		Events: sinks, PublicURL: cfg.PublicURL,
 	}, reg)
 	if err := a.wireReleases(ctx); err != nil {
 		a.Close()

@@ -10,6 +10,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"github.com/deskside/deskside/server/internal/events"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -54,6 +55,10 @@ type Options struct {
 	Burst int
 	// HelloTimeout is how long a device has to send hello after the upgrade.
 	HelloTimeout time.Duration
+	// Events hears what devices did after it is stored (nil: nobody).
+	Events events.Sink
+	// PublicURL is the server's base URL, for console links in events.
+	PublicURL string
 }
 
 // Gateway serves the device WebSocket. Create with New, wire the release
@@ -88,6 +93,9 @@ func New(opt Options, reg prometheus.Registerer) *Gateway {
 	}
 	if opt.HelloTimeout == 0 {
 		opt.HelloTimeout = 15 * time.Second
+	}
+	if opt.Events == nil {
+		opt.Events = events.Discard
 	}
 	g := &Gateway{opt: opt, st: opt.Store, hub: opt.Hub, log: opt.Log, metrics: newMetrics(reg)}
 	g.cursors = newCursors(opt.Store, opt.Log, cursorInterval)

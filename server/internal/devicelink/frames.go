@@ -2,6 +2,7 @@ package devicelink
 
 import (
 	"context"
+	"github.com/deskside/deskside/server/internal/events"
 	"math"
 	"strconv"
 	"time"
@@ -42,6 +43,7 @@ func (l *link) dispatch(env protocol.Envelope) {
 		if !res.Duplicate {
 			l.g.hub.Broadcast(protocol.KindDeviceMessage, m.ToWire())
 			l.g.hub.Broadcast(protocol.KindRequestUpdated, res.Request.ToWire())
+			l.g.publish(ctx, events.RequestUpdated, res.Request)
 		}
 	case protocol.KindRequestRate:
 		var b protocol.RequestRate
@@ -50,6 +52,9 @@ func (l *link) dispatch(env protocol.Envelope) {
 		}
 		res, err := l.g.st.RateRequest(ctx, env.ID, l.dev.ID, b.RequestID, b.Rating, b.Comment)
 		l.finish(env, res, err)
+		if err == nil && !res.Duplicate {
+			l.g.publish(ctx, events.RequestRated, res.Request)
+		}
 	case protocol.KindRequestReopen:
 		var b protocol.RequestReopen
 		if !l.decode(env, &b) {
@@ -63,6 +68,9 @@ func (l *link) dispatch(env protocol.Envelope) {
 			l.g.hub.Broadcast(protocol.KindDeviceMessage, reopenMessage(env.ID, b, l.dev, at).ToWire())
 		}
 		l.finish(env, res, err)
+		if err == nil && !res.Duplicate {
+			l.g.publish(ctx, events.RequestUpdated, res.Request)
+		}
 	case protocol.KindSnapshot:
 		var b protocol.Snapshot
 		if !l.decode(env, &b) {
@@ -161,4 +169,15 @@ func (l *link) requestNew(ctx context.Context, env protocol.Envelope) {
 	l.g.metrics.requestsCreated.Inc()
 	l.g.log.Info("request created", "device", l.dev.ID, "request", r.ID, "category", r.Category, "urgency", r.Urgency)
 	l.g.hub.Broadcast(protocol.KindRequestCreated, r.ToWire())
+	l.g.publish(ctx, events.RequestCreated, r)
+}
+
+// publish tells the event sinks about a request a device changed.
+func (g *Gateway) publish(ctx context.Context, t events.Type, r store.Request) {
+	wire := r.ToWire()
+	d := events.Data{Request: &wire}
+	if g.opt.PublicURL != "" {
+		d.URL = g.opt.PublicURL + "/#/requests/" + r.ID
+	}
+	g.opt.Events.Publish(ctx, events.New(t, d))
 }

@@ -135,6 +135,12 @@ var pgMigrations = []string{
 	CREATE INDEX requests_software_title ON requests(software_title) WHERE software_title <> '';
 	CREATE INDEX software_titles_name ON software_titles(lower(name), id);
 	CREATE INDEX software_titles_per_user_devices ON software_titles(devices DESC, id) WHERE per_user_devices > 0;`,
+	// 7: response targets (see migrations).
+	`ALTER TABLE requests ADD COLUMN first_response_due BIGINT NOT NULL DEFAULT 0;
+	ALTER TABLE requests ADD COLUMN resolution_due BIGINT NOT NULL DEFAULT 0;
+	ALTER TABLE requests ADD COLUMN first_response_at BIGINT NOT NULL DEFAULT 0;
+	ALTER TABLE requests ADD COLUMN resolved_at BIGINT NOT NULL DEFAULT 0;
+	ALTER TABLE requests ADD COLUMN waiting_since BIGINT NOT NULL DEFAULT 0;`,
 }
 
 // pgDialect: $n placeholders, ILIKE, and transactions that run side by

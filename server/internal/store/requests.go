@@ -12,7 +12,8 @@ import (
 )
 
 const reqCols = `r.id, r.device_id, d.hostname, d.usr, r.category, r.urgency, r.status, r.text, r.assignee, r.rating,
-	r.rating_comment, r.snapshot, r.screenshot_type, r.created_at, r.updated_at`
+	r.rating_comment, r.snapshot, r.screenshot_type, r.created_at, r.updated_at, r.first_response_due, r.resolution_due,
+	r.first_response_at, r.resolved_at, r.waiting_since`
 
 // reqSummaryCols are reqCols without the snapshot (a few KB each), for
 // lists and for the request a write returns.
@@ -23,11 +24,13 @@ const reqFrom = " FROM requests r JOIN devices d ON d.id = r.device_id"
 func scanRequest(row interface{ Scan(...any) error }) (Request, error) {
 	var r Request
 	var snap []byte
-	var created, updated int64
+	var created, updated, frDue, resDue, frAt, resAt, waiting int64
 	err := row.Scan(&r.ID, &r.DeviceID, &r.Hostname, &r.User, &r.Category, &r.Urgency, &r.Status, &r.Text, &r.Assignee,
-		&r.Rating, &r.RatingComment, &snap, &r.ScreenshotType, &created, &updated)
+		&r.Rating, &r.RatingComment, &snap, &r.ScreenshotType, &created, &updated, &frDue, &resDue, &frAt, &resAt, &waiting)
 	r.Snapshot = snap
 	r.CreatedAt, r.UpdatedAt = fromMS(created), fromMS(updated)
+	r.FirstResponseDue, r.ResolutionDue = optMS(frDue), optMS(resDue)
+	r.FirstResponseAt, r.ResolvedAt, r.WaitingSince = optMS(frAt), optMS(resAt), optMS(waiting)
 	return r, err
 }
 
@@ -45,6 +48,22 @@ func ownRequest(ctx context.Context, tx handle, deviceID, requestID string) (Req
 		return Request{}, fmt.Errorf("request %s: %w", requestID, ErrForbidden)
 	}
 	return r, nil
+}
+
+// optMS is fromMS with 0 as the zero time (a stamp not set yet).
+func optMS(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return fromMS(v)
+}
+
+// optStamp is ms with the zero time as 0.
+func optStamp(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return ms(t)
 }
 
 // stamp is t as the store keeps it (milliseconds), so a request a write
@@ -66,8 +85,9 @@ func (s *SQL) CreateRequest(ctx context.Context, frameID string, r Request, scre
 			snap = []byte(r.Snapshot)
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO requests(id, device_id, category, urgency, status, text, snapshot, screenshot,
-			screenshot_type, created_at, updated_at, software_title) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)`, r.ID, r.DeviceID, r.Category, r.Urgency,
-			r.Status, r.Text, snap, screenshot, r.ScreenshotType, ms(r.CreatedAt), ms(r.UpdatedAt), r.SoftwareTitle)
+			screenshot_type, created_at, updated_at, software_title, first_response_due, resolution_due) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+			r.ID, r.DeviceID, r.Category, r.Urgency, r.Status, r.Text, snap, screenshot, r.ScreenshotType, ms(r.CreatedAt), ms(r.UpdatedAt),
+			r.SoftwareTitle, optStamp(r.FirstResponseDue), optStamp(r.ResolutionDue))
 		if err != nil {
 			return "", err
 		}
@@ -123,7 +143,9 @@ func (s *SQL) AddUserMessage(ctx context.Context, frameID string, m Message) (Re
 			r.Status = protocol.StatusInProgress
 		}
 		r.UpdatedAt = stamp(time.Now())
-		_, err = tx.ExecContext(ctx, "UPDATE requests SET status = ?, updated_at = ? WHERE id = ?", r.Status, ms(r.UpdatedAt), m.RequestID)
+		stampStatus(&r, r.UpdatedAt)
+		_, err = tx.ExecContext(ctx, "UPDATE requests SET status = ?, updated_at = ?, resolved_at = ?, waiting_since = ? WHERE id = ?",
+			r.Status, ms(r.UpdatedAt), optStamp(r.ResolvedAt), optStamp(r.WaitingSince), m.RequestID)
 		changed = r
 		return m.RequestID, err
 	})
@@ -184,7 +206,9 @@ func (s *SQL) ReopenRequest(ctx context.Context, frameID, deviceID, requestID, t
 			}
 		}
 		r.Status, r.UpdatedAt = protocol.StatusReopened, stamp(at)
-		_, err = tx.ExecContext(ctx, "UPDATE requests SET status = ?, updated_at = ? WHERE id = ?", r.Status, ms(r.UpdatedAt), requestID)
+		stampStatus(&r, r.UpdatedAt)
+		_, err = tx.ExecContext(ctx, "UPDATE requests SET status = ?, updated_at = ?, resolved_at = ?, waiting_since = ? WHERE id = ?",
+			r.Status, ms(r.UpdatedAt), optStamp(r.ResolvedAt), optStamp(r.WaitingSince), requestID)
 		changed = r
 		return requestID, err
 	})
@@ -315,8 +339,11 @@ func (s *SQL) UpdateRequest(ctx context.Context, id string, change func(r *Reque
 			return err
 		}
 		r.UpdatedAt = stamp(time.Now())
-		_, err = tx.ExecContext(ctx, "UPDATE requests SET status = ?, assignee = ?, updated_at = ? WHERE id = ?",
-			r.Status, r.Assignee, ms(r.UpdatedAt), id)
+		stampStatus(&r, r.UpdatedAt)
+		_, err = tx.ExecContext(ctx, `UPDATE requests SET status = ?, assignee = ?, updated_at = ?, resolved_at = ?, waiting_since = ?,
+			first_response_at = ?, first_response_due = ?, resolution_due = ? WHERE id = ?`,
+			r.Status, r.Assignee, ms(r.UpdatedAt), optStamp(r.ResolvedAt), optStamp(r.WaitingSince), optStamp(r.FirstResponseAt),
+			optStamp(r.FirstResponseDue), optStamp(r.ResolutionDue), id)
 		if err != nil || out == nil {
 			return err
 		}
@@ -345,7 +372,11 @@ func (s *SQL) AddTechMessage(ctx context.Context, m Message, out Outgoing) (Requ
 				return notFound(err, "request "+m.RequestID)
 			}
 			r.UpdatedAt = stamp(m.CreatedAt)
-			if _, err := tx.ExecContext(ctx, "UPDATE requests SET updated_at = ? WHERE id = ?", ms(r.UpdatedAt), m.RequestID); err != nil {
+			if r.FirstResponseAt.IsZero() {
+				r.FirstResponseAt = r.UpdatedAt // the first answer a person got
+			}
+			if _, err := tx.ExecContext(ctx, "UPDATE requests SET updated_at = ?, first_response_at = ? WHERE id = ?", ms(r.UpdatedAt),
+				optStamp(r.FirstResponseAt), m.RequestID); err != nil {
 				return err
 			}
 		}
@@ -361,6 +392,31 @@ func (s *SQL) AddTechMessage(ctx context.Context, m Message, out Outgoing) (Requ
 		return Request{}, d, fmt.Errorf("add technician message: %w", err)
 	}
 	return r, d, nil
+}
+
+// stampStatus keeps a request's status stamps in step with its status,
+// inside the write that changes it: resolving stamps resolved_at (and
+// counts as a first response if none came before); waiting on the
+// employee starts waiting_since, and leaving that state clears it.
+func stampStatus(r *Request, at time.Time) {
+	switch r.Status {
+	case protocol.StatusResolved:
+		if r.ResolvedAt.IsZero() {
+			r.ResolvedAt = at
+		}
+		if r.FirstResponseAt.IsZero() {
+			r.FirstResponseAt = at
+		}
+	case protocol.StatusReopened, protocol.StatusNew, protocol.StatusInProgress:
+		r.ResolvedAt = time.Time{}
+	}
+	if r.Status == protocol.StatusWaitingOnUser {
+		if r.WaitingSince.IsZero() {
+			r.WaitingSince = at
+		}
+	} else {
+		r.WaitingSince = time.Time{}
+	}
 }
 
 // AddNote stores an internal note.

@@ -149,6 +149,15 @@ var migrations = []string{
 	CREATE INDEX requests_software_title ON requests(software_title) WHERE software_title <> '';
 	CREATE INDEX software_titles_name ON software_titles(lower(name), id);
 	CREATE INDEX software_titles_per_user_devices ON software_titles(devices DESC, id) WHERE per_user_devices > 0;`,
+	// 7: response targets (issue 17). Due times are set by the SLA clock
+	// (0: no target); first_response_at and resolved_at are stamped by the
+	// writes that make them happen; waiting_since is set while the request
+	// waits on the employee (its clock is paused). All in ms.
+	`ALTER TABLE requests ADD COLUMN first_response_due INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE requests ADD COLUMN resolution_due INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE requests ADD COLUMN first_response_at INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE requests ADD COLUMN resolved_at INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE requests ADD COLUMN waiting_since INTEGER NOT NULL DEFAULT 0;`,
 }
 
 // sqliteDialect: SQLite takes ? as is; LIKE ignores ASCII case; one writer

@@ -108,6 +108,16 @@ type Request struct {
 	SoftwareTitle string
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
+	// Response targets (issue 17). The dues are set by the SLA clock
+	// (CreateRequest stores them; UpdateRequest's change may move them);
+	// zero means no target. FirstResponseAt is stamped by the first
+	// technician message (or resolving), ResolvedAt by resolving (cleared
+	// on reopen), WaitingSince while the request waits on the employee.
+	FirstResponseDue time.Time
+	ResolutionDue    time.Time
+	FirstResponseAt  time.Time
+	ResolvedAt       time.Time
+	WaitingSince     time.Time
 }
 
 // ToWire is the request as consoles and scripts see it (request.created,
@@ -115,7 +125,9 @@ type Request struct {
 func (r Request) ToWire() protocol.RequestSummary {
 	return protocol.RequestSummary{RequestID: r.ID, DeviceID: r.DeviceID, Hostname: r.Hostname, User: r.User,
 		Category: r.Category, Urgency: r.Urgency, Status: r.Status, Text: r.Text, Assignee: r.Assignee,
-		Rating: r.Rating, RatingComment: r.RatingComment, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+		Rating: r.Rating, RatingComment: r.RatingComment, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+		FirstResponseDue: r.FirstResponseDue, ResolutionDue: r.ResolutionDue, FirstResponseAt: r.FirstResponseAt,
+		ResolvedAt: r.ResolvedAt, WaitingSince: r.WaitingSince}
 }
 
 // Message is one entry in a request's thread (or a direct message when
@@ -227,6 +239,11 @@ type RequestFilter struct {
 // Store is the server's durable state.
 type Store interface {
 	SoftwareStore
+	// Issue 17, one interface per part (filled by each part's file).
+	SLAStore
+	WebhookStore
+	MailStore
+	ReportStore
 
 	Close() error
 	Ping(ctx context.Context) error

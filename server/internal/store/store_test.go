@@ -22,6 +22,7 @@ func testStore(t *testing.T, open func(t *testing.T) Store) {
 		{"SingleUseTokenRace", testSingleUseTokenRace},
 		{"Devices", testDevices},
 		{"Requests", testRequests},
+		{"RequestStamps", testRequestStamps},
 		{"DeviceFramesOnce", testDeviceFramesOnce},
 		{"WritesReturnWhatTheyWrote", testWritesReturnWhatTheyWrote},
 		{"ThreadOrder", testThreadOrder},

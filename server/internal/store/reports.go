@@ -1,0 +1,5 @@
+package store
+
+// ReportStore is IT's month: the figures of the Reports page (reports.go).
+type ReportStore interface {
+}
