@@ -38,7 +38,9 @@ func (c civil) at(min int, loc *time.Location) time.Time {
 
 func (c civil) next() civil { return civilOf(time.Date(c.y, c.m, c.d+1, 12, 0, 0, 0, time.UTC)) }
 
-func (c civil) weekday() time.Weekday { return time.Date(c.y, c.m, c.d, 12, 0, 0, 0, time.UTC).Weekday() }
+func (c civil) weekday() time.Weekday {
+	return time.Date(c.y, c.m, c.d, 12, 0, 0, 0, time.UTC).Weekday()
+}
 
 // NewCalendar compiles a validated team.
 func NewCalendar(t Team) (*Calendar, error) {
