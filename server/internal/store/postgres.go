@@ -141,6 +141,10 @@ var pgMigrations = []string{
 	ALTER TABLE requests ADD COLUMN first_response_at BIGINT NOT NULL DEFAULT 0;
 	ALTER TABLE requests ADD COLUMN resolved_at BIGINT NOT NULL DEFAULT 0;
 	ALTER TABLE requests ADD COLUMN waiting_since BIGINT NOT NULL DEFAULT 0;`,
+	// 8: response-target warnings (see migrations).
+	`ALTER TABLE requests ADD COLUMN first_response_warned SMALLINT NOT NULL DEFAULT 0;
+	ALTER TABLE requests ADD COLUMN resolution_warned SMALLINT NOT NULL DEFAULT 0;
+	CREATE INDEX requests_open_status ON requests(status) WHERE status <> 'resolved';`,
 }
 
 // pgDialect: $n placeholders, ILIKE, and transactions that run side by

@@ -143,9 +143,13 @@ func (s *SQL) AddUserMessage(ctx context.Context, frameID string, m Message) (Re
 			r.Status = protocol.StatusInProgress
 		}
 		r.UpdatedAt = stamp(time.Now())
+		if err := s.resumeClock(ctx, tx, &r, r.UpdatedAt); err != nil {
+			return "", err
+		}
 		stampStatus(&r, r.UpdatedAt)
-		_, err = tx.ExecContext(ctx, "UPDATE requests SET status = ?, updated_at = ?, resolved_at = ?, waiting_since = ? WHERE id = ?",
-			r.Status, ms(r.UpdatedAt), optStamp(r.ResolvedAt), optStamp(r.WaitingSince), m.RequestID)
+		_, err = tx.ExecContext(ctx, "UPDATE requests SET status = ?, updated_at = ?, resolved_at = ?, waiting_since = ?, "+dueCols+" WHERE id = ?",
+			r.Status, ms(r.UpdatedAt), optStamp(r.ResolvedAt), optStamp(r.WaitingSince), optStamp(r.FirstResponseDue),
+			optStamp(r.FirstResponseDue), optStamp(r.ResolutionDue), optStamp(r.ResolutionDue), m.RequestID)
 		changed = r
 		return m.RequestID, err
 	})
@@ -206,9 +210,13 @@ func (s *SQL) ReopenRequest(ctx context.Context, frameID, deviceID, requestID, t
 			}
 		}
 		r.Status, r.UpdatedAt = protocol.StatusReopened, stamp(at)
+		if err := s.resumeClock(ctx, tx, &r, r.UpdatedAt); err != nil {
+			return "", err
+		}
 		stampStatus(&r, r.UpdatedAt)
-		_, err = tx.ExecContext(ctx, "UPDATE requests SET status = ?, updated_at = ?, resolved_at = ?, waiting_since = ? WHERE id = ?",
-			r.Status, ms(r.UpdatedAt), optStamp(r.ResolvedAt), optStamp(r.WaitingSince), requestID)
+		_, err = tx.ExecContext(ctx, "UPDATE requests SET status = ?, updated_at = ?, resolved_at = ?, waiting_since = ?, "+dueCols+" WHERE id = ?",
+			r.Status, ms(r.UpdatedAt), optStamp(r.ResolvedAt), optStamp(r.WaitingSince), optStamp(r.FirstResponseDue),
+			optStamp(r.FirstResponseDue), optStamp(r.ResolutionDue), optStamp(r.ResolutionDue), requestID)
 		changed = r
 		return requestID, err
 	})
@@ -339,11 +347,14 @@ func (s *SQL) UpdateRequest(ctx context.Context, id string, change func(r *Reque
 			return err
 		}
 		r.UpdatedAt = stamp(time.Now())
+		if err := s.resumeClock(ctx, tx, &r, r.UpdatedAt); err != nil {
+			return err
+		}
 		stampStatus(&r, r.UpdatedAt)
 		_, err = tx.ExecContext(ctx, `UPDATE requests SET status = ?, assignee = ?, updated_at = ?, resolved_at = ?, waiting_since = ?,
-			first_response_at = ?, first_response_due = ?, resolution_due = ? WHERE id = ?`,
+			first_response_at = ?, `+dueCols+` WHERE id = ?`,
 			r.Status, r.Assignee, ms(r.UpdatedAt), optStamp(r.ResolvedAt), optStamp(r.WaitingSince), optStamp(r.FirstResponseAt),
-			optStamp(r.FirstResponseDue), optStamp(r.ResolutionDue), id)
+			optStamp(r.FirstResponseDue), optStamp(r.FirstResponseDue), optStamp(r.ResolutionDue), optStamp(r.ResolutionDue), id)
 		if err != nil || out == nil {
 			return err
 		}

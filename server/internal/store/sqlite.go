@@ -158,6 +158,12 @@ var migrations = []string{
 	ALTER TABLE requests ADD COLUMN first_response_at INTEGER NOT NULL DEFAULT 0;
 	ALTER TABLE requests ADD COLUMN resolved_at INTEGER NOT NULL DEFAULT 0;
 	ALTER TABLE requests ADD COLUMN waiting_since INTEGER NOT NULL DEFAULT 0;`,
+	// 8: response-target warnings, claimed once per level so two nodes
+	// never both warn: 0 not warned, 1 warned it is slipping, 2 warned it
+	// slipped (see store/sla.go). A due that moves resets its level.
+	`ALTER TABLE requests ADD COLUMN first_response_warned INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE requests ADD COLUMN resolution_warned INTEGER NOT NULL DEFAULT 0;
+	CREATE INDEX requests_open_status ON requests(status) WHERE status <> 'resolved';`,
 }
 
 // sqliteDialect: SQLite takes ? as is; LIKE ignores ASCII case; one writer

@@ -37,6 +37,10 @@ func testStore(t *testing.T, open func(t *testing.T) Store) {
 		{"ArticleFeedback", testArticleFeedback},
 		{"SavedReplies", testSavedReplies},
 		{"KnownProblems", testKnownProblems},
+		{"SLAPolicy", testSLAPolicy},
+		{"SLAWarnings", testSLAWarnings},
+		{"SLAResume", testSLAResume},
+		{"SLAFirstResponses", testSLAFirstResponses},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -54,6 +58,11 @@ func TestSQLite(t *testing.T) {
 		dir := t.TempDir()
 		testTwoNodes(t, openSQLite(t, dir), openSQLite(t, dir))
 	})
+	t.Run("SLAClaimTwoNodes", func(t *testing.T) {
+		t.Parallel()
+		dir := t.TempDir()
+		testSLAClaimTwoNodes(t, openSQLite(t, dir), openSQLite(t, dir))
+	})
 }
 
 func TestPostgres(t *testing.T) {
@@ -64,6 +73,11 @@ func TestPostgres(t *testing.T) {
 		t.Parallel()
 		url := pgtest.URL(t)
 		testTwoNodes(t, openPostgres(t, url), openPostgres(t, url))
+	})
+	t.Run("SLAClaimTwoNodes", func(t *testing.T) {
+		t.Parallel()
+		url := pgtest.URL(t)
+		testSLAClaimTwoNodes(t, openPostgres(t, url), openPostgres(t, url))
 	})
 	t.Run("MigrateTwice", func(t *testing.T) {
 		t.Parallel()
