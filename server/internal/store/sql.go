@@ -21,7 +21,7 @@ type SQL struct {
 	r        handle // reads
 	d        *dialect
 	vocab    *vocabCache // spelling fallback of SearchArticles
-	resume   resumeHook // moves due times when a wait on the employee ends (sla.go)
+	resume   resumeHook  // moves due times when a wait on the employee ends (sla.go)
 }
 
 var _ Store = (*SQL)(nil)
