@@ -127,6 +127,10 @@ const (
 	// titles, counts, a status IT set), so the Software page refreshes. It
 	// carries SoftwareUpdated, never the titles themselves.
 	KindSoftwareUpdated Kind = "software.updated"
+	// KindRequestSlipping (revision 4) says a request's response target is
+	// about to slip or has slipped (RequestSlipping), once per level, so
+	// the assignee (everyone, when nobody is assigned) sees a toast.
+	KindRequestSlipping Kind = "request.slipping"
 )
 
 // Capabilities advertised in hello and welcome. A side uses a feature only

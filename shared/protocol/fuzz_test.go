@@ -75,6 +75,8 @@ var frameBodies = map[Kind]func() any{
 	KindDeviceChecks:        func() any { return new(DeviceChecks) },
 	// Revision 3, console.
 	KindSoftwareUpdated: func() any { return new(SoftwareUpdated) },
+	// Revision 4, console.
+	KindRequestSlipping: func() any { return new(RequestSlipping) },
 }
 
 // declaredKinds reads the Kind constants declared in this package's source,

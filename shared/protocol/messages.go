@@ -455,3 +455,16 @@ type ConsoleHello struct {
 	Name          string `json:"name"`
 	ServerVersion string `json:"server_version"`
 }
+
+// RequestSlipping (server → console, revision 4) warns that a response
+// target is about to slip (Overdue false) or has slipped (Overdue true).
+type RequestSlipping struct {
+	Request RequestSummary `json:"request"`
+	// Target is "first_response" or "resolution".
+	Target  string    `json:"target"`
+	Due     time.Time `json:"due"`
+	Overdue bool      `json:"overdue,omitempty"`
+	// AssigneeName is the assigned technician's name ("" nobody: the
+	// warning is for the whole team).
+	AssigneeName string `json:"assignee_name,omitempty"`
+}
