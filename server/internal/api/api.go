@@ -25,6 +25,7 @@ import (
 	"github.com/deskside/deskside/server/internal/markdown"
 	"github.com/deskside/deskside/server/internal/sso"
 	"github.com/deskside/deskside/server/internal/store"
+	"github.com/deskside/deskside/server/internal/targets"
 	"github.com/deskside/deskside/shared/protocol"
 	"github.com/deskside/deskside/shared/version"
 )
@@ -65,6 +66,9 @@ type Options struct {
 	// PublicURL is the server's base URL as people reach it, for links in
 	// events and emails ("" leaves links out).
 	PublicURL string
+	// Targets is the response-target clock (nil: New makes one that is
+	// not started: targets and expectations work, warnings are not sent).
+	Targets *targets.Service
 }
 
 // API serves HTTP. Create with New.
@@ -80,6 +84,7 @@ type API struct {
 	sso     *sso.Service // nil: single sign-on is off
 	ssoFlow http.Handler // sso's start and callback; nil with sso
 	md      *markdown.Renderer
+	targets *targets.Service
 }
 
 // New builds the API and registers its metrics on reg.
@@ -97,8 +102,11 @@ func New(opt Options, reg *prometheus.Registry) *API {
 		opt.Events = events.Discard
 	}
 	opt.PublicURL = strings.TrimRight(opt.PublicURL, "/")
+	if opt.Targets == nil {
+		opt.Targets = targets.New(targets.Options{Store: opt.Store, Hub: opt.Hub, Log: opt.Log, Events: opt.Events, PublicURL: opt.PublicURL})
+	}
 	a := &API{opt: opt, st: opt.Store, hub: opt.Hub, log: opt.Log, mux: http.NewServeMux(), metrics: newMetrics(reg, opt.Hub),
-		md: markdown.New()}
+		md: markdown.New(), targets: opt.Targets}
 	a.ids = identity.New(identity.Options{Store: opt.Store, Hub: opt.Hub, Log: opt.Log, SecureCookies: opt.SecureCookies,
 		SessionTTL: opt.SessionTTL, SetupTokenFile: opt.SetupTokenFile, Registerer: reg})
 	if opt.SSO != nil {
@@ -111,7 +119,8 @@ func New(opt Options, reg *prometheus.Registry) *API {
 		}
 	}
 	a.devices = devicelink.New(devicelink.Options{Store: opt.Store, Hub: opt.Hub, Log: opt.Log, ServerName: opt.ServerName,
-		Rate: opt.DeviceRate, Burst: opt.DeviceBurst, HelloTimeout: opt.HelloTimeout, Events: opt.Events, PublicURL: opt.PublicURL}, reg)
+		Rate: opt.DeviceRate, Burst: opt.DeviceBurst, HelloTimeout: opt.HelloTimeout, Events: opt.Events, PublicURL: opt.PublicURL,
+		Targets: opt.Targets}, reg)
 	a.routes(reg)
 	return a
 }
@@ -210,6 +219,9 @@ func (a *API) routeTable(reg *prometheus.Registry) []identity.Route {
 		r("PATCH /api/v1/software/{id}", staff, a.patchSoftware),
 		r("PUT /api/v1/requests/{id}/software", staff, a.linkRequestSoftware),
 		open("GET "+protocol.SoftwareCataloguePath, a.softwareCatalogue),
+
+		r("GET /api/v1/sla", reader, a.getSLA),
+		r("PUT /api/v1/sla", admin, a.putSLA),
 	)
 }
 

@@ -29,6 +29,7 @@ import (
 	"github.com/deskside/deskside/server/internal/release"
 	"github.com/deskside/deskside/server/internal/sso"
 	"github.com/deskside/deskside/server/internal/store"
+	"github.com/deskside/deskside/server/internal/targets"
 )
 
 // Config is everything the server can be told. Zero values are defaults.
@@ -83,6 +84,8 @@ type App struct {
 	TLS *tls.Config
 	// Pin is the SHA-256 of the self-signed certificate (nil otherwise).
 	Pin []byte
+	// Targets is the response-target clock (SLAs).
+	Targets *targets.Service
 }
 
 // New opens the data directory and builds the server.
@@ -134,12 +137,18 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	// sinks hear what happened after it is stored; each integration
 	// (webhooks, chat, email) adds its own.
 	var sinks events.Multi
+	// The response-target clock: due times, the pause, warnings (every
+	// 30 s on each node; the store hands each warning to one node) and
+	// the expectations devices hear. It lives as long as the app.
+	// &sinks: it hears every sink added to sinks, before or after this line.
+	a.Targets = targets.New(targets.Options{Store: a.Store, Hub: a.Hub, Log: cfg.Log, Events: &sinks, PublicURL: cfg.PublicURL})
+	a.Targets.Start(context.WithoutCancel(ctx))
 	a.API = api.New(api.Options{
 		Store: a.Store, Hub: a.Hub, Log: cfg.Log, Console: console.Handler(), ServerName: cfg.ServerName,
 		AllowedOrigins: cfg.AllowedOrigins, Pin: a.Pin, SecureCookies: a.TLS != nil,
 		DeviceRate: rate.Limit(cfg.DeviceRate), DeviceBurst: cfg.DeviceBurst, SSO: cfg.OIDC,
 		SetupTokenFile: filepath.Join(cfg.DataDir, SetupTokenFile), MetricsToken: cfg.MetricsToken,
-		Events: sinks, PublicURL: cfg.PublicURL,
+		Events: sinks, PublicURL: cfg.PublicURL, Targets: a.Targets,
 	}, reg)
 	if err := a.wireReleases(ctx); err != nil {
 		a.Close()
@@ -208,6 +217,9 @@ func (a *App) Close() error {
 		a.Hub.Close()
 	}
 	var err error
+	if a.Targets != nil {
+		a.Targets.Close()
+	}
 	if a.API != nil {
 		err = a.API.Close()
 	}

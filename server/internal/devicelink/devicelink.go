@@ -59,6 +59,19 @@ type Options struct {
 	Events events.Sink
 	// PublicURL is the server's base URL, for console links in events.
 	PublicURL string
+	// Targets sets new requests' due times and tells devices at hello how
+	// soon IT usually answers (nil: no targets, no expectations).
+	Targets Targets
+}
+
+// Targets is the response-target clock as the gateway uses it
+// (targets.Service). Both calls answer from memory.
+type Targets interface {
+	// Dues are the due times of a request of urgency u from a device in
+	// enrolment group group, received at at (zero: no target).
+	Dues(group string, u protocol.Urgency, at time.Time) (firstResponse, resolution time.Time)
+	// Expectations are what a device in group hears at hello.
+	Expectations(group string, now time.Time) []protocol.Expectation
 }
 
 // Gateway serves the device WebSocket. Create with New, wire the release
@@ -213,6 +226,9 @@ func (g *Gateway) setup(ws *websocket.Conn, dev store.Device) *link {
 		wel := protocol.Welcome{DeviceID: dev.ID, ServerVersion: version.Version, Capabilities: g.capabilities(),
 			PingSeconds: int(g.hub.Config().PingInterval / time.Second), ServerName: g.opt.ServerName,
 			Revision: protocol.Revision, ArticlesRevision: g.articlesRevision(bg), SoftwareHash: swHash}
+		if g.opt.Targets != nil {
+			wel.Expectations = g.opt.Targets.Expectations(dev.Group, now)
+		}
 		if len(ds) > 0 {
 			wel.ReplayFrom, wel.ReplayTo = ds[0].Seq, ds[len(ds)-1].Seq
 		}

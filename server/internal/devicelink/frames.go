@@ -157,6 +157,11 @@ func (l *link) requestNew(ctx context.Context, env protocol.Envelope) {
 		l.refuse(protocol.ErrBadBody, "the snapshot could not be encoded", env.ID)
 		return
 	}
+	if l.g.opt.Targets != nil {
+		// The clock starts when IT can see the request (received now), not
+		// when the agent wrote it: one queued offline is not born late.
+		r.FirstResponseDue, r.ResolutionDue = l.g.opt.Targets.Dues(l.dev.Group, r.Urgency, r.UpdatedAt)
+	}
 	res, err := l.g.st.CreateRequest(ctx, env.ID, r, shot)
 	if err != nil {
 		l.storeFailed(env, err)
