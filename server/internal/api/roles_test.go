@@ -83,6 +83,8 @@ var roleMatrix = map[string]string{
 	"GET /api/v1/software/figures":             "admin technician viewer",
 	"GET /api/v1/software/policy":              "admin technician viewer",
 	"PUT /api/v1/software/policy":              "admin",
+	"GET /api/v1/sla":                          "admin technician viewer",
+	"PUT /api/v1/sla":                          "admin",
 	"GET /api/v1/software/{id}":                "admin technician viewer",
 	"PATCH /api/v1/software/{id}":              "admin technician",
 	"PUT /api/v1/requests/{id}/software":       "admin technician",
