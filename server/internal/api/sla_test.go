@@ -72,7 +72,9 @@ func TestSLAPolicyAPI(t *testing.T) {
 		p.Teams[0].Name != "Help desk" {
 		t.Fatalf("policy after PUT: %+v", p)
 	}
-	var audit struct{ Entries []struct{ Action, Detail string } }
+	var audit struct {
+		Entries []struct{ Action, Detail string }
+	}
 	admin.Do(t, "GET", "/api/v1/audit", nil, &audit)
 	found := false
 	for _, e := range audit.Entries {
