@@ -198,6 +198,10 @@ func (s *Server) DatabaseURL() string { return s.cfg.DatabaseURL }
 // DataDir is the server's data directory.
 func (s *Server) DataDir() string { return s.cfg.DataDir }
 
+// App is the wired server, for tests that drive a part directly (the
+// response-target clock's Tick, say) instead of waiting for its timer.
+func (s *Server) App() *app.App { return s.app }
+
 // Pin is the SHA-256 pin of the server's certificate under
 // WithSelfSignedTLS, nil otherwise.
 func (s *Server) Pin() []byte {

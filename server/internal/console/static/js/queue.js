@@ -3,9 +3,10 @@
 import * as store from './store.js';
 import { h, field, select, timeEl, refreshTimes, categoryTag, urgencyTag, statusTag, CATEGORY, URGENCY, STATUS } from './util.js';
 import { session } from './api.js';
+import { timeLeft, timeLeftCell } from './sla.js';
 
 // Filters survive moving between pages in one session.
-const filters = { status: 'open', category: '', urgency: '', mine: false, unassigned: false };
+const filters = { status: 'open', category: '', urgency: '', mine: false, unassigned: false, sort: '' };
 
 function matches(r) {
   if (filters.status === 'open' && r.status === 'resolved') return false;
@@ -34,6 +35,11 @@ export function renderQueue(main) {
   const counts = h('ul', { class: 'counts', id: 'counts', 'aria-label': 'Requests by status' });
   const tbody = h('tbody', { id: 'queue-body' });
   const shown = h('p', { class: 'muted small', id: 'queue-shown', 'aria-live': 'polite' });
+  // "Time left" sorts the most urgent first; a second click goes back to
+  // the usual order (blocking first, then newest).
+  const sortBtn = h('button', { type: 'button', class: 'th-sort', id: 'sort-time-left', text: 'Time left',
+    onclick: () => { filters.sort = filters.sort === 'time' ? '' : 'time'; draw(); } });
+  const timeTh = h('th', { scope: 'col', id: 'th-time-left' }, sortBtn);
 
   const onChange = () => {
     filters.status = statusSel.value;
@@ -73,7 +79,7 @@ export function renderQueue(main) {
           h('th', { scope: 'col', text: 'Request' }), h('th', { scope: 'col', text: 'From' }),
           h('th', { scope: 'col', text: 'Kind' }), h('th', { scope: 'col', text: 'Urgency' }),
           h('th', { scope: 'col', text: 'Status' }), h('th', { scope: 'col', text: 'Who’s on it' }),
-          h('th', { scope: 'col', text: 'Raised' }))),
+          h('th', { scope: 'col', text: 'Raised' }), timeTh)),
         tbody)),
     shown);
 
@@ -85,7 +91,8 @@ export function renderQueue(main) {
       h('td', {}, urgencyTag(r.urgency)),
       h('td', {}, statusTag(r.status)),
       h('td', { text: store.techLabel(r.assignee) }),
-      h('td', {}, timeEl(r.created_at)));
+      h('td', {}, timeEl(r.created_at)),
+      timeLeftCell(r));
   }
 
   function drawCounts() {
@@ -97,15 +104,31 @@ export function renderQueue(main) {
 
   function draw(freshId) {
     drawCounts();
-    const list = [...store.requests.values()].filter(matches).sort(order);
-    if (!store.isLoaded()) tbody.replaceChildren(store.emptyRow(7, 'Loading the queue…'));
-    else if (!list.length) tbody.replaceChildren(store.emptyRow(7, store.requests.size ? 'Nothing matches these filters.' : 'No requests yet. When someone asks for help, it shows up here at once.'));
+    const now = Date.now();
+    const byTime = (a, b) => timeLeft(a, now).sort - timeLeft(b, now).sort || order(a, b);
+    const list = [...store.requests.values()].filter(matches).sort(filters.sort === 'time' ? byTime : order);
+    timeTh.setAttribute('aria-sort', filters.sort === 'time' ? 'ascending' : 'none');
+    sortBtn.textContent = filters.sort === 'time' ? 'Time left ▲' : 'Time left';
+    if (!store.isLoaded()) tbody.replaceChildren(store.emptyRow(8, 'Loading the queue…'));
+    else if (!list.length) tbody.replaceChildren(store.emptyRow(8, store.requests.size ? 'Nothing matches these filters.' : 'No requests yet. When someone asks for help, it shows up here at once.'));
     else tbody.replaceChildren(...list.map((r) => row(r, r.request_id === freshId)));
     shown.textContent = `Showing ${list.length} of ${store.requests.size} requests.`;
   }
 
   draw();
   const off = store.subscribe((ev) => draw(ev.kind === 'created' ? ev.request.request_id : undefined));
-  const tick = setInterval(() => refreshTimes(main), 30000);
+  // Every 30 s the times move on: "Raised" words and the time left (the
+  // rows are redrawn only when the order or a cell's words changed).
+  const tick = setInterval(() => { refreshTimes(main); refreshTimeLeft(); }, 30000);
+  function refreshTimeLeft() {
+    if (filters.sort === 'time') { draw(); return; }
+    for (const tr of tbody.querySelectorAll('tr[data-id]')) {
+      const r = store.requests.get(tr.dataset.id);
+      const old = tr.querySelector('td.time-left');
+      if (!r || !old) continue;
+      const cell = timeLeftCell(r);
+      if (cell.textContent !== old.textContent) old.replaceWith(cell);
+    }
+  }
   return () => { off(); clearInterval(tick); };
 }

@@ -5,6 +5,7 @@
 import { get, session } from './api.js';
 import * as live from './live.js';
 import { h, STATUS } from './util.js';
+import { slippingToast } from './sla.js';
 
 export const requests = new Map(); // request_id → protocol.RequestSummary
 export const techNames = new Map(); // technician id → name
@@ -48,6 +49,9 @@ export function start() {
   offs = [
     live.on('request.created', (r) => { const isNew = !requests.has(r.request_id); upsert(r, 'created'); if (isNew) alertNew(r); }),
     live.on('request.updated', (r) => upsert(r)),
+    // A response target is slipping: a toast for the assignee, or for
+    // everyone when nobody is assigned.
+    live.on('request.slipping', (b) => { if (b.request) upsert(b.request); slippingToast(b); }),
     // After a reconnect, catch up on what happened while the link was down.
     live.on('live.open', () => { if (loaded) load().catch(() => {}); }),
     live.on('console.hello', (b) => { if (b.technician_id && b.name) techNames.set(b.technician_id, b.name); }),
