@@ -22,13 +22,14 @@ import (
 type Queue struct {
 	st   store.MailStore
 	wake chan struct{}
+	now  func() time.Time // the clock (tests)
 }
 
 var _ Sender = (*Queue)(nil)
 
 // NewQueue is a queue over the store's outbox.
 func NewQueue(st store.MailStore) *Queue {
-	return &Queue{st: st, wake: make(chan struct{}, 1)}
+	return &Queue{st: st, wake: make(chan struct{}, 1), now: time.Now}
 }
 
 // Send implements Sender by enqueueing m.
@@ -37,7 +38,7 @@ func (q *Queue) Send(ctx context.Context, m Message) error {
 		return err
 	}
 	_, err := q.st.EnqueueMail(ctx, store.OutMail{ID: "mail_" + uuid.NewString(), To: m.To, Subject: oneLine(m.Subject),
-		Text: m.Text, HTML: m.HTML, CreatedAt: time.Now()})
+		Text: m.Text, HTML: m.HTML, CreatedAt: q.now()})
 	if err != nil {
 		return fmt.Errorf("queue email: %w", err)
 	}
