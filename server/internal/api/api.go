@@ -22,6 +22,7 @@ import (
 	"github.com/deskside/deskside/server/internal/httpjson"
 	"github.com/deskside/deskside/server/internal/hub"
 	"github.com/deskside/deskside/server/internal/identity"
+	"github.com/deskside/deskside/server/internal/mail"
 	"github.com/deskside/deskside/server/internal/markdown"
 	"github.com/deskside/deskside/server/internal/sso"
 	"github.com/deskside/deskside/server/internal/store"
@@ -65,6 +66,9 @@ type Options struct {
 	// PublicURL is the server's base URL as people reach it, for links in
 	// events and emails ("" leaves links out).
 	PublicURL string
+	// SMTP tunes the mail server connection of Admin → Email's test email
+	// (tests trust their own certificate authority here).
+	SMTP mail.SMTPOptions
 }
 
 // API serves HTTP. Create with New.
@@ -210,6 +214,12 @@ func (a *API) routeTable(reg *prometheus.Registry) []identity.Route {
 		r("PATCH /api/v1/software/{id}", staff, a.patchSoftware),
 		r("PUT /api/v1/requests/{id}/software", staff, a.linkRequestSoftware),
 		open("GET "+protocol.SoftwareCataloguePath, a.softwareCatalogue),
+
+		r("GET /api/v1/settings/email", admin, a.emailSettings),
+		r("PUT /api/v1/settings/email", admin, a.putEmailSettings),
+		r("POST /api/v1/settings/email/test", admin, a.testEmail),
+		r("GET /api/v1/profile/notifications", reader, a.notificationPrefs),
+		r("PUT /api/v1/profile/notifications", reader, a.putNotificationPrefs),
 	)
 }
 

@@ -26,6 +26,7 @@ import (
 	"github.com/deskside/deskside/server/internal/events"
 	"github.com/deskside/deskside/server/internal/hub"
 	"github.com/deskside/deskside/server/internal/identity"
+	"github.com/deskside/deskside/server/internal/mail"
 	"github.com/deskside/deskside/server/internal/release"
 	"github.com/deskside/deskside/server/internal/sso"
 	"github.com/deskside/deskside/server/internal/store"
@@ -66,7 +67,10 @@ type Config struct {
 	// PublicURL is the server's base URL as people reach it, for links in
 	// webhooks, chat messages and emails ("" leaves links out).
 	PublicURL string
-	Log       *slog.Logger
+	// Mail tunes connections to the mail server (tests trust their own
+	// certificate authority here); the settings are in Admin → Email.
+	Mail mail.SMTPOptions
+	Log  *slog.Logger
 }
 
 // App is a wired server. Handler serves everything; Close releases it.
@@ -83,6 +87,10 @@ type App struct {
 	TLS *tls.Config
 	// Pin is the SHA-256 of the self-signed certificate (nil otherwise).
 	Pin []byte
+	// Mail queues email durably (the mail.Sender for the rest of the
+	// server); mailWorker delivers it.
+	Mail       *mail.Queue
+	mailWorker *mail.Worker
 }
 
 // New opens the data directory and builds the server.
@@ -134,13 +142,16 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	// sinks hear what happened after it is stored; each integration
 	// (webhooks, chat, email) adds its own.
 	var sinks events.Multi
+	a.Mail = mail.NewQueue(a.Store)
+	sinks = append(sinks, mail.NewNotifier(a.Store, a.Mail, cfg.Log))
 	a.API = api.New(api.Options{
 		Store: a.Store, Hub: a.Hub, Log: cfg.Log, Console: console.Handler(), ServerName: cfg.ServerName,
 		AllowedOrigins: cfg.AllowedOrigins, Pin: a.Pin, SecureCookies: a.TLS != nil,
 		DeviceRate: rate.Limit(cfg.DeviceRate), DeviceBurst: cfg.DeviceBurst, SSO: cfg.OIDC,
 		SetupTokenFile: filepath.Join(cfg.DataDir, SetupTokenFile), MetricsToken: cfg.MetricsToken,
-		Events: sinks, PublicURL: cfg.PublicURL,
+		Events: sinks, PublicURL: cfg.PublicURL, SMTP: cfg.Mail,
 	}, reg)
+	a.mailWorker = mail.StartWorker(mail.WorkerOptions{Store: a.Store, Queue: a.Mail, Log: cfg.Log, SMTP: cfg.Mail})
 	if err := a.wireReleases(ctx); err != nil {
 		a.Close()
 		return nil, err
@@ -204,6 +215,9 @@ func NodeID() string {
 // and closes the bus and the store, in that order. Shut the listener first (see
 // server/main.go). Safe to call twice.
 func (a *App) Close() error {
+	if a.mailWorker != nil {
+		a.mailWorker.Close() // finishes the email in hand; the rest stays queued
+	}
 	if a.Hub != nil {
 		a.Hub.Close()
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/deskside/deskside/server/internal/events"
+	"github.com/deskside/deskside/server/internal/mail/mailtest"
 	"github.com/deskside/deskside/server/internal/store"
 	"github.com/deskside/deskside/shared/protocol"
 )
@@ -192,10 +193,10 @@ func TestNotifier(t *testing.T) {
 // sends it over STARTTLS with AUTH PLAIN to a real SMTP server.
 func TestAssignmentEmailArrives(t *testing.T) {
 	ctx := context.Background()
-	srv := newMailServer(t)
-	srv.start()
+	srv := mailtest.New(t)
+	srv.Start()
 	st := openStore(t)
-	if err := st.SetMailSettings(ctx, srv.settings()); err != nil {
+	if err := st.SetMailSettings(ctx, srv.Settings()); err != nil {
 		t.Fatal(err)
 	}
 	rb := rob
@@ -219,18 +220,18 @@ func TestAssignmentEmailArrives(t *testing.T) {
 	if n := runOnce(t, w); n != 2 {
 		t.Fatalf("sent %d", n)
 	}
-	got := srv.await(2)
+	got := srv.Await(2)
 	for _, e := range got {
 		if len(e.To) != 1 || e.To[0] != "rob@example.com" || !e.TLS || e.User != "it@example.com" {
 			t.Errorf("envelope: %+v", e)
 		}
-		h, _, _ := parse(t, e.Data)
+		h, _, _ := mailtest.Parse(t, e.Data)
 		if h.Get("Bcc") != "" || h.Get("X-Injected") != "" {
 			t.Errorf("a header was injected: %v", h)
 		}
 	}
-	h, text, html := parse(t, got[0].Data)
-	if s := subject(t, h); s != "[Deskside] Blocking: Wi-Fi drops on ana-laptop — assigned to you" {
+	h, text, html := mailtest.Parse(t, got[0].Data)
+	if s := mailtest.Subject(t, h); s != "[Deskside] Blocking: Wi-Fi drops on ana-laptop — assigned to you" {
 		t.Errorf("subject %q", s)
 	}
 	if !strings.Contains(text, "Ana Smith assigned you a request from ana on ana-laptop") ||
@@ -238,8 +239,8 @@ func TestAssignmentEmailArrives(t *testing.T) {
 		!strings.Contains(html, `href="https://help.example.com/#/requests/req_1"`) {
 		t.Errorf("bodies:\n%s\n%s", text, html)
 	}
-	h2, _, _ := parse(t, got[1].Data)
-	if s := subject(t, h2); s != "Hello Bcc: eve@example.com" {
+	h2, _, _ := mailtest.Parse(t, got[1].Data)
+	if s := mailtest.Subject(t, h2); s != "Hello Bcc: eve@example.com" {
 		t.Errorf("second subject %q", s)
 	}
 }

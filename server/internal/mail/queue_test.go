@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deskside/deskside/server/internal/mail/mailtest"
 	"github.com/deskside/deskside/server/internal/store"
 	"github.com/deskside/deskside/server/internal/store/pgtest"
 )
@@ -44,7 +45,7 @@ func (c *clock) Add(d time.Duration) {
 }
 
 func testWorker(t *testing.T, st store.MailStore, c *clock) *Worker {
-	_, pool := testCert()
+	pool := mailtest.Pool()
 	o := WorkerOptions{Store: st, Log: slog.New(slog.DiscardHandler), SMTP: SMTPOptions{RootCAs: pool, Timeout: 10 * time.Second}}
 	if c != nil {
 		o.Now = c.Now
@@ -77,10 +78,10 @@ var hello = Message{To: []string{"rob@example.com"}, Subject: "[Deskside] Blocki
 // goes (once) after the admin fixes the password.
 func TestAuthRefusedNothingLost(t *testing.T) {
 	ctx := context.Background()
-	srv := newMailServer(t)
-	srv.start()
+	srv := mailtest.New(t)
+	srv.Start()
 	st, c := openStore(t), newClock()
-	set := srv.settings()
+	set := srv.Settings()
 	set.Password = "wrong"
 	if err := st.SetMailSettings(ctx, set); err != nil {
 		t.Fatal(err)
@@ -107,7 +108,7 @@ func TestAuthRefusedNothingLost(t *testing.T) {
 	if m = onlyMail(t, st); m.Attempts != 2 || !m.NextAttemptAt.Equal(c.Now().Add(time.Minute)) {
 		t.Fatalf("second failure: %+v", m)
 	}
-	set.Password = srv.pass // the admin fixes it
+	set.Password = srv.Pass // the admin fixes it
 	if err := st.SetMailSettings(ctx, set); err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +119,7 @@ func TestAuthRefusedNothingLost(t *testing.T) {
 	}
 	c.Add(time.Hour)
 	runOnce(t, w)
-	if got := srv.await(1); len(got) != 1 {
+	if got := srv.Await(1); len(got) != 1 {
 		t.Fatalf("received %d emails", len(got))
 	}
 }
@@ -127,9 +128,9 @@ func TestAuthRefusedNothingLost(t *testing.T) {
 // once when it is back.
 func TestServerDownThenUp(t *testing.T) {
 	ctx := context.Background()
-	srv := newMailServer(t)
+	srv := mailtest.New(t)
 	st, c := openStore(t), newClock()
-	if err := st.SetMailSettings(ctx, srv.settings()); err != nil {
+	if err := st.SetMailSettings(ctx, srv.Settings()); err != nil {
 		t.Fatal(err)
 	}
 	q := NewQueue(st)
@@ -142,7 +143,7 @@ func TestServerDownThenUp(t *testing.T) {
 	if m := onlyMail(t, st); m.Status != store.MailQueued || !strings.Contains(m.LastError, "could not reach the mail server") {
 		t.Fatalf("while down: %+v", m)
 	}
-	srv.start()
+	srv.Start()
 	c.Add(30 * time.Second)
 	runOnce(t, w)
 	c.Add(time.Hour)
@@ -150,7 +151,7 @@ func TestServerDownThenUp(t *testing.T) {
 	if m := onlyMail(t, st); m.Status != store.MailSent {
 		t.Fatalf("after the server came back: %+v", m)
 	}
-	if got := srv.emails(); len(got) != 1 {
+	if got := srv.Emails(); len(got) != 1 {
 		t.Fatalf("received %d emails, want exactly 1", len(got))
 	}
 }
@@ -235,13 +236,13 @@ func TestParallelEnqueues(t *testing.T) {
 
 func parallelEnqueues(t *testing.T, a, b *store.SQL) {
 	ctx := context.Background()
-	srv := newMailServer(t)
-	srv.start()
-	if err := a.SetMailSettings(ctx, srv.settings()); err != nil {
+	srv := mailtest.New(t)
+	srv.Start()
+	if err := a.SetMailSettings(ctx, srv.Settings()); err != nil {
 		t.Fatal(err)
 	}
 	qa, qb := NewQueue(a), NewQueue(b)
-	_, pool := testCert()
+	pool := mailtest.Pool()
 	for _, x := range []struct {
 		st *store.SQL
 		q  *Queue
@@ -266,7 +267,7 @@ func parallelEnqueues(t *testing.T, a, b *store.SQL) {
 		})
 	}
 	wg.Wait()
-	srv.await(n)
+	srv.Await(n)
 	// Wait until the outbox says all are sent, then count what arrived.
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -283,9 +284,9 @@ func parallelEnqueues(t *testing.T, a, b *store.SQL) {
 		time.Sleep(10 * time.Millisecond) // polling a condition with a deadline
 	}
 	seen := map[string]int{}
-	for _, r := range srv.emails() {
-		h, _, _ := parse(t, r.Data)
-		seen[subject(t, h)]++
+	for _, r := range srv.Emails() {
+		h, _, _ := mailtest.Parse(t, r.Data)
+		seen[mailtest.Subject(t, h)]++
 	}
 	if len(seen) != n {
 		t.Fatalf("%d distinct emails arrived, want %d", len(seen), n)

@@ -1,86 +1,29 @@
 package mail
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
-	"io"
-	"mime"
-	"mime/multipart"
-	"mime/quotedprintable"
-	netmail "net/mail"
 	"strings"
 	"testing"
 
+	"github.com/deskside/deskside/server/internal/mail/mailtest"
 	"github.com/deskside/deskside/server/internal/store"
 )
 
-// parse reads a received email: its headers and its text and HTML parts.
-func parse(t *testing.T, raw []byte) (netmail.Header, string, string) {
-	t.Helper()
-	m, err := netmail.ReadMessage(bytes.NewReader(raw))
-	if err != nil {
-		t.Fatalf("the received email does not parse: %v\n%s", err, raw)
-	}
-	mt, params, err := mime.ParseMediaType(m.Header.Get("Content-Type"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var text, html string
-	read := func(ct, cte string, r io.Reader) {
-		b, err := io.ReadAll(decodeCTE(cte, r))
-		if err != nil {
-			t.Fatal(err)
-		}
-		switch {
-		case strings.HasPrefix(ct, "text/plain"):
-			text = string(b)
-		case strings.HasPrefix(ct, "text/html"):
-			html = string(b)
-		}
-	}
-	if !strings.HasPrefix(mt, "multipart/") {
-		read(mt, m.Header.Get("Content-Transfer-Encoding"), m.Body)
-		return m.Header, text, html
-	}
-	mr := multipart.NewReader(m.Body, params["boundary"])
-	for {
-		p, err := mr.NextRawPart()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		read(p.Header.Get("Content-Type"), p.Header.Get("Content-Transfer-Encoding"), p)
-	}
-	return m.Header, text, html
-}
-
-func subject(t *testing.T, h netmail.Header) string {
-	t.Helper()
-	s, err := new(mime.WordDecoder).DecodeHeader(h.Get("Subject"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
 func TestSMTPStartTLSDelivers(t *testing.T) {
-	srv := newMailServer(t)
-	srv.start()
-	c := smtpFor(t, srv.settings())
+	srv := mailtest.New(t)
+	srv.Start()
+	c := smtpFor(t, srv.Settings())
 	msg := Message{To: []string{"rob@example.com"}, Subject: "[Deskside] Blocking: Wi-Fi drops on ana-laptop — assigned to you",
 		Text: "Hi Rob,\n\nAna assigned you a request.\n", HTML: "<p>Hi Rob,</p>"}
 	if err := c.Send(context.Background(), msg); err != nil {
 		t.Fatal(err)
 	}
-	got := srv.await(1)[0]
+	got := srv.Await(1)[0]
 	if !got.TLS || got.User != "it@example.com" || got.From != "helpdesk@example.com" || len(got.To) != 1 || got.To[0] != "rob@example.com" {
 		t.Fatalf("envelope: tls=%v user=%q from=%q to=%v", got.TLS, got.User, got.From, got.To)
 	}
-	h, text, html := parse(t, got.Data)
-	if s := subject(t, h); s != msg.Subject {
+	h, text, html := mailtest.Parse(t, got.Data)
+	if s := mailtest.Subject(t, h); s != msg.Subject {
 		t.Errorf("subject %q, want %q", s, msg.Subject)
 	}
 	if from := h.Get("From"); !strings.Contains(from, "Acme IT") || !strings.Contains(from, "<helpdesk@example.com>") {
@@ -95,13 +38,13 @@ func TestSMTPStartTLSDelivers(t *testing.T) {
 }
 
 func TestSMTPImplicitTLS(t *testing.T) {
-	srv := newMailServer(t)
-	srv.implicit = true
-	srv.start()
-	if err := smtpFor(t, srv.settings()).Send(context.Background(), Message{To: []string{"rob@example.com"}, Subject: "s", Text: "t"}); err != nil {
+	srv := mailtest.New(t)
+	srv.Implicit = true
+	srv.Start()
+	if err := smtpFor(t, srv.Settings()).Send(context.Background(), Message{To: []string{"rob@example.com"}, Subject: "s", Text: "t"}); err != nil {
 		t.Fatal(err)
 	}
-	if got := srv.await(1)[0]; !got.TLS || got.User == "" {
+	if got := srv.Await(1)[0]; !got.TLS || got.User == "" {
 		t.Fatalf("implicit TLS: %+v", got)
 	}
 }
@@ -111,9 +54,9 @@ func TestSMTPImplicitTLS(t *testing.T) {
 func TestSMTPClearErrors(t *testing.T) {
 	m := Message{To: []string{"rob@example.com"}, Subject: "s", Text: "t"}
 	t.Run("AuthRefused", func(t *testing.T) {
-		srv := newMailServer(t)
-		srv.start()
-		set := srv.settings()
+		srv := mailtest.New(t)
+		srv.Start()
+		set := srv.Settings()
 		set.Password = "wrong"
 		e := sendErr(t, smtpFor(t, set), m)
 		if !strings.Contains(e.Msg, "refused the username or password") || !strings.Contains(e.Msg, "Admin → Email") || !e.Permanent {
@@ -121,18 +64,18 @@ func TestSMTPClearErrors(t *testing.T) {
 		}
 	})
 	t.Run("NoSTARTTLS", func(t *testing.T) {
-		srv := newMailServer(t)
-		srv.noTLS = true
-		srv.start()
-		e := sendErr(t, smtpFor(t, srv.settings()), m)
+		srv := mailtest.New(t)
+		srv.NoTLS = true
+		srv.Start()
+		e := sendErr(t, smtpFor(t, srv.Settings()), m)
 		if !strings.Contains(e.Msg, "does not offer STARTTLS") {
 			t.Fatalf("no STARTTLS: %+v", e)
 		}
 	})
 	t.Run("UntrustedCertificate", func(t *testing.T) {
-		srv := newMailServer(t)
-		srv.start()
-		c, err := NewSMTP(srv.settings(), SMTPOptions{}) // the system pool does not know the test CA
+		srv := mailtest.New(t)
+		srv.Start()
+		c, err := NewSMTP(srv.Settings(), SMTPOptions{}) // the system pool does not know the test CA
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -141,25 +84,25 @@ func TestSMTPClearErrors(t *testing.T) {
 		}
 	})
 	t.Run("TLSOnPlainPort", func(t *testing.T) {
-		srv := newMailServer(t)
-		srv.start()
-		set := srv.settings()
+		srv := mailtest.New(t)
+		srv.Start()
+		set := srv.Settings()
 		set.Security = SecurityTLS
 		if e := sendErr(t, smtpFor(t, set), m); !strings.Contains(e.Msg, "did not answer with TLS") {
 			t.Fatalf("tls on a STARTTLS port: %+v", e)
 		}
 	})
 	t.Run("Down", func(t *testing.T) {
-		srv := newMailServer(t) // never started
-		e := sendErr(t, smtpFor(t, srv.settings()), m)
+		srv := mailtest.New(t) // never started
+		e := sendErr(t, smtpFor(t, srv.Settings()), m)
 		if !strings.Contains(e.Msg, "could not reach the mail server") || e.Permanent {
 			t.Fatalf("down: %+v", e)
 		}
 	})
 	t.Run("SignInNeeded", func(t *testing.T) {
-		srv := newMailServer(t)
-		srv.start()
-		set := srv.settings()
+		srv := mailtest.New(t)
+		srv.Start()
+		set := srv.Settings()
 		set.Username, set.Password = "", ""
 		if e := sendErr(t, smtpFor(t, set), m); !strings.Contains(e.Msg, "enter a username and password") {
 			t.Fatalf("no credentials: %+v", e)
@@ -203,25 +146,15 @@ func TestCheckSettings(t *testing.T) {
 // TestSMTPNoneToLocalRelay: security "none" talks to a relay on this
 // machine without TLS and without signing in.
 func TestSMTPNoneToLocalRelay(t *testing.T) {
-	srv := newMailServer(t)
-	srv.noTLS, srv.user = true, ""
-	srv.start()
-	set := srv.settings()
+	srv := mailtest.New(t)
+	srv.NoTLS, srv.User = true, ""
+	srv.Start()
+	set := srv.Settings()
 	set.Security, set.Username, set.Password = SecurityNone, "", ""
 	if err := smtpFor(t, set).Send(context.Background(), Message{To: []string{"rob@example.com"}, Subject: "s", Text: "t"}); err != nil {
 		t.Fatal(err)
 	}
-	if got := srv.await(1)[0]; got.TLS {
+	if got := srv.Await(1)[0]; got.TLS {
 		t.Fatal("expected a plain connection")
 	}
-}
-
-func decodeCTE(cte string, r io.Reader) io.Reader {
-	switch strings.ToLower(cte) {
-	case "quoted-printable":
-		return quotedprintable.NewReader(r)
-	case "base64":
-		return base64.NewDecoder(base64.StdEncoding, r)
-	}
-	return r
 }
