@@ -5,10 +5,11 @@
 export const session = { tech: null, csrf: '' };
 
 export class APIError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, body = null) {
     super(message);
     this.status = status;
     this.code = code;
+    this.body = body; // the whole answer, for pages that show more (a mail server's reply)
   }
 }
 
@@ -55,7 +56,7 @@ export async function api(method, path, body, opts = {}) {
   }
   if (!res.ok) {
     const msg = (data && data.message) || friendly[res.status] || friendly[res.status >= 500 ? 500 : 0];
-    throw new APIError(res.status, (data && data.error) || 'http_' + res.status, msg);
+    throw new APIError(res.status, (data && data.error) || 'http_' + res.status, msg, data);
   }
   return data;
 }
