@@ -78,7 +78,11 @@ func TestEmailPage(t *testing.T) {
 	}
 	for deadline := time.Now().Add(20 * time.Second); ; {
 		var st struct {
-			Outbox struct{ Problems []struct{ LastError string `json:"last_error"` } }
+			Outbox struct {
+				Problems []struct {
+					LastError string `json:"last_error"`
+				}
+			}
 		}
 		if admin.Do(t, "GET", "/api/v1/settings/email", nil, &st); len(st.Outbox.Problems) > 0 {
 			break
@@ -131,4 +135,3 @@ func TestEmailPage(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
-
