@@ -22,6 +22,7 @@ import (
 	"github.com/deskside/deskside/server/internal/httpjson"
 	"github.com/deskside/deskside/server/internal/hub"
 	"github.com/deskside/deskside/server/internal/identity"
+	"github.com/deskside/deskside/server/internal/mail"
 	"github.com/deskside/deskside/server/internal/markdown"
 	"github.com/deskside/deskside/server/internal/sso"
 	"github.com/deskside/deskside/server/internal/store"
@@ -69,6 +70,9 @@ type Options struct {
 	// Targets is the response-target clock (nil: New makes one that is
 	// not started: targets and expectations work, warnings are not sent).
 	Targets *targets.Service
+	// SMTP tunes the mail server connection of Admin → Email's test email
+	// (tests trust their own certificate authority here).
+	SMTP mail.SMTPOptions
 }
 
 // API serves HTTP. Create with New.
@@ -222,6 +226,11 @@ func (a *API) routeTable(reg *prometheus.Registry) []identity.Route {
 
 		r("GET /api/v1/sla", reader, a.getSLA),
 		r("PUT /api/v1/sla", admin, a.putSLA),
+		r("GET /api/v1/settings/email", admin, a.emailSettings),
+		r("PUT /api/v1/settings/email", admin, a.putEmailSettings),
+		r("POST /api/v1/settings/email/test", admin, a.testEmail),
+		r("GET /api/v1/profile/notifications", reader, a.notificationPrefs),
+		r("PUT /api/v1/profile/notifications", reader, a.putNotificationPrefs),
 	)
 }
 

@@ -199,7 +199,7 @@ func (a *API) patchRequest(w http.ResponseWriter, r *http.Request, ac *actor) {
 		if req.Status == protocol.StatusResolved && prev.Status != protocol.StatusResolved {
 			typ = events.RequestResolved
 		}
-		a.publish(r.Context(), typ, req, events.Data{Previous: &prev, Actor: ac.Name, AssigneeName: assigneeName})
+		a.publish(r.Context(), typ, req, events.Data{Previous: &prev, Actor: ac.Name, ActorID: ac.ID, AssigneeName: assigneeName})
 	}
 	httpjson.Write(w, http.StatusOK, req.ToWire())
 }
@@ -250,7 +250,7 @@ func (a *API) sendMessage(w http.ResponseWriter, r *http.Request, ac *actor, dev
 		a.hub.Broadcast(protocol.KindRequestThread, protocol.ThreadItem{RequestID: requestID, Item: protocol.ThreadMessage,
 			ID: wire.MessageID, Author: ac.Name, At: now})
 		a.hub.Broadcast(protocol.KindRequestUpdated, req.ToWire())
-		a.publish(r.Context(), events.RequestUpdated, req, events.Data{Actor: ac.Name})
+		a.publish(r.Context(), events.RequestUpdated, req, events.Data{Actor: ac.Name, ActorID: ac.ID})
 	}
 	httpjson.Write(w, http.StatusCreated, wire)
 }

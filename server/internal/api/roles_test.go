@@ -89,6 +89,11 @@ var roleMatrix = map[string]string{
 	"PATCH /api/v1/software/{id}":              "admin technician",
 	"PUT /api/v1/requests/{id}/software":       "admin technician",
 	"GET " + protocol.SoftwareCataloguePath:    "public",
+	"GET /api/v1/settings/email":               "admin",
+	"PUT /api/v1/settings/email":               "admin",
+	"POST /api/v1/settings/email/test":         "admin",
+	"GET /api/v1/profile/notifications":        "admin technician viewer",
+	"PUT /api/v1/profile/notifications":        "admin technician viewer",
 }
 
 // TestRoleMatrix walks every route of the route table with every role

@@ -26,6 +26,7 @@ import (
 	"github.com/deskside/deskside/server/internal/events"
 	"github.com/deskside/deskside/server/internal/hub"
 	"github.com/deskside/deskside/server/internal/identity"
+	"github.com/deskside/deskside/server/internal/mail"
 	"github.com/deskside/deskside/server/internal/release"
 	"github.com/deskside/deskside/server/internal/sso"
 	"github.com/deskside/deskside/server/internal/store"
@@ -67,7 +68,10 @@ type Config struct {
 	// PublicURL is the server's base URL as people reach it, for links in
 	// webhooks, chat messages and emails ("" leaves links out).
 	PublicURL string
-	Log       *slog.Logger
+	// Mail tunes connections to the mail server (tests trust their own
+	// certificate authority here); the settings are in Admin → Email.
+	Mail mail.SMTPOptions
+	Log  *slog.Logger
 }
 
 // App is a wired server. Handler serves everything; Close releases it.
@@ -86,6 +90,10 @@ type App struct {
 	Pin []byte
 	// Targets is the response-target clock (SLAs).
 	Targets *targets.Service
+	// Mail queues email durably (the mail.Sender for the rest of the
+	// server); mailWorker delivers it.
+	Mail       *mail.Queue
+	mailWorker *mail.Worker
 }
 
 // New opens the data directory and builds the server.
@@ -143,13 +151,16 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	// &sinks: it hears every sink added to sinks, before or after this line.
 	a.Targets = targets.New(targets.Options{Store: a.Store, Hub: a.Hub, Log: cfg.Log, Events: &sinks, PublicURL: cfg.PublicURL})
 	a.Targets.Start(context.WithoutCancel(ctx))
+	a.Mail = mail.NewQueue(a.Store)
+	sinks = append(sinks, mail.NewNotifier(a.Store, a.Mail, cfg.Log))
 	a.API = api.New(api.Options{
 		Store: a.Store, Hub: a.Hub, Log: cfg.Log, Console: console.Handler(), ServerName: cfg.ServerName,
 		AllowedOrigins: cfg.AllowedOrigins, Pin: a.Pin, SecureCookies: a.TLS != nil,
 		DeviceRate: rate.Limit(cfg.DeviceRate), DeviceBurst: cfg.DeviceBurst, SSO: cfg.OIDC,
 		SetupTokenFile: filepath.Join(cfg.DataDir, SetupTokenFile), MetricsToken: cfg.MetricsToken,
-		Events: sinks, PublicURL: cfg.PublicURL, Targets: a.Targets,
+		Events: sinks, PublicURL: cfg.PublicURL, Targets: a.Targets, SMTP: cfg.Mail,
 	}, reg)
+	a.mailWorker = mail.StartWorker(mail.WorkerOptions{Store: a.Store, Queue: a.Mail, Log: cfg.Log, SMTP: cfg.Mail})
 	if err := a.wireReleases(ctx); err != nil {
 		a.Close()
 		return nil, err
@@ -213,6 +224,9 @@ func NodeID() string {
 // and closes the bus and the store, in that order. Shut the listener first (see
 // server/main.go). Safe to call twice.
 func (a *App) Close() error {
+	if a.mailWorker != nil {
+		a.mailWorker.Close() // finishes the email in hand; the rest stays queued
+	}
 	if a.Hub != nil {
 		a.Hub.Close()
 	}

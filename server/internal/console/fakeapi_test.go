@@ -269,6 +269,8 @@ func (f *fakeAPI) api(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		f.json(w, 200, f.tech)
+	case p == "profile/notifications":
+		f.json(w, 200, map[string]any{"assigned": true, "slipping": true, "monthly_report": false, "email": "rob@example.com", "email_on": true})
 	case p == "technicians":
 		f.json(w, 200, map[string]any{"technicians": []any{f.tech, map[string]any{"id": "tech_2", "name": "Sam", "email": "sam@example.com", "role": "technician"}}})
 	default:

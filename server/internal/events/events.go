@@ -60,6 +60,10 @@ type Data struct {
 	Previous *Previous `json:"previous,omitempty"`
 	// Actor is who did it: a technician's name, or "" for the employee.
 	Actor string `json:"actor,omitempty"`
+	// ActorID is the acting technician's id ("" for the employee or the
+	// server itself); kept off the wire, for sinks that must not tell a
+	// technician what they did themselves (email).
+	ActorID string `json:"-"`
 	// AssigneeName is the assigned technician's name ("" none).
 	AssigneeName string    `json:"assignee_name,omitempty"`
 	Target       *Target   `json:"target,omitempty"`

@@ -145,6 +145,19 @@ var pgMigrations = []string{
 	`ALTER TABLE requests ADD COLUMN first_response_warned SMALLINT NOT NULL DEFAULT 0;
 	ALTER TABLE requests ADD COLUMN resolution_warned SMALLINT NOT NULL DEFAULT 0;
 	CREATE INDEX requests_open_status ON requests(status) WHERE status <> 'resolved';`,
+	// mail (see migrations).
+	`CREATE TABLE mail_settings (id INTEGER PRIMARY KEY CHECK (id = 1), host TEXT NOT NULL, port INTEGER NOT NULL,
+		security TEXT NOT NULL, username TEXT NOT NULL DEFAULT '', password TEXT NOT NULL DEFAULT '',
+		from_addr TEXT NOT NULL DEFAULT '', from_name TEXT NOT NULL DEFAULT '', updated_at BIGINT NOT NULL,
+		updated_by TEXT NOT NULL DEFAULT '');
+	CREATE TABLE mail_prefs (technician_id TEXT PRIMARY KEY, assigned INTEGER NOT NULL, slipping INTEGER NOT NULL,
+		monthly_report INTEGER NOT NULL);
+	CREATE TABLE mail_outbox (id TEXT PRIMARY KEY, recipients TEXT NOT NULL, subject TEXT NOT NULL, text TEXT NOT NULL,
+		html TEXT NOT NULL DEFAULT '', status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+		next_attempt_at BIGINT NOT NULL, lease_until BIGINT NOT NULL DEFAULT 0, last_error TEXT NOT NULL DEFAULT '',
+		created_at BIGINT NOT NULL, sent_at BIGINT NOT NULL DEFAULT 0);
+	CREATE INDEX mail_outbox_due ON mail_outbox(status, next_attempt_at);
+	CREATE INDEX mail_outbox_created ON mail_outbox(created_at);`,
 }
 
 // pgDialect: $n placeholders, ILIKE, and transactions that run side by

@@ -10,6 +10,7 @@ export class APIError extends Error {
     this.status = status;
     this.code = code;
     this.data = data; // the answer's body, e.g. field errors
+    this.body = data; // the same, as pages that show more call it (a mail server's reply)
   }
 }
 

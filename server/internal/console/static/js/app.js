@@ -13,6 +13,7 @@ import { renderAnnouncements } from './announce.js';
 import { renderProfile } from './profile.js';
 import { renderTechnicians, renderTokens, renderAudit } from './admin.js';
 import { renderUpdates } from './updates.js';
+import { renderEmail } from './email.js';
 import { renderHeadsUp, renderCheckDevices } from './headsup.js';
 import { renderArticles } from './articles.js';
 import { renderReplies } from './replies.js';
@@ -35,6 +36,7 @@ const routes = [
   [/^\/admin\/technicians$/, 'technicians', renderTechnicians, 'admin'],
   [/^\/admin\/tokens$/, 'tokens', renderTokens, 'admin'],
   [/^\/admin\/updates$/, 'updates', renderUpdates, 'admin'],
+  [/^\/admin\/email$/, 'email', renderEmail, 'admin'],
   [/^\/admin\/audit$/, 'audit', renderAudit, 'admin'],
   [/^\/admin\/sla$/, 'sla', renderSLA, 'admin'],
   [/^\/heads-up$/, 'heads-up', renderHeadsUp],

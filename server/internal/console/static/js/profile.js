@@ -1,6 +1,6 @@
 // The technician's own profile: the name and greeting users see.
 
-import { patch, session } from './api.js';
+import { api, get, patch, session } from './api.js';
 import { h, field, toast } from './util.js';
 
 export function renderProfile(main) {
@@ -39,5 +39,42 @@ export function renderProfile(main) {
       if (ex.status !== 401) { err.textContent = ex.message; err.hidden = false; }
     }
   });
-  main.append(form);
+  main.append(form, renderNotifications());
+}
+
+// renderNotifications: which emails this person gets. Each box saves as
+// soon as it changes.
+function renderNotifications() {
+  const panel = h('section', { class: 'panel prefs', id: 'notify-prefs', style: 'max-width:40rem', 'aria-labelledby': 'n-h' },
+    h('h2', { id: 'n-h', text: 'Email me' }), h('p', { class: 'muted', text: 'Loading…' }));
+  const boxes = [
+    ['assigned', 'notify-assigned', 'When someone assigns a request to me'],
+    ['slipping', 'notify-slipping', 'When a response target is about to slip on my requests, or on unassigned ones'],
+    ['monthly_report', 'notify-monthly', 'IT’s monthly report'],
+  ];
+  (async () => {
+    let p;
+    try { p = await get('/api/v1/profile/notifications'); } catch (e) {
+      if (e.status !== 401) panel.replaceChildren(h('h2', { id: 'n-h', text: 'Email me' }), h('div', { class: 'error', role: 'alert', text: e.message }));
+      return;
+    }
+    const kids = [h('h2', { id: 'n-h', text: 'Email me' })];
+    kids.push(h('p', { class: 'muted small', id: 'notify-where', text: p.email_on
+      ? `Emails go to ${p.email}.`
+      : `Email is not set up yet, so nothing is sent for now. An admin can turn it on in Admin → Email. Your choices are kept.` }));
+    for (const [key, id, label] of boxes) {
+      const box = h('input', { type: 'checkbox', id, checked: !!p[key] });
+      box.addEventListener('change', async () => {
+        try {
+          // Every box, not just this one: two quick changes must not undo each other.
+          const all = Object.fromEntries(boxes.map(([k, bid]) => [k, document.getElementById(bid).checked]));
+          await api('PUT', '/api/v1/profile/notifications', all);
+          toast(box.checked ? 'Saved. You will get these emails.' : 'Saved. No more of these emails.');
+        } catch (e) { box.checked = !box.checked; if (e.status !== 401) toast(e.message, true); }
+      });
+      kids.push(h('label', { for: id }, box, h('span', { text: label })));
+    }
+    panel.replaceChildren(...kids);
+  })();
+  return panel;
 }

@@ -1,0 +1,160 @@
+package mail
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/deskside/deskside/server/internal/mail/mailtest"
+	"github.com/deskside/deskside/server/internal/store"
+)
+
+func TestSMTPStartTLSDelivers(t *testing.T) {
+	srv := mailtest.New(t)
+	srv.Start()
+	c := smtpFor(t, srv.Settings())
+	msg := Message{To: []string{"rob@example.com"}, Subject: "[Deskside] Blocking: Wi-Fi drops on ana-laptop — assigned to you",
+		Text: "Hi Rob,\n\nAna assigned you a request.\n", HTML: "<p>Hi Rob,</p>"}
+	if err := c.Send(context.Background(), msg); err != nil {
+		t.Fatal(err)
+	}
+	got := srv.Await(1)[0]
+	if !got.TLS || got.User != "it@example.com" || got.From != "helpdesk@example.com" || len(got.To) != 1 || got.To[0] != "rob@example.com" {
+		t.Fatalf("envelope: tls=%v user=%q from=%q to=%v", got.TLS, got.User, got.From, got.To)
+	}
+	h, text, html := mailtest.Parse(t, got.Data)
+	if s := mailtest.Subject(t, h); s != msg.Subject {
+		t.Errorf("subject %q, want %q", s, msg.Subject)
+	}
+	if from := h.Get("From"); !strings.Contains(from, "Acme IT") || !strings.Contains(from, "<helpdesk@example.com>") {
+		t.Errorf("From: %q", from)
+	}
+	if h.Get("To") != "<rob@example.com>" || h.Get("Message-Id") == "" || h.Get("Date") == "" {
+		t.Errorf("headers: To %q, Message-ID %q, Date %q", h.Get("To"), h.Get("Message-Id"), h.Get("Date"))
+	}
+	if strings.ReplaceAll(text, "\r\n", "\n") != msg.Text || !strings.Contains(html, "<p>Hi Rob,</p>") {
+		t.Errorf("bodies: text %q html %q", text, html)
+	}
+}
+
+func TestSMTPImplicitTLS(t *testing.T) {
+	srv := mailtest.New(t)
+	srv.Implicit = true
+	srv.Start()
+	if err := smtpFor(t, srv.Settings()).Send(context.Background(), Message{To: []string{"rob@example.com"}, Subject: "s", Text: "t"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := srv.Await(1)[0]; !got.TLS || got.User == "" {
+		t.Fatalf("implicit TLS: %+v", got)
+	}
+}
+
+// TestSMTPClearErrors: each way a mail server can say no gets words that
+// say what to do, and nothing is sent.
+func TestSMTPClearErrors(t *testing.T) {
+	m := Message{To: []string{"rob@example.com"}, Subject: "s", Text: "t"}
+	t.Run("AuthRefused", func(t *testing.T) {
+		srv := mailtest.New(t)
+		srv.Start()
+		set := srv.Settings()
+		set.Password = "wrong"
+		e := sendErr(t, smtpFor(t, set), m)
+		if !strings.Contains(e.Msg, "refused the username or password") || !strings.Contains(e.Msg, "Admin → Email") || !e.Permanent {
+			t.Fatalf("auth refused: %+v", e)
+		}
+	})
+	t.Run("NoSTARTTLS", func(t *testing.T) {
+		srv := mailtest.New(t)
+		srv.NoTLS = true
+		srv.Start()
+		e := sendErr(t, smtpFor(t, srv.Settings()), m)
+		if !strings.Contains(e.Msg, "does not offer STARTTLS") {
+			t.Fatalf("no STARTTLS: %+v", e)
+		}
+	})
+	t.Run("UntrustedCertificate", func(t *testing.T) {
+		srv := mailtest.New(t)
+		srv.Start()
+		c, err := NewSMTP(srv.Settings(), SMTPOptions{}) // the system pool does not know the test CA
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e := sendErr(t, c, m); !strings.Contains(e.Msg, "certificate is not trusted") {
+			t.Fatalf("untrusted: %+v", e)
+		}
+	})
+	t.Run("TLSOnPlainPort", func(t *testing.T) {
+		srv := mailtest.New(t)
+		srv.Start()
+		set := srv.Settings()
+		set.Security = SecurityTLS
+		if e := sendErr(t, smtpFor(t, set), m); !strings.Contains(e.Msg, "did not answer with TLS") {
+			t.Fatalf("tls on a STARTTLS port: %+v", e)
+		}
+	})
+	t.Run("Down", func(t *testing.T) {
+		srv := mailtest.New(t) // never started
+		e := sendErr(t, smtpFor(t, srv.Settings()), m)
+		if !strings.Contains(e.Msg, "could not reach the mail server") || e.Permanent {
+			t.Fatalf("down: %+v", e)
+		}
+	})
+	t.Run("SignInNeeded", func(t *testing.T) {
+		srv := mailtest.New(t)
+		srv.Start()
+		set := srv.Settings()
+		set.Username, set.Password = "", ""
+		if e := sendErr(t, smtpFor(t, set), m); !strings.Contains(e.Msg, "enter a username and password") {
+			t.Fatalf("no credentials: %+v", e)
+		}
+	})
+}
+
+func TestCheckSettings(t *testing.T) {
+	good := store.MailSettings{Host: "smtp.example.com", Port: 587, Security: SecuritySTARTTLS, Username: "u", Password: "p",
+		From: "it@example.com", FromName: "Acme IT"}
+	if err := CheckSettings(good); err != nil {
+		t.Fatal(err)
+	}
+	for name, change := range map[string]func(*store.MailSettings){
+		"no host":           func(s *store.MailSettings) { s.Host = "" },
+		"host with scheme":  func(s *store.MailSettings) { s.Host = "smtp://smtp.example.com" },
+		"port":              func(s *store.MailSettings) { s.Port = 0 },
+		"security":          func(s *store.MailSettings) { s.Security = "ssl3" },
+		"none to elsewhere": func(s *store.MailSettings) { s.Security = SecurityNone },
+		"from":              func(s *store.MailSettings) { s.From = "IT <it@example.com>" },
+		"from name newline": func(s *store.MailSettings) { s.FromName = "IT\r\nBcc: x@example.com" },
+		"password alone":    func(s *store.MailSettings) { s.Username = "" },
+	} {
+		s := good
+		change(&s)
+		if err := CheckSettings(s); err == nil {
+			t.Errorf("%s: accepted %+v", name, s)
+		}
+	}
+	local := good
+	local.Host, local.Security, local.Username, local.Password = "127.0.0.1", SecurityNone, "", ""
+	if err := CheckSettings(local); err != nil {
+		t.Errorf("a local relay without TLS: %v", err)
+	}
+	local.Host = "localhost"
+	if err := CheckSettings(local); err != nil {
+		t.Errorf("localhost relay: %v", err)
+	}
+}
+
+// TestSMTPNoneToLocalRelay: security "none" talks to a relay on this
+// machine without TLS and without signing in.
+func TestSMTPNoneToLocalRelay(t *testing.T) {
+	srv := mailtest.New(t)
+	srv.NoTLS, srv.User = true, ""
+	srv.Start()
+	set := srv.Settings()
+	set.Security, set.Username, set.Password = SecurityNone, "", ""
+	if err := smtpFor(t, set).Send(context.Background(), Message{To: []string{"rob@example.com"}, Subject: "s", Text: "t"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := srv.Await(1)[0]; got.TLS {
+		t.Fatal("expected a plain connection")
+	}
+}
