@@ -37,6 +37,8 @@ func testStore(t *testing.T, open func(t *testing.T) Store) {
 		{"ArticleFeedback", testArticleFeedback},
 		{"SavedReplies", testSavedReplies},
 		{"KnownProblems", testKnownProblems},
+		{"MonthReport", testMonthReport},
+		{"ClaimMeta", testClaimMeta},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
