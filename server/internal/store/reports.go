@@ -1,10 +1,13 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/deskside/deskside/shared/protocol"
@@ -140,17 +143,22 @@ func (s *SQL) MonthReport(ctx context.Context, from, to time.Time, loc *time.Loc
 	rep.Satisfaction.Comments = []RatedComment{}
 	rep.HeadsUp.ByCheck, rep.Articles.Top = []NamedCount{}, []NamedCount{}
 	f, t, now := ms(from), ms(to), ms(time.Now())
+	var responded, resolved int
 	steps := []func() error{
-		func() error { return s.reportCounts(ctx, &rep, f, t, now) },
+		func() error {
+			var err error
+			responded, resolved, err = s.reportCounts(ctx, &rep, f, t, now)
+			return err
+		},
 		func() error { return s.reportHours(ctx, &rep, from, to, loc) },
 		func() error {
 			var err error
-			rep.FirstResponse, err = s.percentiles(ctx, "first_response_at", f, t)
+			rep.FirstResponse, err = s.percentiles(ctx, "first_response_at", f, t, responded)
 			return err
 		},
 		func() error {
 			var err error
-			rep.Resolution, err = s.percentiles(ctx, "resolved_at", f, t)
+			rep.Resolution, err = s.percentiles(ctx, "resolved_at", f, t, resolved)
 			return err
 		},
 		func() error { return s.reportComments(ctx, &rep, f, t) },
@@ -164,49 +172,90 @@ func (s *SQL) MonthReport(ctx context.Context, from, to time.Time, loc *time.Loc
 	return rep, nil
 }
 
-func (s *SQL) reportCounts(ctx context.Context, rep *Report, f, t, now int64) error {
-	rows, err := s.r.QueryContext(ctx, `SELECT category, urgency, count(*),
-		sum(CASE WHEN first_response_due > 0 THEN 1 ELSE 0 END),
-		sum(CASE WHEN first_response_due > 0 AND first_response_at > 0 AND first_response_at <= first_response_due THEN 1 ELSE 0 END),
-		sum(CASE WHEN first_response_due > 0 AND (first_response_at > first_response_due
-			OR (first_response_at = 0 AND first_response_due < ?)) THEN 1 ELSE 0 END),
-		sum(CASE WHEN resolution_due > 0 THEN 1 ELSE 0 END),
-		sum(CASE WHEN resolution_due > 0 AND resolved_at > 0 AND resolved_at <= resolution_due THEN 1 ELSE 0 END),
-		sum(CASE WHEN resolution_due > 0 AND (resolved_at > resolution_due
-			OR (resolved_at = 0 AND resolution_due < ?)) THEN 1 ELSE 0 END),
-		sum(CASE WHEN rating = 1 THEN 1 ELSE 0 END), sum(CASE WHEN rating = 2 THEN 1 ELSE 0 END),
-		sum(CASE WHEN rating = 3 THEN 1 ELSE 0 END), sum(CASE WHEN rating = 4 THEN 1 ELSE 0 END),
-		sum(CASE WHEN rating = 5 THEN 1 ELSE 0 END)
-		FROM requests WHERE created_at >= ? AND created_at < ? GROUP BY category, urgency ORDER BY category, urgency`,
-		now, now, f, t)
+// How a request stands against a target, as requests_report indexes it
+// (so SQLite groups by the stored value instead of working it out for a
+// million rows): the stamp is set or not, the target there or not.
+const (
+	outcomeNone       = 0 // neither stamp nor target
+	outcomeOpen       = 1 // target, not done yet
+	outcomeMet        = 2
+	outcomeLate       = 3
+	outcomeNoTarget   = 4 // done, no target
+	outcomeExprFormat = "(CASE WHEN %[1]s = 0 THEN (CASE WHEN %[2]s = 0 THEN 0 ELSE 1 END) WHEN %[2]s = 0 THEN 4 " +
+		"WHEN %[1]s <= %[2]s THEN 2 ELSE 3 END)"
+)
+
+var (
+	frOutcome  = fmt.Sprintf(outcomeExprFormat, "first_response_at", "first_response_due")
+	resOutcome = fmt.Sprintf(outcomeExprFormat, "resolved_at", "resolution_due")
+)
+
+// reportCounts reads the counts by kind, urgency, rating and outcomes in
+// one pass that SQLite streams in the order of requests_report (a few
+// hundred groups at most), then counts the open requests already past
+// their due from the small partial indexes of unanswered and unresolved
+// requests.
+func (s *SQL) reportCounts(ctx context.Context, rep *Report, f, t, now int64) (responded, resolved int, err error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT category, urgency, rating, `+frOutcome+`, `+resOutcome+`, count(*)
+		FROM requests WHERE created_at >= ? AND created_at < ?
+		GROUP BY category, urgency, rating, `+frOutcome+`, `+resOutcome, f, t)
 	if err != nil {
-		return fmt.Errorf("counts: %w", err)
+		return 0, 0, fmt.Errorf("counts: %w", err)
 	}
 	defer rows.Close()
 	fr, res := &rep.Targets.FirstResponse, &rep.Targets.Resolution
+	byKind := map[KindCount]int{}
+	tally := func(tf *TargetFigure, outcome, n int, done *int) {
+		switch outcome {
+		case outcomeOpen:
+			tf.WithTarget += n
+			tf.Pending += n
+		case outcomeMet:
+			tf.WithTarget, tf.Met, *done = tf.WithTarget+n, tf.Met+n, *done+n
+		case outcomeLate:
+			tf.WithTarget, tf.Missed, *done = tf.WithTarget+n, tf.Missed+n, *done+n
+		case outcomeNoTarget:
+			*done += n
+		}
+	}
 	for rows.Next() {
 		var k KindCount
-		var frWith, frMet, frMissed, resWith, resMet, resMissed int
-		var d [5]int
-		if err := rows.Scan(&k.Kind, &k.Urgency, &k.Count, &frWith, &frMet, &frMissed, &resWith, &resMet, &resMissed,
-			&d[0], &d[1], &d[2], &d[3], &d[4]); err != nil {
-			return fmt.Errorf("counts: %w", err)
+		var rating, frO, resO, n int
+		if err := rows.Scan(&k.Kind, &k.Urgency, &rating, &frO, &resO, &n); err != nil {
+			return 0, 0, fmt.Errorf("counts: %w", err)
 		}
-		rep.ByKind = append(rep.ByKind, k)
-		rep.Requests += k.Count
-		fr.WithTarget, fr.Met, fr.Missed = fr.WithTarget+frWith, fr.Met+frMet, fr.Missed+frMissed
-		res.WithTarget, res.Met, res.Missed = res.WithTarget+resWith, res.Met+resMet, res.Missed+resMissed
-		for i, n := range d {
-			rep.Satisfaction.Distribution[i] += n
+		byKind[k] += n
+		rep.Requests += n
+		if rating >= 1 && rating <= 5 {
+			rep.Satisfaction.Distribution[rating-1] += n
 		}
+		tally(fr, frO, n, &responded)
+		tally(res, resO, n, &resolved)
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("counts: %w", err)
+		return 0, 0, fmt.Errorf("counts: %w", err)
 	}
-	for _, tf := range []*TargetFigure{fr, res} {
-		tf.Pending = tf.WithTarget - tf.Met - tf.Missed
-		if done := tf.Met + tf.Missed; done > 0 {
-			tf.Percent = round1(100 * float64(tf.Met) / float64(done))
+	for k, n := range byKind {
+		k.Count = n
+		rep.ByKind = append(rep.ByKind, k)
+	}
+	slices.SortFunc(rep.ByKind, func(a, b KindCount) int {
+		return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Urgency, b.Urgency))
+	})
+	// Not done and past due counts as missed, not pending.
+	for _, o := range []struct {
+		tf      *TargetFigure
+		at, due string
+	}{{fr, "first_response_at", "first_response_due"}, {res, "resolved_at", "resolution_due"}} {
+		var overdue int
+		if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM requests WHERE `+o.at+` = 0 AND `+o.due+` > 0
+			AND created_at >= ? AND created_at < ? AND `+o.due+` < ?`, f, t, now).Scan(&overdue); err != nil {
+			return 0, 0, fmt.Errorf("overdue: %w", err)
+		}
+		o.tf.Pending -= overdue
+		o.tf.Missed += overdue
+		if done := o.tf.Met + o.tf.Missed; done > 0 {
+			o.tf.Percent = round1(100 * float64(o.tf.Met) / float64(done))
 		}
 	}
 	sum := 0
@@ -217,60 +266,81 @@ func (s *SQL) reportCounts(ctx context.Context, rep *Report, f, t, now int64) er
 	if rep.Satisfaction.Rated > 0 {
 		rep.Satisfaction.Average = math.Round(100*float64(sum)/float64(rep.Satisfaction.Rated)) / 100
 	}
-	return nil
+	return responded, resolved, nil
 }
 
-// reportHours buckets by hour and weekday in loc with integer arithmetic
-// in SQL, one query per stretch of constant UTC offset (a month has at
-// most a few: daylight saving time), so no time-zone database is needed
-// in the database.
+// reportHours counts the requests of each hour of the month, walked in
+// Go in loc (so daylight saving time is the time package's business, not
+// the database's), in one query of hour ranges that each count a range
+// of the created_at index: no sort, no time-zone database in SQL.
 func (s *SQL) reportHours(ctx context.Context, rep *Report, from, to time.Time, loc *time.Location) error {
+	type slot struct{ wd, h int }
+	var slots []slot
+	var q strings.Builder
+	// VALUES names its columns column1… on both backends.
+	q.WriteString("SELECT h.column1, (SELECT count(*) FROM requests WHERE created_at >= h.column2 AND created_at < h.column3) FROM (VALUES ")
 	for at := from; at.Before(to); {
-		_, offset := at.In(loc).Zone()
-		_, end := at.In(loc).ZoneBounds()
-		if end.IsZero() || end.After(to) {
-			end = to
+		// The next hour boundary in loc: an hour later, or sooner when
+		// the zone changes on a half hour.
+		next := at.Add(time.Hour).Truncate(time.Hour)
+		if _, end := at.In(loc).ZoneBounds(); !end.IsZero() && end.After(at) && end.Before(next) {
+			next = end
 		}
-		if !end.After(at) { // never loop on a zone that reports no end
-			end = to
+		if _, off := at.In(loc).Zone(); off%3600 != 0 {
+			next = at.Add(time.Hour)
 		}
-		off := int64(offset) * 1000
-		// 1970-01-01 was a Thursday (weekday 4).
-		rows, err := s.r.QueryContext(ctx, `SELECT ((created_at + ?) / 86400000 + 4) % 7, ((created_at + ?) / 3600000) % 24, count(*)
-			FROM requests WHERE created_at >= ? AND created_at < ? GROUP BY 1, 2`, off, off, ms(at), ms(end))
-		if err != nil {
+		if next.After(to) {
+			next = to
+		}
+		local := at.In(loc)
+		if len(slots) > 0 {
+			q.WriteString(",")
+		}
+		// Literal integers the server computed: nothing from outside.
+		fmt.Fprintf(&q, "(%d, %d, %d)", len(slots), ms(at), ms(next))
+		slots = append(slots, slot{int(local.Weekday()), local.Hour()})
+		at = next
+	}
+	if len(slots) == 0 {
+		return nil
+	}
+	q.WriteString(") h")
+	rows, err := s.r.QueryContext(ctx, q.String())
+	if err != nil {
+		return fmt.Errorf("hours: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var i, n int
+		if err := rows.Scan(&i, &n); err != nil {
 			return fmt.Errorf("hours: %w", err)
 		}
-		for rows.Next() {
-			var wd, h, n int
-			if err := rows.Scan(&wd, &h, &n); err != nil {
-				rows.Close()
-				return fmt.Errorf("hours: %w", err)
-			}
-			if wd >= 0 && wd < 7 && h >= 0 && h < 24 {
-				rep.Hours[wd][h] += n
-			}
+		if i >= 0 && i < len(slots) {
+			rep.Hours[slots[i].wd][slots[i].h] += n
 		}
-		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-			return fmt.Errorf("hours: %w", err)
-		}
-		at = end
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("hours: %w", err)
 	}
 	return nil
 }
 
 // percentiles computes the median and 90th percentile of col - created_at
-// over the month's requests that have col. PostgreSQL has percentile_cont;
-// SQLite walks the partial expression index on (col - created_at) in order
-// to the two ranks around each percentile (LIMIT 2 OFFSET n), skipping
-// other months by the index's second column without touching the table.
-func (s *SQL) percentiles(ctx context.Context, col string, f, t int64) (Durations, error) {
-	var d Durations
+// over the month's n requests that have col. PostgreSQL has
+// percentile_cont; SQLite walks the partial expression index on
+// (col - created_at) in order to the two ranks around each percentile
+// (LIMIT 2 OFFSET k, from whichever end is nearer), skipping other months
+// by the index's second column without touching the table.
+func (s *SQL) percentiles(ctx context.Context, col string, f, t int64, n int) (Durations, error) {
+	d := Durations{Count: n}
+	if n == 0 {
+		return d, nil
+	}
 	if s.d.postgres {
 		var med, p90 *float64
-		err := s.r.QueryRowContext(ctx, `SELECT count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY `+col+` - created_at),
+		err := s.r.QueryRowContext(ctx, `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY `+col+` - created_at),
 			percentile_cont(0.9) WITHIN GROUP (ORDER BY `+col+` - created_at)
-			FROM requests WHERE created_at >= ? AND created_at < ? AND `+col+` > 0`, f, t).Scan(&d.Count, &med, &p90)
+			FROM requests WHERE created_at >= ? AND created_at < ? AND `+col+` > 0`, f, t).Scan(&med, &p90)
 		if err != nil {
 			return d, fmt.Errorf("%s percentiles: %w", col, err)
 		}
@@ -280,18 +350,16 @@ func (s *SQL) percentiles(ctx context.Context, col string, f, t int64) (Duration
 		return d, nil
 	}
 	index := map[string]string{"first_response_at": "requests_first_response", "resolved_at": "requests_resolution"}[col]
-	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM requests INDEXED BY `+index+`
-		WHERE `+col+` > 0 AND created_at >= ? AND created_at < ?`, f, t).Scan(&d.Count); err != nil {
-		return d, fmt.Errorf("%s count: %w", col, err)
-	}
-	if d.Count == 0 {
-		return d, nil
-	}
 	at := func(p float64) (float64, error) {
-		pos := p * float64(d.Count-1)
-		lo := int64(math.Floor(pos))
+		pos := p * float64(n-1)
+		lo := int(math.Floor(pos))
+		order, offset := "", lo
+		if lo > n/2 { // nearer the top: walk down from it
+			order, offset = " DESC", max(n-2-lo, 0)
+		}
 		rows, err := s.r.QueryContext(ctx, `SELECT `+col+` - created_at FROM requests INDEXED BY `+index+`
-			WHERE `+col+` > 0 AND created_at >= ? AND created_at < ? ORDER BY `+col+` - created_at LIMIT 2 OFFSET ?`, f, t, lo)
+			WHERE `+col+` > 0 AND created_at >= ? AND created_at < ? ORDER BY `+col+` - created_at`+order+` LIMIT 2 OFFSET ?`,
+			f, t, offset)
 		if err != nil {
 			return 0, err
 		}
@@ -307,9 +375,15 @@ func (s *SQL) percentiles(ctx context.Context, col string, f, t int64) (Duration
 		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 			return 0, err
 		}
+		if order != "" {
+			slices.Reverse(v)
+			if lo == n-1 { // the last rank: only it matters
+				v = v[len(v)-1:]
+			}
+		}
 		switch len(v) {
 		case 0:
-			return 0, fmt.Errorf("no row at rank %d of %d", lo, d.Count)
+			return 0, fmt.Errorf("no row at rank %d of %d", lo, n)
 		case 1:
 			return v[0], nil
 		}
