@@ -210,6 +210,10 @@ func (a *API) routeTable(reg *prometheus.Registry) []identity.Route {
 		r("PATCH /api/v1/software/{id}", staff, a.patchSoftware),
 		r("PUT /api/v1/requests/{id}/software", staff, a.linkRequestSoftware),
 		open("GET "+protocol.SoftwareCataloguePath, a.softwareCatalogue),
+
+		r("GET /api/v1/reports/month", reader, a.getMonthReport),
+		r("GET /api/v1/reports/month.csv", reader, a.monthReportCSV),
+		r("GET /api/v1/reports/month/{chart}", reader, a.monthReportChart),
 	)
 }
 

@@ -87,6 +87,9 @@ var roleMatrix = map[string]string{
 	"PATCH /api/v1/software/{id}":              "admin technician",
 	"PUT /api/v1/requests/{id}/software":       "admin technician",
 	"GET " + protocol.SoftwareCataloguePath:    "public",
+	"GET /api/v1/reports/month":                "admin technician viewer",
+	"GET /api/v1/reports/month.csv":            "admin technician viewer",
+	"GET /api/v1/reports/month/{chart}":        "admin technician viewer",
 }
 
 // TestRoleMatrix walks every route of the route table with every role
