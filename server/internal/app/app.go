@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -26,7 +27,9 @@ import (
 	"github.com/deskside/deskside/server/internal/events"
 	"github.com/deskside/deskside/server/internal/hub"
 	"github.com/deskside/deskside/server/internal/identity"
+	"github.com/deskside/deskside/server/internal/mail"
 	"github.com/deskside/deskside/server/internal/release"
+	"github.com/deskside/deskside/server/internal/reports"
 	"github.com/deskside/deskside/server/internal/sso"
 	"github.com/deskside/deskside/server/internal/store"
 )
@@ -66,7 +69,12 @@ type Config struct {
 	// PublicURL is the server's base URL as people reach it, for links in
 	// webhooks, chat messages and emails ("" leaves links out).
 	PublicURL string
-	Log       *slog.Logger
+	// MailSender sends email (assignments, the monthly report); nil: no
+	// email at all. ReportRecipients picks who gets the monthly report
+	// (nil: every enabled admin and viewer).
+	MailSender       mail.Sender
+	ReportRecipients func(ctx context.Context) ([]string, error)
+	Log              *slog.Logger
 }
 
 // App is a wired server. Handler serves everything; Close releases it.
@@ -83,6 +91,9 @@ type App struct {
 	TLS *tls.Config
 	// Pin is the SHA-256 of the self-signed certificate (nil otherwise).
 	Pin []byte
+
+	stopJobs context.CancelFunc // ends the background jobs (the monthly report email)
+	jobs     sync.WaitGroup
 }
 
 // New opens the data directory and builds the server.
@@ -146,7 +157,21 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		return nil, err
 	}
 	a.Handler = a.API
+	a.startJobs(cfg)
 	return a, nil
+}
+
+// startJobs starts what each node runs in the background until Close:
+// the monthly report email, when there is a way to send email (every node
+// runs it; a claim in the store lets one send).
+func (a *App) startJobs(cfg Config) {
+	ctx, cancel := context.WithCancel(context.Background())
+	a.stopJobs = cancel
+	if cfg.MailSender != nil {
+		m := &reports.Mailer{Store: a.Store, Sender: cfg.MailSender, Recipients: cfg.ReportRecipients, PublicURL: cfg.PublicURL,
+			ServerName: cfg.ServerName, Node: cfg.NodeID, Log: cfg.Log.With("job", "report-mail")}
+		a.jobs.Go(func() { m.Run(ctx) })
+	}
 }
 
 // OpenStore opens the store cfg names: embedded SQLite in cfg.DataDir, or
@@ -204,6 +229,10 @@ func NodeID() string {
 // and closes the bus and the store, in that order. Shut the listener first (see
 // server/main.go). Safe to call twice.
 func (a *App) Close() error {
+	if a.stopJobs != nil {
+		a.stopJobs()
+		a.jobs.Wait()
+	}
 	if a.Hub != nil {
 		a.Hub.Close()
 	}
