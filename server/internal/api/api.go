@@ -231,6 +231,9 @@ func (a *API) routeTable(reg *prometheus.Registry) []identity.Route {
 		r("POST /api/v1/settings/email/test", admin, a.testEmail),
 		r("GET /api/v1/profile/notifications", reader, a.notificationPrefs),
 		r("PUT /api/v1/profile/notifications", reader, a.putNotificationPrefs),
+		r("GET /api/v1/reports/month", reader, a.getMonthReport),
+		r("GET /api/v1/reports/month.csv", reader, a.monthReportCSV),
+		r("GET /api/v1/reports/month/{chart}", reader, a.monthReportChart),
 	)
 }
 

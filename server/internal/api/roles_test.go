@@ -94,6 +94,9 @@ var roleMatrix = map[string]string{
 	"POST /api/v1/settings/email/test":         "admin",
 	"GET /api/v1/profile/notifications":        "admin technician viewer",
 	"PUT /api/v1/profile/notifications":        "admin technician viewer",
+	"GET /api/v1/reports/month":                "admin technician viewer",
+	"GET /api/v1/reports/month.csv":            "admin technician viewer",
+	"GET /api/v1/reports/month/{chart}":        "admin technician viewer",
 }
 
 // TestRoleMatrix walks every route of the route table with every role

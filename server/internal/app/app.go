@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -28,6 +29,7 @@ import (
 	"github.com/deskside/deskside/server/internal/identity"
 	"github.com/deskside/deskside/server/internal/mail"
 	"github.com/deskside/deskside/server/internal/release"
+	"github.com/deskside/deskside/server/internal/reports"
 	"github.com/deskside/deskside/server/internal/sso"
 	"github.com/deskside/deskside/server/internal/store"
 	"github.com/deskside/deskside/server/internal/targets"
@@ -71,7 +73,12 @@ type Config struct {
 	// Mail tunes connections to the mail server (tests trust their own
 	// certificate authority here); the settings are in Admin → Email.
 	Mail mail.SMTPOptions
-	Log  *slog.Logger
+	// MailSender sends the monthly report (nil: the app's durable email
+	// queue). ReportRecipients picks who gets it (nil: every enabled
+	// account whose preferences ask for IT's monthly report).
+	MailSender       mail.Sender
+	ReportRecipients func(ctx context.Context) ([]string, error)
+	Log              *slog.Logger
 }
 
 // App is a wired server. Handler serves everything; Close releases it.
@@ -94,6 +101,9 @@ type App struct {
 	// server); mailWorker delivers it.
 	Mail       *mail.Queue
 	mailWorker *mail.Worker
+
+	stopJobs context.CancelFunc // ends the background jobs (the monthly report email)
+	jobs     sync.WaitGroup
 }
 
 // New opens the data directory and builds the server.
@@ -158,7 +168,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		AllowedOrigins: cfg.AllowedOrigins, Pin: a.Pin, SecureCookies: a.TLS != nil,
 		DeviceRate: rate.Limit(cfg.DeviceRate), DeviceBurst: cfg.DeviceBurst, SSO: cfg.OIDC,
 		SetupTokenFile: filepath.Join(cfg.DataDir, SetupTokenFile), MetricsToken: cfg.MetricsToken,
-		Events: sinks, PublicURL: cfg.PublicURL, Targets: a.Targets, SMTP: cfg.Mail,
+		Events: &sinks, PublicURL: cfg.PublicURL, Targets: a.Targets, SMTP: cfg.Mail,
 	}, reg)
 	a.mailWorker = mail.StartWorker(mail.WorkerOptions{Store: a.Store, Queue: a.Mail, Log: cfg.Log, SMTP: cfg.Mail})
 	if err := a.wireReleases(ctx); err != nil {
@@ -166,7 +176,34 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		return nil, err
 	}
 	a.Handler = a.API
+	a.startJobs(cfg)
 	return a, nil
+}
+
+// startJobs starts what each node runs in the background until Close:
+// the monthly report email, when there is a way to send email (every node
+// runs it; a claim in the store lets one send).
+func (a *App) startJobs(cfg Config) {
+	ctx, cancel := context.WithCancel(context.Background())
+	a.stopJobs = cancel
+	if cfg.MailSender == nil && a.Mail != nil {
+		cfg.MailSender = a.Mail
+	}
+	if cfg.ReportRecipients == nil {
+		cfg.ReportRecipients = func(ctx context.Context) ([]string, error) {
+			ts, err := a.Store.MailRecipients(ctx, store.PrefMonthlyReport)
+			out := make([]string, 0, len(ts))
+			for _, t := range ts {
+				out = append(out, t.Email)
+			}
+			return out, err
+		}
+	}
+	if cfg.MailSender != nil {
+		m := &reports.Mailer{Store: a.Store, Sender: cfg.MailSender, Recipients: cfg.ReportRecipients, PublicURL: cfg.PublicURL,
+			ServerName: cfg.ServerName, Node: cfg.NodeID, Log: cfg.Log.With("job", "report-mail")}
+		a.jobs.Go(func() { m.Run(ctx) })
+	}
 }
 
 // OpenStore opens the store cfg names: embedded SQLite in cfg.DataDir, or
@@ -226,6 +263,10 @@ func NodeID() string {
 func (a *App) Close() error {
 	if a.mailWorker != nil {
 		a.mailWorker.Close() // finishes the email in hand; the rest stays queued
+	}
+	if a.stopJobs != nil {
+		a.stopJobs()
+		a.jobs.Wait()
 	}
 	if a.Hub != nil {
 		a.Hub.Close()

@@ -158,6 +158,11 @@ var pgMigrations = []string{
 		created_at BIGINT NOT NULL, sent_at BIGINT NOT NULL DEFAULT 0);
 	CREATE INDEX mail_outbox_due ON mail_outbox(status, next_attempt_at);
 	CREATE INDEX mail_outbox_created ON mail_outbox(created_at);`,
+	// 8: IT's month (see migrations): PostgreSQL hashes the month's
+	// groups and sorts for percentile_cont, so only the open requests past
+	// due need an index.
+	`CREATE INDEX requests_unanswered ON requests(created_at, first_response_due) WHERE first_response_at = 0 AND first_response_due > 0;
+	CREATE INDEX requests_unresolved ON requests(created_at, resolution_due) WHERE resolved_at = 0 AND resolution_due > 0;`,
 }
 
 // pgDialect: $n placeholders, ILIKE, and transactions that run side by

@@ -41,6 +41,8 @@ func testStore(t *testing.T, open func(t *testing.T) Store) {
 		{"SLAWarnings", testSLAWarnings},
 		{"SLAResume", testSLAResume},
 		{"SLAFirstResponses", testSLAFirstResponses},
+		{"MonthReport", testMonthReport},
+		{"ClaimMeta", testClaimMeta},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
