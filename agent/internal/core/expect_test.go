@@ -1,11 +1,16 @@
 package core
 
 import (
+	"context"
 	"math"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/deskside/deskside/agent/agentapi"
+	"github.com/deskside/deskside/agent/internal/store"
+	"github.com/deskside/deskside/agent/internal/sysinfo"
 	"github.com/deskside/deskside/shared/protocol"
 )
 
@@ -143,4 +148,157 @@ func TestRequestExpectation(t *testing.T) {
 	if got := RequestExpectation(req(protocol.StatusNew, protocol.UrgencyBlocking, nil, false), nil, now, time.UTC); got != "" {
 		t.Errorf("no expectations ever: got %q", got)
 	}
+}
+
+// expectCore is a core on a real store at db, not linked: the test plays
+// the server's frames through the link's handler.
+func expectCore(t *testing.T, db string) (*Core, *store.Store, <-chan agentapi.Event) {
+	t.Helper()
+	st, err := store.Open(db, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(Config{Store: st, Collector: sysinfo.New(sysinfo.Options{AgentVersion: "1.0.0-test"})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	events, cancel := c.subscribe()
+	t.Cleanup(func() { cancel(); c.Close(); st.Close() })
+	return c, st, events
+}
+
+func expectationOf(c *Core, u protocol.Urgency) string {
+	s, _ := c.Status(context.Background())
+	return agentapi.ExpectationFor(s.Expectations, u)
+}
+
+// The welcome's expectations reach Status and each open request not yet
+// answered, with who is on it; IT's first answer ends the line; they are
+// kept for offline, and a welcome without any clears them.
+func TestExpectationsFromWelcomeToRequests(t *testing.T) {
+	ctx := context.Background()
+	db := filepath.Join(t.TempDir(), "agent.db")
+	c, st, events := expectCore(t, db)
+	if s, _ := c.Status(ctx); len(s.Expectations) != 0 {
+		t.Fatalf("expectations before IT sent any: %+v", s.Expectations)
+	}
+	hd := (*handler)(c)
+	hd.Welcome(ctx, protocol.Welcome{Revision: protocol.Revision, Expectations: []protocol.Expectation{
+		{Urgency: protocol.UrgencyBlocking, FirstResponseMinutes: 30, Working: true},
+		{Urgency: protocol.UrgencyWhenYouCan, FirstResponseMinutes: 120, Working: true},
+		{Urgency: "someday", FirstResponseMinutes: 5},
+	}})
+	if got := expectationOf(c, protocol.UrgencyBlocking); got != "Usually answered within 30 minutes." {
+		t.Fatalf("blocking: %q", got)
+	}
+	if got := expectationOf(c, protocol.UrgencyWhenYouCan); got != "Usually answered within 2 working hours." {
+		t.Fatalf("when you can: %q", got)
+	}
+	if s, _ := c.Status(ctx); len(s.Expectations) != 2 {
+		t.Fatalf("unknown urgency kept: %+v", s.Expectations)
+	}
+	waitEvent(t, events, "the new promise", func(ev agentapi.Event) bool {
+		return ev.Type == agentapi.EventConnection && len(ev.Connection.Expectations) == 2
+	})
+
+	r, err := c.RaiseRequest(ctx, agentapi.NewRequest{Urgency: protocol.UrgencyWhenYouCan, Text: "The printer jams"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Expectation != "Usually answered within 2 working hours." {
+		t.Fatalf("raised: %q", r.Expectation)
+	}
+	rob := protocol.Person{Name: "Rob"}
+	frame := func(seq uint64, kind protocol.Kind, body any) {
+		t.Helper()
+		env, err := protocol.New(kind, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		env.Seq = seq
+		if err := hd.Store(ctx, env); err != nil {
+			t.Fatal(err)
+		}
+	}
+	frame(1, protocol.KindRequestStatus, protocol.RequestStatus{RequestID: r.ID, Status: protocol.StatusInProgress, Assignee: &rob, Text: "Rob picked up your request"})
+	ev := waitEvent(t, events, "Rob picks it up", func(ev agentapi.Event) bool {
+		return ev.Type == agentapi.EventRequest && ev.Request.ID == r.ID && ev.Request.Status == protocol.StatusInProgress
+	})
+	const onIt = "Usually answered within 2 working hours — Rob is on it."
+	if ev.Request.Expectation != onIt {
+		t.Fatalf("event: %q", ev.Request.Expectation)
+	}
+	list, err := c.Requests(ctx)
+	if err != nil || len(list) != 1 || list[0].Expectation != onIt {
+		t.Fatalf("requests = %+v, %v", list, err)
+	}
+	if one, _ := c.Request(ctx, r.ID); one.Expectation != onIt {
+		t.Fatalf("request: %q", one.Expectation)
+	}
+
+	// Offline: a new agent on the same store still shows the last promise.
+	c.Close()
+	st.Close()
+	c2, st2, _ := expectCore(t, db)
+	if got := expectationOf(c2, protocol.UrgencyBlocking); got != "Usually answered within 30 minutes." {
+		t.Fatalf("offline, kept: %q", got)
+	}
+	if list, _ := c2.Requests(ctx); len(list) != 1 || list[0].Expectation != onIt {
+		t.Fatalf("offline requests = %+v", list)
+	}
+
+	// IT's first answer: no promise any more.
+	hd2 := (*handler)(c2)
+	env, _ := protocol.New(protocol.KindMessage, protocol.Message{RequestID: r.ID, MessageID: "msg_1", Author: rob, Text: "Which printer?", CreatedAt: time.Now()})
+	env.Seq = 2
+	if err := hd2.Store(ctx, env); err != nil {
+		t.Fatal(err)
+	}
+	if list, _ := c2.Requests(ctx); len(list) != 1 || list[0].Expectation != "" || !list[0].Answered {
+		t.Fatalf("answered requests = %+v", list)
+	}
+
+	// IT stopped promising (or an older server): nothing shown, nothing kept.
+	hd2.Welcome(ctx, protocol.Welcome{Revision: protocol.Revision})
+	if s, _ := c2.Status(ctx); len(s.Expectations) != 0 {
+		t.Fatalf("after a welcome without: %+v", s.Expectations)
+	}
+	if v, _ := st2.Meta(ctx, metaExpectations); v != "null" && v != "[]" && v != "" {
+		t.Fatalf("kept after clearing: %q", v)
+	}
+}
+
+func waitEvent(t *testing.T, events <-chan agentapi.Event, what string, ok func(agentapi.Event) bool) agentapi.Event {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case ev := <-events:
+			if ok(ev) {
+				return ev
+			}
+		case <-timeout:
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+func FuzzExpectationWords(f *testing.F) {
+	f.Add(30, true, int64(0), "Rob")
+	f.Add(-1, false, int64(1), "")
+	f.Add(481, true, int64(3600), " ")
+	f.Fuzz(func(t *testing.T, minutes int, working bool, openIn int64, who string) {
+		now := time.Date(2026, 12, 4, 17, 30, 0, 0, time.UTC)
+		e := protocol.Expectation{Urgency: protocol.UrgencyBlocking, FirstResponseMinutes: minutes, Working: working}
+		if openIn != 0 {
+			e.NextOpen = now.Add(time.Duration(openIn) * time.Second)
+		}
+		s := ExpectationWords(e, who, now, time.FixedZone("X", 5*3600+1800))
+		if minutes <= 0 && s != "" {
+			t.Fatalf("a promise from %d minutes: %q", minutes, s)
+		}
+		if s != "" && (strings.Contains(s, "within 0") || strings.Contains(strings.ReplaceAll(s, strings.TrimSpace(who), ""), "-")) {
+			t.Fatalf("odd words: %q", s)
+		}
+	})
 }
