@@ -289,6 +289,7 @@ func cmdStatus(ctx context.Context, args []string) error {
 		fmt.Printf("Help desk:  %s %s\n", s.ServerName, s.Server)
 	}
 	fmt.Printf("State:      %s since %s\n", s.State, s.Since.Local().Format(time.Stamp))
+	printExpectations(os.Stdout, s.Expectations)
 	if s.Pending > 0 {
 		fmt.Printf("Waiting:    %d saved, not yet with IT\n", s.Pending)
 	}

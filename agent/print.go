@@ -47,6 +47,9 @@ func printRequests(w io.Writer, rs []agentapi.Request) {
 		if r.LastText != "" && r.LastText != r.Text {
 			fmt.Fprintf(w, "      latest: %s\n", firstLine(r.LastText, 70))
 		}
+		if r.Expectation != "" {
+			fmt.Fprintf(w, "      %s\n", r.Expectation)
+		}
 	}
 	fmt.Fprintln(w, "\nRead one with its replies: deskside-agent requests --id ID   (* = new replies)")
 }
@@ -56,6 +59,9 @@ func printThread(w io.Writer, r agentapi.Request) {
 	fmt.Fprintf(w, "Request %s — %s (%s, %s)\n", r.ID, statusWords(r), r.Category, strings.ReplaceAll(string(r.Urgency), "_", " "))
 	if r.Assignee != nil {
 		fmt.Fprintf(w, "Looked after by %s\n", r.Assignee.Name)
+	}
+	if r.Expectation != "" {
+		fmt.Fprintln(w, r.Expectation)
 	}
 	fmt.Fprintf(w, "\n%s  You:\n  %s\n", r.CreatedAt.Local().Format("Jan _2 15:04"), indent(r.Text))
 	for _, m := range r.Messages {
@@ -70,6 +76,25 @@ func printThread(w io.Writer, r agentapi.Request) {
 	if len(r.Messages) == 0 {
 		fmt.Fprintln(w, "\nNo reply from IT yet.")
 	}
+}
+
+// printExpectations says how soon IT usually answers, per urgency, as
+// `deskside-agent status` shows it; nothing when IT never said.
+func printExpectations(w io.Writer, list []agentapi.Expectation) {
+	label := "Answers:"
+	for _, u := range []protocol.Urgency{protocol.UrgencyBlocking, protocol.UrgencyWhenYouCan} {
+		if t := agentapi.ExpectationFor(list, u); t != "" {
+			fmt.Fprintf(w, "%-11s %s: %s\n", label, urgencyWords(u), t)
+			label = ""
+		}
+	}
+}
+
+func urgencyWords(u protocol.Urgency) string {
+	if u == protocol.UrgencyBlocking {
+		return "Blocking my work"
+	}
+	return "When you can"
 }
 
 func firstLine(s string, n int) string {

@@ -42,6 +42,28 @@ type Connection struct {
 	Pending int `json:"pending"`
 	// NextRetry is when the next connection attempt is due (offline only).
 	NextRetry time.Time `json:"next_retry,omitzero"`
+	// Expectations say how soon IT usually answers, per urgency, worded
+	// for the person (Get help shows the one for the urgency picked). They
+	// are the last the help desk told this computer, kept offline too;
+	// none when it never told any (nothing is invented).
+	Expectations []Expectation `json:"expectations,omitempty"`
+}
+
+// Expectation is an honest promise for one urgency, already in plain words
+// ("Usually answered within 2 working hours.").
+type Expectation struct {
+	Urgency protocol.Urgency `json:"urgency"`
+	Text    string           `json:"text"`
+}
+
+// ExpectationFor returns the text for urgency u in list ("" when none).
+func ExpectationFor(list []Expectation, u protocol.Urgency) string {
+	for _, e := range list {
+		if e.Urgency == u {
+			return e.Text
+		}
+	}
+	return ""
 }
 
 // NewRequest is what the user fills in to raise a request.
@@ -82,6 +104,13 @@ type Request struct {
 	History  []StatusEvent `json:"history,omitempty"`
 	// LastText is the newest line of the thread, for lists.
 	LastText string `json:"last_text,omitempty"`
+	// Answered is true once IT wrote in the thread.
+	Answered bool `json:"answered,omitempty"`
+	// Expectation is how soon IT usually answers, with who is on it, in
+	// plain words ("Usually answered within 2 working hours — Rob is on
+	// it."): set while the request is open and IT has not answered yet,
+	// from the last promise the help desk made; "" otherwise.
+	Expectation string `json:"expectation,omitempty"`
 }
 
 // Message is one line of a request's thread, from the user or a technician.

@@ -108,6 +108,17 @@ func (f *Fake) SetStatus(s agentapi.Connection) {
 	f.Emit(agentapi.Event{Type: agentapi.EventConnection, Connection: &s})
 }
 
+// SetExpectations replaces the help desk's promises (already worded, as
+// the agent words them) and tells subscribers. A request raised next
+// carries the one for its urgency, until IT's first message.
+func (f *Fake) SetExpectations(list []agentapi.Expectation) {
+	f.mu.Lock()
+	f.status.Expectations = append([]agentapi.Expectation(nil), list...)
+	s := f.status
+	f.mu.Unlock()
+	f.Emit(agentapi.Event{Type: agentapi.EventConnection, Connection: &s})
+}
+
 // SetSnapshot replaces the snapshot (nil: none sent yet).
 func (f *Fake) SetSnapshot(s *protocol.Snapshot) { f.mu.Lock(); f.snapshot = s; f.mu.Unlock() }
 
@@ -134,6 +145,9 @@ func (f *Fake) AddMessage(m agentapi.Message) {
 		r.Messages = append(r.Messages, m)
 		r.Unread = true
 		r.LastText = m.Text
+		if !m.FromUser {
+			r.Answered, r.Expectation = true, "" // IT's first answer ends the promise
+		}
 	}
 	f.status.Unread++
 	f.mu.Unlock()
@@ -237,7 +251,8 @@ func (f *Fake) RaiseRequest(_ context.Context, n agentapi.NewRequest) (agentapi.
 	now := time.Now()
 	r := agentapi.Request{ID: fmt.Sprintf("req-%d", f.seq), Category: n.Category, Urgency: n.Urgency,
 		Text: n.Text, Status: protocol.StatusNew, CreatedAt: now, UpdatedAt: now,
-		Sent: f.status.State == agentapi.ConnOnline, HasScreenshot: len(n.Screenshot) > 0}
+		Sent: f.status.State == agentapi.ConnOnline, HasScreenshot: len(n.Screenshot) > 0,
+		Expectation: agentapi.ExpectationFor(f.status.Expectations, n.Urgency)}
 	f.requests[r.ID] = &r
 	return r, nil
 }

@@ -48,6 +48,7 @@ func (c *Core) RaiseRequest(ctx context.Context, in agentapi.NewRequest) (agenta
 	}
 	c.log.Info("request saved", "request", r.ID, "category", r.Category, "screenshot", r.HasScreenshot)
 	c.kickLink()
+	c.promise(&r)
 	return r, nil
 }
 
@@ -176,6 +177,7 @@ func (c *Core) MarkAnnouncementRead(ctx context.Context, id string) error {
 // Requests lists the user's requests.
 func (c *Core) Requests(ctx context.Context) ([]agentapi.Request, error) {
 	rs, err := c.st.Requests(ctx)
+	c.promiseAll(rs)
 	return rs, storeErr(err)
 }
 
@@ -183,6 +185,9 @@ func (c *Core) Requests(ctx context.Context) ([]agentapi.Request, error) {
 func (c *Core) Request(ctx context.Context, id string) (agentapi.Request, error) {
 	c.touch()
 	r, err := c.st.Request(ctx, id)
+	if err == nil {
+		c.promise(&r)
+	}
 	return r, storeErr(err)
 }
 

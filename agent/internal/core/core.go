@@ -99,6 +99,8 @@ type Core struct {
 	syncMu   sync.Mutex     // one offline-articles sync at a time
 	checks   *checks.Runner // nil: heads-up checks off
 	sw       softwareState  // software amnesty (sw.on: on)
+
+	expect []protocol.Expectation // the help desk's last promises (c.mu), kept in the store
 }
 
 // New returns a Core; it does not connect until Run.
@@ -130,6 +132,9 @@ func New(cfg Config) (*Core, error) {
 		c.checks = c.newChecks(*cfg.Checks)
 	}
 	c.initSoftware(cfg.Software)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c.loadExpectations(ctx)
 	return c, nil
 }
 
@@ -235,8 +240,9 @@ var _ agentapi.Backend = (*Core)(nil)
 // to see, so it never fails.
 func (c *Core) Status(ctx context.Context) (agentapi.Connection, error) {
 	c.mu.Lock()
-	s := c.conn
+	s, expect := c.conn, c.expect
 	c.mu.Unlock()
+	s.Expectations = c.expectations(expect, time.Now())
 	var err error
 	if s.Unread, err = c.st.Unread(ctx); err != nil {
 		c.log.Debug("count unread", "err", err)
@@ -345,6 +351,9 @@ func (c *Core) subscribe() (<-chan agentapi.Event, func()) {
 func (c *Core) publish(ev agentapi.Event) {
 	if ev.At.IsZero() {
 		ev.At = time.Now().UTC()
+	}
+	if ev.Request != nil {
+		c.promise(ev.Request)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()

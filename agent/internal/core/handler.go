@@ -74,6 +74,7 @@ func (h *handler) Welcome(ctx context.Context, w protocol.Welcome) {
 	}
 	c.articlesBehind(ctx, w.ArticlesRevision)
 	c.softwareWelcome(w)
+	c.welcomeExpectations(ctx, w.Expectations)
 	if !stale {
 		return
 	}

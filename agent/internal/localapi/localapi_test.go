@@ -31,6 +31,12 @@ func (fakeSys) Telemetry(context.Context) protocol.Telemetry { return protocol.T
 // real unix socket.
 func serve(t *testing.T, opt store.Options) (*localapi.Client, string) {
 	t.Helper()
+	return serveWith(t, opt, nil)
+}
+
+// serveWith is serve with a seed that fills the store before the core starts.
+func serveWith(t *testing.T, opt store.Options, seed func(*store.Store)) (*localapi.Client, string) {
+	t.Helper()
 	dir, err := os.MkdirTemp("", "lapi") // short: unix socket paths are limited
 	if err != nil {
 		t.Fatal(err)
@@ -39,6 +45,9 @@ func serve(t *testing.T, opt store.Options) (*localapi.Client, string) {
 	st, err := store.Open(filepath.Join(dir, "agent.db"), opt)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if seed != nil {
+		seed(st)
 	}
 	c, err := core.New(core.Config{Store: st, Collector: fakeSys{}})
 	if err != nil {

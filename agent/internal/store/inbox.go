@@ -162,19 +162,20 @@ func applyStatus(ctx context.Context, tx *sql.Tx, st protocol.RequestStatus, seq
 }
 
 const requestCols = `id,category,urgency,text,status,assignee,rating,created_at,updated_at,sent,unread,has_screenshot,
-	coalesce((SELECT text FROM messages m WHERE m.request_id=requests.id ORDER BY created_at DESC LIMIT 1),'')`
+	coalesce((SELECT text FROM messages m WHERE m.request_id=requests.id ORDER BY created_at DESC LIMIT 1),''),
+	EXISTS(SELECT 1 FROM messages m WHERE m.request_id=requests.id AND m.from_user=0)`
 
 func scanRequest(sc interface{ Scan(...any) error }) (agentapi.Request, error) {
 	var r agentapi.Request
 	var assignee string
 	var created, updated int64
-	var sent, unread, shot int
+	var sent, unread, shot, answered int
 	if err := sc.Scan(&r.ID, &r.Category, &r.Urgency, &r.Text, &r.Status, &assignee, &r.Rating, &created, &updated,
-		&sent, &unread, &shot, &r.LastText); err != nil {
+		&sent, &unread, &shot, &r.LastText, &answered); err != nil {
 		return r, err
 	}
 	r.CreatedAt, r.UpdatedAt = fromUnixMS(created), fromUnixMS(updated)
-	r.Sent, r.Unread, r.HasScreenshot = sent == 1, unread == 1, shot == 1
+	r.Sent, r.Unread, r.HasScreenshot, r.Answered = sent == 1, unread == 1, shot == 1, answered == 1
 	if assignee != "" {
 		var p protocol.Person
 		if json.Unmarshal([]byte(assignee), &p) == nil {

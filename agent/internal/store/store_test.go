@@ -76,10 +76,13 @@ func TestServerFramesAdvanceSeqOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	rob := protocol.Person{Name: "Rob"}
+	if got, _ := s.Request(ctx, r.ID); got.Answered {
+		t.Fatal("answered before IT wrote anything")
+	}
 	msg, _ := protocol.New(protocol.KindMessage, protocol.Message{RequestID: r.ID, MessageID: "msg_1", Author: rob, Text: "On it", CreatedAt: time.Now()})
 	msg.Seq = 1
 	a, err := s.ApplyServerFrame(ctx, msg)
-	if err != nil || a.Duplicate || a.Message == nil || a.Request == nil || !a.Request.Unread {
+	if err != nil || a.Duplicate || a.Message == nil || a.Request == nil || !a.Request.Unread || !a.Request.Answered {
 		t.Fatalf("apply = %+v, %v", a, err)
 	}
 	if a, _ := s.ApplyServerFrame(ctx, msg); !a.Duplicate {

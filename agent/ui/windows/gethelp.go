@@ -37,6 +37,8 @@ type getHelp struct {
 	hint           *widget.Label
 	urgency        protocol.Urgency
 	urgChips       map[protocol.Urgency]*widget.Button
+	expect         *widget.Label          // how soon IT usually answers, for the urgency picked
+	expectations   []agentapi.Expectation // the help desk's promises (Status)
 	shot           *widget.Check
 	shotImg        *canvas.Image
 	shotNote       *widget.Label
@@ -84,6 +86,10 @@ func newGetHelp(w fyne.Window, b agentapi.Backend, capture func() (image.Image, 
 		protocol.UrgencyBlocking:   widget.NewButton("Blocking my work", func() { g.setUrgency(protocol.UrgencyBlocking) }),
 		protocol.UrgencyWhenYouCan: widget.NewButton("When you can", func() { g.setUrgency(protocol.UrgencyWhenYouCan) }),
 	}
+	// Its line is always there (empty until the agent answers, or when IT
+	// never said), so nothing below it jumps when the words arrive.
+	g.expect = meta("")
+	g.expect.Wrapping = fyne.TextWrapWord
 	g.shotImg = &canvas.Image{FillMode: canvas.ImageFillContain}
 	g.shotImg.SetMinSize(fyne.NewSize(240, 135))
 	g.shotImg.Hide()
@@ -100,6 +106,7 @@ func newGetHelp(w fyne.Window, b agentapi.Backend, capture func() (image.Image, 
 	g.setUrgency(g.urgency)
 	g.updateSend()
 	g.loadFacts()
+	g.loadExpectations()
 	w.Canvas().AddShortcut(sendShortcut, func(fyne.Shortcut) { g.submit() })
 	return g
 }
@@ -132,7 +139,7 @@ func (g *getHelp) content() fyne.CanvasObject {
 		heading("Get help"), g.known.box, intro,
 		g.text, g.sug.box,
 		widget.NewLabel("What kind of thing is it?"), cats, g.hint,
-		widget.NewLabel("How much is it in your way?"), urg,
+		widget.NewLabel("How much is it in your way?"), urg, g.expect,
 		g.shot, container.NewHBox(g.shotImg, g.shotNote),
 		sent,
 		g.errLabel,
@@ -176,6 +183,28 @@ func (g *getHelp) setUrgency(u protocol.Urgency) {
 		}
 		b.Refresh()
 	}
+	g.showExpectation()
+}
+
+// loadExpectations asks the agent how soon IT usually answers (the last
+// promise the help desk made, kept offline too).
+func (g *getHelp) loadExpectations() {
+	call(g.b.Status, func(s agentapi.Connection, err error) {
+		if err != nil {
+			return // no promise rather than a guess
+		}
+		g.expectations = s.Expectations
+		g.showExpectation()
+	})
+}
+
+// showExpectation shows the promise for the urgency picked ("" when IT
+// never made one: nothing is invented).
+func (g *getHelp) showExpectation() {
+	if g.expect == nil {
+		return
+	}
+	g.expect.SetText(agentapi.ExpectationFor(g.expectations, g.urgency))
 }
 
 func (g *getHelp) updateSend() {
@@ -272,12 +301,12 @@ func (g *getHelp) submit() {
 				return
 			}
 			if r.Sent {
-				g.confirm(true)
+				g.confirm(true, r.Expectation)
 				return
 			}
 			// Saved; the agent sends it within moments when it is online.
 			call(g.b.Status, func(s agentapi.Connection, err error) {
-				g.confirm(err == nil && s.State == agentapi.ConnOnline)
+				g.confirm(err == nil && s.State == agentapi.ConnOnline, r.Expectation)
 			})
 		})
 }
@@ -297,13 +326,17 @@ func (g *getHelp) openArticle(a agentapi.Article) {
 	})
 }
 
-// confirm replaces the form with a warm word.
-func (g *getHelp) confirm(online bool) {
+// confirm replaces the form with a warm word, and how soon IT usually
+// answers when the help desk said.
+func (g *getHelp) confirm(online bool, expectation string) {
 	g.sug.q.stop()
 	g.typing.set(false)
 	msg, more := sentWarm, "You'll get a notification when someone picks it up, and you can follow it in My requests."
 	if !online {
 		msg, more = sentOffline, "It's safe on this computer. You can follow it in My requests."
+	}
+	if expectation != "" {
+		more = expectation + "\n" + more
 	}
 	g.done = heading(msg)
 	open := widget.NewButton("Open My requests", func() {

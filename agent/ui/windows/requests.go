@@ -28,6 +28,7 @@ type requests struct {
 	empty    *widget.Label
 	title    *widget.Label
 	status   *widget.Label
+	expect   *widget.Label // how soon IT usually answers, until it has
 	handler  *widget.Label
 	thread   *fyne.Container
 	scroll   *container.Scroll
@@ -60,17 +61,16 @@ func newRequests(w fyne.Window, b agentapi.Backend, selected string) *requests {
 				t = "● " + t
 			}
 			box.Objects[0].(*widget.Label).SetText(t)
-			sub := StatusWords(it)
-			if it.Assignee != nil && it.Assignee.Name != "" {
-				sub += " · " + it.Assignee.Name
-			}
-			box.Objects[1].(*widget.Label).SetText(sub)
+			box.Objects[1].(*widget.Label).SetText(listLine(it))
 		})
 	r.list.OnSelected = func(id widget.ListItemID) { r.show(r.items[id].ID) }
 	r.empty = wrapped("No requests yet. When something isn't right, \"Get help\" in the Deskside menu is one click away.")
 	r.title = heading("")
 	r.title.Wrapping = fyne.TextWrapWord
 	r.status = widget.NewLabel("")
+	r.expect = meta("")
+	r.expect.Wrapping = fyne.TextWrapWord
+	r.expect.Hide()
 	r.handler = widget.NewLabel("")
 	r.thread = container.NewVBox()
 	r.scroll = container.NewVScroll(r.thread)
@@ -99,6 +99,20 @@ func newRequests(w fyne.Window, b agentapi.Backend, selected string) *requests {
 	return r
 }
 
+// listLine is a request's second line in the list: while it waits for
+// IT's first answer, how soon that usually comes (and who is on it);
+// else where it stands.
+func listLine(it agentapi.Request) string {
+	if it.Expectation != "" {
+		return it.Expectation
+	}
+	sub := StatusWords(it)
+	if it.Assignee != nil && it.Assignee.Name != "" {
+		sub += " · " + it.Assignee.Name
+	}
+	return sub
+}
+
 func firstLine(s string) string {
 	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
 	return s
@@ -108,7 +122,7 @@ func (r *requests) content() fyne.CanvasObject {
 	actions := container.NewVBox(r.note,
 		container.NewBorder(nil, nil, nil, r.send, r.reply),
 		container.NewHBox(r.reopen, layout.NewSpacer()), r.rateBox)
-	r.detail = container.NewBorder(container.NewVBox(r.title, r.status, r.handler, widget.NewSeparator()),
+	r.detail = container.NewBorder(container.NewVBox(r.title, r.status, r.expect, r.handler, widget.NewSeparator()),
 		actions, nil, nil, r.scroll)
 	r.detail.Hide()
 	left := container.NewBorder(heading("My requests"), nil, nil, nil, container.NewStack(r.list, r.empty))
@@ -203,6 +217,12 @@ func (r *requests) render() {
 	req := r.current
 	r.title.SetText(firstLine(req.Text))
 	r.status.SetText(CategoryWords(req.Category) + " · " + StatusWords(req) + " · sent " + When(req.CreatedAt, time.Now()))
+	r.expect.SetText(req.Expectation)
+	if req.Expectation != "" {
+		r.expect.Show()
+	} else {
+		r.expect.Hide()
+	}
 	r.handler.SetText(Handler(req))
 	if req.Assignee != nil && req.Assignee.Greeting != "" {
 		r.handler.SetText(Handler(req) + " — “" + req.Assignee.Greeting + "”")
