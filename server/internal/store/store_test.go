@@ -37,6 +37,7 @@ func testStore(t *testing.T, open func(t *testing.T) Store) {
 		{"ArticleFeedback", testArticleFeedback},
 		{"SavedReplies", testSavedReplies},
 		{"KnownProblems", testKnownProblems},
+		{"Webhooks", testWebhooks},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -54,6 +55,11 @@ func TestSQLite(t *testing.T) {
 		dir := t.TempDir()
 		testTwoNodes(t, openSQLite(t, dir), openSQLite(t, dir))
 	})
+	t.Run("WebhookClaimsTwoNodes", func(t *testing.T) {
+		t.Parallel()
+		dir := t.TempDir()
+		testWebhookClaimsTwoNodes(t, openSQLite(t, dir), openSQLite(t, dir))
+	})
 }
 
 func TestPostgres(t *testing.T) {
@@ -64,6 +70,11 @@ func TestPostgres(t *testing.T) {
 		t.Parallel()
 		url := pgtest.URL(t)
 		testTwoNodes(t, openPostgres(t, url), openPostgres(t, url))
+	})
+	t.Run("WebhookClaimsTwoNodes", func(t *testing.T) {
+		t.Parallel()
+		url := pgtest.URL(t)
+		testWebhookClaimsTwoNodes(t, openPostgres(t, url), openPostgres(t, url))
 	})
 	t.Run("MigrateTwice", func(t *testing.T) {
 		t.Parallel()
