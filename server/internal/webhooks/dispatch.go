@@ -266,4 +266,3 @@ func redirectMessage(err error) string {
 	}
 	return s
 }
-
