@@ -25,6 +25,7 @@ import (
 	"github.com/deskside/deskside/server/internal/markdown"
 	"github.com/deskside/deskside/server/internal/sso"
 	"github.com/deskside/deskside/server/internal/store"
+	"github.com/deskside/deskside/server/internal/webhooks"
 	"github.com/deskside/deskside/shared/protocol"
 	"github.com/deskside/deskside/shared/version"
 )
@@ -65,6 +66,9 @@ type Options struct {
 	// PublicURL is the server's base URL as people reach it, for links in
 	// events and emails ("" leaves links out).
 	PublicURL string
+	// Webhooks is the webhook dispatcher the API tells about changed
+	// endpoints and "send again"; nil: the routes work on the store alone.
+	Webhooks *webhooks.Service
 }
 
 // API serves HTTP. Create with New.
@@ -210,6 +214,13 @@ func (a *API) routeTable(reg *prometheus.Registry) []identity.Route {
 		r("PATCH /api/v1/software/{id}", staff, a.patchSoftware),
 		r("PUT /api/v1/requests/{id}/software", staff, a.linkRequestSoftware),
 		open("GET "+protocol.SoftwareCataloguePath, a.softwareCatalogue),
+
+		r("GET /api/v1/webhooks", admin, a.listWebhooks),
+		r("POST /api/v1/webhooks", admin, a.createWebhook),
+		r("PATCH /api/v1/webhooks/{id}", admin, a.patchWebhook),
+		r("DELETE /api/v1/webhooks/{id}", admin, a.deleteWebhook),
+		r("GET /api/v1/webhooks/{id}/deliveries", admin, a.listWebhookDeliveries),
+		r("POST /api/v1/webhooks/{id}/deliveries/{delivery}/retry", admin, a.retryWebhookDelivery),
 	)
 }
 

@@ -29,6 +29,7 @@ import (
 	"github.com/deskside/deskside/server/internal/release"
 	"github.com/deskside/deskside/server/internal/sso"
 	"github.com/deskside/deskside/server/internal/store"
+	"github.com/deskside/deskside/server/internal/webhooks"
 )
 
 // Config is everything the server can be told. Zero values are defaults.
@@ -76,6 +77,8 @@ type App struct {
 	Bus    bus.Bus
 	Hub    *hub.Hub
 	API    *api.API // Mount, DeviceAuth and StaffAuth for other services
+	// Webhooks sends events to registered endpoints (and Slack, Teams).
+	Webhooks *webhooks.Service
 	// Releases is the agent update service; nil without a publisher key.
 	Releases *release.Service
 	Handler  http.Handler
@@ -134,12 +137,15 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	// sinks hear what happened after it is stored; each integration
 	// (webhooks, chat, email) adds its own.
 	var sinks events.Multi
+	a.Webhooks = webhooks.New(webhooks.Options{Store: a.Store, Log: cfg.Log, ServerName: cfg.ServerName})
+	a.Webhooks.Start()
+	sinks = append(sinks, a.Webhooks)
 	a.API = api.New(api.Options{
 		Store: a.Store, Hub: a.Hub, Log: cfg.Log, Console: console.Handler(), ServerName: cfg.ServerName,
 		AllowedOrigins: cfg.AllowedOrigins, Pin: a.Pin, SecureCookies: a.TLS != nil,
 		DeviceRate: rate.Limit(cfg.DeviceRate), DeviceBurst: cfg.DeviceBurst, SSO: cfg.OIDC,
 		SetupTokenFile: filepath.Join(cfg.DataDir, SetupTokenFile), MetricsToken: cfg.MetricsToken,
-		Events: sinks, PublicURL: cfg.PublicURL,
+		Events: sinks, PublicURL: cfg.PublicURL, Webhooks: a.Webhooks,
 	}, reg)
 	if err := a.wireReleases(ctx); err != nil {
 		a.Close()
@@ -210,6 +216,10 @@ func (a *App) Close() error {
 	var err error
 	if a.API != nil {
 		err = a.API.Close()
+	}
+	if a.Webhooks != nil {
+		// Before the store: an attempt in flight gives its delivery back.
+		err = errors.Join(err, a.Webhooks.Close())
 	}
 	if a.Bus != nil {
 		err = errors.Join(err, a.Bus.Close())

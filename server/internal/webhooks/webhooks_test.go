@@ -304,7 +304,7 @@ func TestBadEndpoints(t *testing.T) {
 	defer badCert.Close()
 
 	cases := []struct{ id, url, want string }{
-		{"wh_hang", hang.URL, "no answer within 300ms (timed out)"},
+		{"wh_hang", hang.URL, "no answer within 2s (timed out)"},
 		{"wh_huge", huge.URL, "answer over 64 KB"},
 		{"wh_redirect", redirect.URL, "the endpoint redirected to http://10.0.0.7/steal, and webhooks follow no redirects"},
 		{"wh_cert", badCert.URL, "TLS certificate is not valid"},
@@ -315,7 +315,7 @@ func TestBadEndpoints(t *testing.T) {
 	for _, c := range cases {
 		addEndpoint(t, st, store.WebhookEndpoint{ID: c.id, URL: c.url, AllowPrivate: c.id != "wh_private"})
 	}
-	svc := start(t, Options{Store: st, Timeout: 300 * time.Millisecond})
+	svc := start(t, Options{Store: st, Timeout: 2 * time.Second})
 	ev := requestEvent("bad", protocol.UrgencyBlocking)
 	svc.Publish(context.Background(), ev)
 	for _, c := range cases {
