@@ -27,6 +27,7 @@ import (
 	"github.com/deskside/deskside/server/internal/sso"
 	"github.com/deskside/deskside/server/internal/store"
 	"github.com/deskside/deskside/server/internal/targets"
+	"github.com/deskside/deskside/server/internal/webhooks"
 	"github.com/deskside/deskside/shared/protocol"
 	"github.com/deskside/deskside/shared/version"
 )
@@ -73,6 +74,9 @@ type Options struct {
 	// SMTP tunes the mail server connection of Admin → Email's test email
 	// (tests trust their own certificate authority here).
 	SMTP mail.SMTPOptions
+	// Webhooks is the webhook dispatcher the API tells about changed
+	// endpoints and "send again"; nil: the routes work on the store alone.
+	Webhooks *webhooks.Service
 }
 
 // API serves HTTP. Create with New.
@@ -234,6 +238,12 @@ func (a *API) routeTable(reg *prometheus.Registry) []identity.Route {
 		r("GET /api/v1/reports/month", reader, a.getMonthReport),
 		r("GET /api/v1/reports/month.csv", reader, a.monthReportCSV),
 		r("GET /api/v1/reports/month/{chart}", reader, a.monthReportChart),
+		r("GET /api/v1/webhooks", admin, a.listWebhooks),
+		r("POST /api/v1/webhooks", admin, a.createWebhook),
+		r("PATCH /api/v1/webhooks/{id}", admin, a.patchWebhook),
+		r("DELETE /api/v1/webhooks/{id}", admin, a.deleteWebhook),
+		r("GET /api/v1/webhooks/{id}/deliveries", admin, a.listWebhookDeliveries),
+		r("POST /api/v1/webhooks/{id}/deliveries/{delivery}/retry", admin, a.retryWebhookDelivery),
 	)
 }
 

@@ -33,6 +33,7 @@ import (
 	"github.com/deskside/deskside/server/internal/sso"
 	"github.com/deskside/deskside/server/internal/store"
 	"github.com/deskside/deskside/server/internal/targets"
+	"github.com/deskside/deskside/server/internal/webhooks"
 )
 
 // Config is everything the server can be told. Zero values are defaults.
@@ -88,6 +89,8 @@ type App struct {
 	Bus    bus.Bus
 	Hub    *hub.Hub
 	API    *api.API // Mount, DeviceAuth and StaffAuth for other services
+	// Webhooks sends events to registered endpoints (and Slack, Teams).
+	Webhooks *webhooks.Service
 	// Releases is the agent update service; nil without a publisher key.
 	Releases *release.Service
 	Handler  http.Handler
@@ -163,12 +166,15 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	a.Targets.Start(context.WithoutCancel(ctx))
 	a.Mail = mail.NewQueue(a.Store)
 	sinks = append(sinks, mail.NewNotifier(a.Store, a.Mail, cfg.Log))
+	a.Webhooks = webhooks.New(webhooks.Options{Store: a.Store, Log: cfg.Log, ServerName: cfg.ServerName})
+	a.Webhooks.Start()
+	sinks = append(sinks, a.Webhooks)
 	a.API = api.New(api.Options{
 		Store: a.Store, Hub: a.Hub, Log: cfg.Log, Console: console.Handler(), ServerName: cfg.ServerName,
 		AllowedOrigins: cfg.AllowedOrigins, Pin: a.Pin, SecureCookies: a.TLS != nil,
 		DeviceRate: rate.Limit(cfg.DeviceRate), DeviceBurst: cfg.DeviceBurst, SSO: cfg.OIDC,
 		SetupTokenFile: filepath.Join(cfg.DataDir, SetupTokenFile), MetricsToken: cfg.MetricsToken,
-		Events: &sinks, PublicURL: cfg.PublicURL, Targets: a.Targets, SMTP: cfg.Mail,
+		Events: &sinks, PublicURL: cfg.PublicURL, Targets: a.Targets, SMTP: cfg.Mail, Webhooks: a.Webhooks,
 	}, reg)
 	a.mailWorker = mail.StartWorker(mail.WorkerOptions{Store: a.Store, Queue: a.Mail, Log: cfg.Log, SMTP: cfg.Mail})
 	if err := a.wireReleases(ctx); err != nil {
@@ -277,6 +283,10 @@ func (a *App) Close() error {
 	}
 	if a.API != nil {
 		err = a.API.Close()
+	}
+	if a.Webhooks != nil {
+		// Before the store: an attempt in flight gives its delivery back.
+		err = errors.Join(err, a.Webhooks.Close())
 	}
 	if a.Bus != nil {
 		err = errors.Join(err, a.Bus.Close())

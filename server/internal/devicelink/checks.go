@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/deskside/deskside/server/internal/events"
 	"github.com/deskside/deskside/server/internal/store"
 	"github.com/deskside/deskside/shared/protocol"
 )
@@ -159,7 +160,31 @@ func (b *checkBatcher) commit(batch []checkJob) {
 		c := out[i].Check
 		c.Hostname, c.User = j.l.dev.Hostname, j.l.dev.User
 		b.pending = append(b.pending, c.ToWire())
+		b.publish(j)
 	}
+}
+
+// publish tells the event sinks a person fixed a heads-up item or asked
+// IT about it (after the commit; a repeated report publishes nothing).
+func (b *checkBatcher) publish(j checkJob) {
+	t := events.HeadsUpFixed
+	switch j.rep.State {
+	case protocol.CheckFixed:
+	case protocol.CheckAskedIT:
+		t = events.HeadsUpAsked
+	default:
+		return
+	}
+	d := events.Data{HeadsUp: &events.HeadsUp{Check: j.rep.Check, DeviceID: j.l.dev.ID, Hostname: j.l.dev.Hostname}}
+	if u := b.g.opt.PublicURL; u != "" {
+		d.URL = u + "/#/devices/" + j.l.dev.ID
+		if j.rep.RequestID != "" {
+			d.URL = u + "/#/requests/" + j.rep.RequestID
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	b.g.opt.Events.Publish(ctx, events.New(t, d))
 }
 
 // stateLabel keeps metric cardinality bounded.

@@ -3,6 +3,7 @@ package devicelink
 import (
 	"context"
 	"encoding/json"
+	"github.com/deskside/deskside/server/internal/events"
 	"slices"
 	"sync"
 	"time"
@@ -291,7 +292,26 @@ func (l *link) softwareAnswer(ctx context.Context, env protocol.Envelope) {
 	l.ack(env, res)
 	if !res.Duplicate {
 		l.g.hub.Broadcast(protocol.KindSoftwareUpdated, protocol.SoftwareUpdated{Titles: []string{b.TitleID}})
+		if b.Answer == protocol.AnswerForWork {
+			l.publishSoftware(ctx, b)
+		}
 	}
+}
+
+// publishSoftware tells the event sinks a person reported software for
+// work (after the answer is stored; a repeated frame publishes nothing).
+func (l *link) publishSoftware(ctx context.Context, b protocol.SoftwareAnswer) {
+	sw := &events.Software{TitleID: b.TitleID, DeviceID: l.dev.ID, Hostname: l.dev.Hostname}
+	if t, err := l.g.st.SoftwareTitleDetail(ctx, b.TitleID, 1); err == nil {
+		sw.Name, sw.Publisher = t.Name, t.Publisher
+	} else {
+		l.g.log.Warn("software title for the event", "title", b.TitleID, "err", err)
+	}
+	d := events.Data{Software: sw}
+	if l.g.opt.PublicURL != "" {
+		d.URL = l.g.opt.PublicURL + "/#/software/" + b.TitleID
+	}
+	l.g.opt.Events.Publish(ctx, events.New(events.SoftwareReported, d))
 }
 
 // softwareHash is what welcome says the server holds for a device that

@@ -163,6 +163,18 @@ var pgMigrations = []string{
 	// due need an index.
 	`CREATE INDEX requests_unanswered ON requests(created_at, first_response_due) WHERE first_response_at = 0 AND first_response_due > 0;
 	CREATE INDEX requests_unresolved ON requests(created_at, resolution_due) WHERE resolved_at = 0 AND resolution_due > 0;`,
+	// 8: outbound webhooks (issue 17, webhooks.go): endpoints, and the
+	// durable delivery queue the dispatcher claims from (lease_until lets
+	// several nodes share it). Times in ms, 0 for none.
+	`CREATE TABLE webhooks (id TEXT PRIMARY KEY, url TEXT NOT NULL, kind TEXT NOT NULL, events TEXT NOT NULL DEFAULT '',
+		secret TEXT NOT NULL DEFAULT '', allow_private INTEGER NOT NULL DEFAULT 0, description TEXT NOT NULL DEFAULT '',
+		disabled INTEGER NOT NULL DEFAULT 0, created_at BIGINT NOT NULL);
+	CREATE TABLE webhook_deliveries (id TEXT PRIMARY KEY, endpoint_id TEXT NOT NULL, event_type TEXT NOT NULL, payload BYTEA NOT NULL,
+		status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at BIGINT NOT NULL, first_attempt_at BIGINT NOT NULL DEFAULT 0,
+		lease_until BIGINT NOT NULL DEFAULT 0, last_status INTEGER NOT NULL DEFAULT 0, last_error TEXT NOT NULL DEFAULT '',
+		created_at BIGINT NOT NULL, delivered_at BIGINT NOT NULL DEFAULT 0, resent_at BIGINT NOT NULL DEFAULT 0);
+	CREATE INDEX webhook_deliveries_due ON webhook_deliveries(endpoint_id, status, next_attempt_at);
+	CREATE INDEX webhook_deliveries_recent ON webhook_deliveries(endpoint_id, created_at);`,
 }
 
 // pgDialect: $n placeholders, ILIKE, and transactions that run side by

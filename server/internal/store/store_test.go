@@ -23,6 +23,7 @@ func testStore(t *testing.T, open func(t *testing.T) Store) {
 		{"Devices", testDevices},
 		{"Requests", testRequests},
 		{"RequestStamps", testRequestStamps},
+		{"Webhooks", testWebhooks},
 		{"DeviceFramesOnce", testDeviceFramesOnce},
 		{"WritesReturnWhatTheyWrote", testWritesReturnWhatTheyWrote},
 		{"ThreadOrder", testThreadOrder},
@@ -65,6 +66,11 @@ func TestSQLite(t *testing.T) {
 		dir := t.TempDir()
 		testSLAClaimTwoNodes(t, openSQLite(t, dir), openSQLite(t, dir))
 	})
+	t.Run("WebhookClaimsTwoNodes", func(t *testing.T) {
+		t.Parallel()
+		dir := t.TempDir()
+		testWebhookClaimsTwoNodes(t, openSQLite(t, dir), openSQLite(t, dir))
+	})
 }
 
 func TestPostgres(t *testing.T) {
@@ -80,6 +86,11 @@ func TestPostgres(t *testing.T) {
 		t.Parallel()
 		url := pgtest.URL(t)
 		testSLAClaimTwoNodes(t, openPostgres(t, url), openPostgres(t, url))
+	})
+	t.Run("WebhookClaimsTwoNodes", func(t *testing.T) {
+		t.Parallel()
+		url := pgtest.URL(t)
+		testWebhookClaimsTwoNodes(t, openPostgres(t, url), openPostgres(t, url))
 	})
 	t.Run("MigrateTwice", func(t *testing.T) {
 		t.Parallel()
