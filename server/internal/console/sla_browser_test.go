@@ -176,6 +176,7 @@ func TestResponseTargetsPage(t *testing.T) {
 	if inv := console.Eval[string](b, `document.querySelector('[data-part=holidays]').getAttribute('aria-invalid') || ''`); inv != "true" {
 		t.Error("the holidays box is not marked invalid")
 	}
+	b.Axe(console.LoadAxe(t), "response targets with errors")
 	b.Screenshot("sla-errors")
 	console.Eval[bool](b, `(() => {
 	  document.querySelectorAll('.sla-span')[1].querySelector('[data-part=start]').value = '17:00';
