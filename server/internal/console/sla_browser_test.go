@@ -142,6 +142,10 @@ func TestQueueTimeLeft(t *testing.T) {
 	srv.App().Targets.Tick(context.Background(), false)
 	b.WaitText("#toasts", "Unassigned request from")
 	b.WaitText("#toasts", "first answer is due in")
+
+	// The request's own page says it too.
+	b.Do("open the overdue request", chromedp.Navigate(srv.URL()+"/#/requests/"+late), chromedp.WaitVisible(chromedp.CSS("#req-sla")))
+	b.WaitText("#req-sla", "first answer: overdue by")
 }
 
 // TestResponseTargetsPage: the admin edits targets and hours; a span that
