@@ -72,6 +72,7 @@ func TestAxe(t *testing.T) {
 		{"tokens", "/#/admin/tokens", "#token-form"},
 		{"updates", "/#/admin/updates", "#releases-body form.rollout"},
 		{"audit", "/#/admin/audit", "#audit-table tbody td"},
+		{"response targets", "/#/admin/sla", "#sla-save"},
 	}
 	visit := func(pages []page) {
 		for _, dark := range []bool{false, true} {

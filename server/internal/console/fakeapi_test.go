@@ -11,6 +11,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/deskside/deskside/server/internal/sla"
 	"github.com/deskside/deskside/shared/protocol"
 )
 
@@ -130,6 +131,8 @@ func (f *fakeAPI) api(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case p == "session":
 		f.json(w, 200, map[string]any{"technician": f.tech, "csrf_token": fakeCSRF})
+	case p == "sla":
+		f.json(w, 200, sla.Default("Europe/Berlin"))
 	case p == "logout":
 		f.signedIn = false
 		w.WriteHeader(204)

@@ -142,6 +142,10 @@ func TestQueueTimeLeft(t *testing.T) {
 	srv.App().Targets.Tick(context.Background(), false)
 	b.WaitText("#toasts", "Unassigned request from")
 	b.WaitText("#toasts", "first answer is due in")
+
+	// The request's own page says it too.
+	b.Do("open the overdue request", chromedp.Navigate(srv.URL()+"/#/requests/"+late), chromedp.WaitVisible(chromedp.CSS("#req-sla")))
+	b.WaitText("#req-sla", "first answer: overdue by")
 }
 
 // TestResponseTargetsPage: the admin edits targets and hours; a span that
@@ -176,6 +180,7 @@ func TestResponseTargetsPage(t *testing.T) {
 	if inv := console.Eval[string](b, `document.querySelector('[data-part=holidays]').getAttribute('aria-invalid') || ''`); inv != "true" {
 		t.Error("the holidays box is not marked invalid")
 	}
+	b.Axe(console.LoadAxe(t), "response targets with errors")
 	b.Screenshot("sla-errors")
 	console.Eval[bool](b, `(() => {
 	  document.querySelectorAll('.sla-span')[1].querySelector('[data-part=start]').value = '17:00';

@@ -248,6 +248,11 @@ func (s *Service) SetPolicy(ctx context.Context, p sla.Policy) error {
 	}
 	s.clock.Store(k)
 	s.saved.Store(true)
+	// Teams and targets may have changed: promise from the new ones now,
+	// not in up to PromiseEvery (a failure keeps the old promises).
+	if err := s.RefreshPromises(ctx); err != nil {
+		s.log.Warn("response-time medians", "err", err)
+	}
 	return nil
 }
 

@@ -162,10 +162,9 @@ func TestPauseMovesDues(t *testing.T) {
 	enrol(t, st, "dev")
 	// Thursday 2026-11-12 10:00, when you can: due Friday 10:00.
 	create(t, s, st, "req_w", protocol.UrgencyWhenYouCan, berlin(t, "2026-11-12 10:00"))
-	// The store stamps waiting_since with the real time; set it to the
-	// fake one through the change function (the test's stand-in).
+	// Waiting on the employee since Thursday 15:00 (fake time).
 	if _, _, err := st.UpdateRequest(ctx, "req_w", func(q *store.Request) (*store.Outgoing, error) {
-		q.Status = protocol.StatusWaitingOnUser
+		q.Status, q.WaitingSince = protocol.StatusWaitingOnUser, berlin(t, "2026-11-12 15:00")
 		return nil, nil
 	}); err != nil {
 		t.Fatal(err)
@@ -180,23 +179,52 @@ func TestPauseMovesDues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.WaitingSince = berlin(t, "2026-11-12 15:00")
 	s.Resume("", &r, berlin(t, "2026-11-16 11:00"))
 	if want := berlin(t, "2026-11-16 14:00"); !r.FirstResponseDue.Equal(want) {
 		t.Fatalf("moved due %v, want %v", r.FirstResponseDue, want)
 	}
-	// Through the store: the employee answers; the due moves by however
-	// long (in working time) it really waited, inside the same write.
-	before, _ := st.Request(ctx, "req_w")
-	if _, err := st.AddUserMessage(ctx, "f-answer", store.Message{ID: "m1", RequestID: "req_w", DeviceID: "dev", FromUser: true,
+}
+
+// TestPauseThroughTheStore: with a clock that always runs (every day, all
+// day, UTC), the wait is plain wall time: the employee's answer moves the
+// dues by exactly as long as the request waited, in the same write.
+func TestPauseThroughTheStore(t *testing.T) {
+	s, st, _, _, _ := newService(t)
+	ctx := context.Background()
+	always := berlinPolicy
+	always.Teams = []sla.Team{{Name: "Always", TimeZone: "UTC",
+		Hours: []sla.Hours{{Days: []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}, Start: "00:00", End: "24:00"}}}}
+	if err := s.SetPolicy(ctx, always); err != nil {
+		t.Fatal(err)
+	}
+	enrol(t, st, "dev")
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	create(t, s, st, "req_p", protocol.UrgencyBlocking, now.Add(-2*time.Hour))
+	// It has waited on the employee for the last hour (the store keeps a
+	// waiting_since already set).
+	if _, _, err := st.UpdateRequest(ctx, "req_p", func(q *store.Request) (*store.Outgoing, error) {
+		q.Status, q.WaitingSince = protocol.StatusWaitingOnUser, now.Add(-time.Hour)
+		return nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	before, err := st.Request(ctx, "req_p")
+	if err != nil || !before.WaitingSince.Equal(now.Add(-time.Hour)) || !before.FirstResponseDue.Equal(now) {
+		t.Fatalf("waiting: %+v %v", before, err)
+	}
+	if _, err := st.AddUserMessage(ctx, "f-answer", store.Message{ID: "m1", RequestID: "req_p", DeviceID: "dev", FromUser: true,
 		Text: "done", CreatedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	after, _ := st.Request(ctx, "req_w")
-	waited := s.clock.Load().Team("").WorkingBetween(before.WaitingSince, after.UpdatedAt)
-	want := s.clock.Load().Team("").Due(before.FirstResponseDue, waited)
-	if waited > 0 && !after.FirstResponseDue.Equal(want.UTC().Truncate(time.Millisecond)) {
-		t.Fatalf("due after the answer %v, want %v (waited %v)", after.FirstResponseDue, want, waited)
+	after, err := st.Request(ctx, "req_p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waited := after.UpdatedAt.Sub(before.WaitingSince)
+	if waited < time.Hour || !after.FirstResponseDue.Equal(before.FirstResponseDue.Add(waited)) ||
+		!after.ResolutionDue.Equal(before.ResolutionDue.Add(waited)) {
+		t.Fatalf("waited %v: dues %v / %v, want %v / %v", waited, after.FirstResponseDue, after.ResolutionDue,
+			before.FirstResponseDue.Add(waited), before.ResolutionDue.Add(waited))
 	}
 	if after.Status != protocol.StatusInProgress || !after.WaitingSince.IsZero() {
 		t.Fatalf("after the answer: %+v", after)

@@ -5,6 +5,7 @@ import { get, post, patch, session, enc, canChange } from './api.js';
 import * as live from './live.js';
 import * as store from './store.js';
 import { h, field, select, timeEl, refreshTimes, categoryTag, urgencyTag, statusTag, STATUS, toast, osName } from './util.js';
+import { timeLeft } from './sla.js';
 import { compareTable, hostFacts } from './devstate.js';
 import { startArticle } from './articles.js';
 import { softwareLink } from './software.js';
@@ -137,6 +138,7 @@ export function renderRequest(main, id) {
       h('div', { class: 'meta' }, categoryTag(r.category), urgencyTag(r.urgency), statusTag(r.status),
         h('span', {}, 'from ', h('b', { text: r.user || 'someone' }), ' on ',
           h('a', { href: '#/devices/' + enc(r.device_id), text: r.hostname }), ', raised ', timeEl(r.created_at)),
+        slaLine(r),
         r.rating ? h('span', { id: 'req-rating', text: `· rated ${r.rating}/5${r.rating_comment ? ' — “' + r.rating_comment + '”' : ''}` }) : null),
       // replaceChildren is the DOM's own: it would print a null.
       ...(state.shown.length ? [h('p', { class: 'shown-articles muted', id: 'req-shown' }, 'Suggested before they asked: ',
@@ -367,4 +369,13 @@ export function renderRequest(main, id) {
     for (const off of offs) off();
     telemetry(false);
   };
+}
+
+// slaLine is the request's response target in words ("· first answer:
+// 1 h 20 min left"), or nothing when it has none.
+function slaLine(r) {
+  const tl = timeLeft(r);
+  if (tl.state === 'none') return null;
+  const words = tl.state === 'paused' ? 'response clock paused while waiting on them' : `${tl.kind}: ${tl.text.toLowerCase()}`;
+  return h('span', { id: 'req-sla', class: 'tl-' + tl.state, title: tl.title || null, text: '· ' + words });
 }

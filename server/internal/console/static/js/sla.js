@@ -151,7 +151,10 @@ export function renderSLA(main) {
   function clearErrors() {
     summary.hidden = true;
     for (const el of form.querySelectorAll('.field-error')) el.remove();
-    for (const el of form.querySelectorAll('[aria-invalid]')) { el.removeAttribute('aria-invalid'); el.removeAttribute('aria-errormessage'); }
+    for (const el of form.querySelectorAll('[aria-invalid]')) {
+      el.removeAttribute('aria-invalid');
+      if (el.dataset.describedby) el.setAttribute('aria-describedby', el.dataset.describedby); else el.removeAttribute('aria-describedby');
+    }
   }
 
   // showErrors puts each error beside the closest field it names
@@ -169,8 +172,11 @@ export function renderSLA(main) {
       const id = `sla-err-${++n}`;
       const msg = h('div', { class: 'field-error', id, text: f.message });
       if (el.matches('input, textarea, select')) {
+        // The error joins the field's description, so a screen reader
+        // reads it with the field.
+        if (!el.hasAttribute('aria-invalid')) el.dataset.describedby = el.getAttribute('aria-describedby') || '';
         el.setAttribute('aria-invalid', 'true');
-        el.setAttribute('aria-errormessage', id);
+        el.setAttribute('aria-describedby', `${el.getAttribute('aria-describedby') || ''} ${id}`.trim());
         const box = el.closest('.field');
         if (box) box.append(msg); else el.after(msg);
       } else el.append(msg);
