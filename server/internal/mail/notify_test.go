@@ -133,6 +133,15 @@ func TestNotifier(t *testing.T) {
 	}
 	out := &sink{}
 	n := NewNotifier(st, out, slog.New(slog.DiscardHandler))
+	// Email off: nothing is queued.
+	n.Publish(ctx, events.New(events.RequestUpdated, events.Data{Request: wifi(), Previous: &events.Previous{}, ActorID: "ana"}))
+	if got := out.to(); len(got) != 0 {
+		t.Fatalf("email is off, yet %v", got)
+	}
+	if err := st.SetMailSettings(ctx, store.MailSettings{Host: "smtp.example.com", Port: 587, Security: SecuritySTARTTLS,
+		From: "it@example.com"}); err != nil {
+		t.Fatal(err)
+	}
 	assign := func(to, from, actor string) []string {
 		r := wifi()
 		r.Assignee = to

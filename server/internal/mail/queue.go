@@ -1,6 +1,7 @@
 package mail
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -176,27 +177,28 @@ func (w *Worker) run(ctx context.Context) {
 // RunOnce claims the emails that are due and tries each once; it returns
 // how many it claimed.
 func (w *Worker) RunOnce(ctx context.Context) (int, error) {
+	// The settings are read per pass: an admin's fix applies to the next try.
+	set, err := w.o.Store.MailSettings(ctx)
+	if err != nil || set.Host == "" {
+		return 0, err // email is off: queued emails wait (a day at most, see record)
+	}
+	sender, setupErr := NewSMTP(set, w.o.SMTP)
 	now := w.o.Now()
 	claimed, err := w.o.Store.ClaimMail(ctx, now, w.o.Lease, claimBatch)
-	if err != nil || len(claimed) == 0 {
-		return 0, err
-	}
-	// The settings are read per batch: an admin's fix applies to the next try.
-	set, err := w.o.Store.MailSettings(ctx)
 	if err != nil {
-		return len(claimed), err
-	}
-	var sender Sender
-	var setupErr error
-	if set.Host == "" {
-		setupErr = &Error{Msg: "Email is not set up yet — an admin can set it up in Admin → Email.", Permanent: true}
-	} else if sender, err = NewSMTP(set, w.o.SMTP); err != nil {
-		setupErr = err
+		return 0, err
 	}
 	for _, m := range claimed {
 		if ctx.Err() != nil {
 			// Stopping: the lease hands these to the next run or node.
 			return len(claimed), nil
+		}
+		if now.Sub(m.CreatedAt) > w.o.GiveUp {
+			// It waited too long (email was off): old news is not sent.
+			if err := w.o.Store.MailAttemptFailed(ctx, m.ID, cmp.Or(m.LastError, stale), time.Time{}); err != nil {
+				return len(claimed), err
+			}
+			continue
 		}
 		err := setupErr
 		if err == nil {
@@ -210,6 +212,9 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	}
 	return len(claimed), nil
 }
+
+// stale is why an email that waited more than a day was not sent.
+const stale = "It waited more than a day while email was off, so Deskside did not send it."
 
 // record stores the outcome of one attempt.
 func (w *Worker) record(ctx context.Context, m store.OutMail, sendErr error) error {

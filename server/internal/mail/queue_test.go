@@ -160,10 +160,14 @@ func TestServerDownThenUp(t *testing.T) {
 // with the last reason, and stays visible.
 func TestGiveUpAfterADay(t *testing.T) {
 	ctx := context.Background()
+	srv := mailtest.New(t) // never started: the mail server is down all day
 	st, c := openStore(t), newClock()
+	if err := st.SetMailSettings(ctx, srv.Settings()); err != nil {
+		t.Fatal(err)
+	}
 	q := NewQueue(st)
 	q.now = c.Now
-	if err := q.Send(ctx, hello); err != nil { // email never set up
+	if err := q.Send(ctx, hello); err != nil {
 		t.Fatal(err)
 	}
 	w := testWorker(t, st, c)
@@ -176,8 +180,53 @@ func TestGiveUpAfterADay(t *testing.T) {
 		c.Add(time.Hour)
 	}
 	m := onlyMail(t, st)
-	if m.Status != store.MailFailed || !strings.Contains(m.LastError, "not set up yet") || tries < 20 || tries > 30 {
+	if m.Status != store.MailFailed || !strings.Contains(m.LastError, "could not reach the mail server") || tries < 20 || tries > 30 {
 		t.Fatalf("after a day: %+v (%d tries)", m, tries)
+	}
+}
+
+// TestEmailOffWaits: while email is off, queued emails wait untried; one
+// that waited more than a day is marked failed, not sent.
+func TestEmailOffWaits(t *testing.T) {
+	ctx := context.Background()
+	srv := mailtest.New(t)
+	srv.Start()
+	st, c := openStore(t), newClock()
+	q := NewQueue(st)
+	q.now = c.Now
+	if err := q.Send(ctx, hello); err != nil {
+		t.Fatal(err)
+	}
+	w := testWorker(t, st, c)
+	c.Add(2 * time.Hour)
+	if n := runOnce(t, w); n != 0 {
+		t.Fatal("claimed while email is off")
+	}
+	if m := onlyMail(t, st); m.Status != store.MailQueued || m.Attempts != 0 {
+		t.Fatalf("while off: %+v", m)
+	}
+	old := hello
+	old.Subject = "from yesterday"
+	q.now = func() time.Time { return c.Now().Add(-25 * time.Hour) }
+	if err := q.Send(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetMailSettings(ctx, srv.Settings()); err != nil {
+		t.Fatal(err)
+	}
+	if n := runOnce(t, w); n != 2 {
+		t.Fatalf("claimed %d", n)
+	}
+	got := srv.Await(1)
+	if h, _, _ := mailtest.Parse(t, got[0].Data); mailtest.Subject(t, h) != hello.Subject {
+		t.Fatalf("sent %q", mailtest.Subject(t, h))
+	}
+	failed, err := st.ListMail(ctx, store.MailFailed, 10)
+	if err != nil || len(failed) != 1 || failed[0].Subject != "from yesterday" || !strings.Contains(failed[0].LastError, "more than a day") {
+		t.Fatalf("the stale email: %+v %v", failed, err)
+	}
+	if len(srv.Emails()) != 1 {
+		t.Fatal("the stale email was sent")
 	}
 }
 
