@@ -83,6 +83,9 @@ type WorkerOptions struct {
 	// FirstRetry is the wait after the first failure (30 s); it doubles
 	// with each attempt up to MaxRetry (1 h).
 	FirstRetry, MaxRetry time.Duration
+	// KeepSent and KeepFailed are how long sent and failed emails stay in
+	// the outbox (30 and 90 days); pruned about once an hour.
+	KeepSent, KeepFailed time.Duration
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
 }
@@ -90,10 +93,11 @@ type WorkerOptions struct {
 // Worker delivers the outbox. Every node runs one; the store's leases
 // make sure two never send the same email at once.
 type Worker struct {
-	o      WorkerOptions
-	cancel context.CancelFunc
-	done   chan struct{}
-	once   sync.Once
+	o         WorkerOptions
+	lastPrune time.Time
+	cancel    context.CancelFunc
+	done      chan struct{}
+	once      sync.Once
 }
 
 const claimBatch = 10
@@ -131,6 +135,12 @@ func NewWorker(o WorkerOptions) *Worker {
 	if o.MaxRetry <= 0 {
 		o.MaxRetry = time.Hour
 	}
+	if o.KeepSent <= 0 {
+		o.KeepSent = 30 * 24 * time.Hour
+	}
+	if o.KeepFailed <= 0 {
+		o.KeepFailed = 90 * 24 * time.Hour
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -161,6 +171,7 @@ func (w *Worker) run(ctx context.Context) {
 		case <-t.C:
 		case <-wake:
 		}
+		w.prune(ctx)
 		for {
 			n, err := w.RunOnce(ctx)
 			if err != nil && ctx.Err() == nil {
@@ -240,4 +251,19 @@ func (w *Worker) Backoff(attempts int) time.Duration {
 		d *= 2
 	}
 	return min(d, w.o.MaxRetry)
+}
+
+// prune drops old sent and failed emails, at most once an hour per node.
+func (w *Worker) prune(ctx context.Context) {
+	now := w.o.Now()
+	if now.Sub(w.lastPrune) < time.Hour {
+		return
+	}
+	w.lastPrune = now
+	n, err := w.o.Store.PruneMail(ctx, now.Add(-w.o.KeepSent), now.Add(-w.o.KeepFailed))
+	if err != nil && ctx.Err() == nil {
+		w.o.Log.Error("email outbox: prune", "err", err)
+	} else if n > 0 {
+		w.o.Log.Info("email outbox: pruned old emails", "n", n)
+	}
 }

@@ -346,3 +346,40 @@ func parallelEnqueues(t *testing.T, a, b *store.SQL) {
 		}
 	}
 }
+
+// TestWorkerPrunes: old sent emails go after 30 days, failed ones after
+// 90; a recent sent one stays.
+func TestWorkerPrunes(t *testing.T) {
+	ctx := context.Background()
+	st, c := openStore(t), newClock()
+	q := NewQueue(st)
+	for i, age := range []time.Duration{40 * 24 * time.Hour, 10 * 24 * time.Hour, 100 * 24 * time.Hour} {
+		q.now = func() time.Time { return c.Now().Add(-age) }
+		m := hello
+		m.Subject = fmt.Sprint(i)
+		if err := q.Send(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, err := st.ListMail(ctx, "", 10) // newest first: 1 (10 days), 0 (40 days), 2 (100 days)
+	if err != nil || len(all) != 3 {
+		t.Fatal(all, err)
+	}
+	if _, err := st.ClaimMail(ctx, c.Now(), time.Minute, 10); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range all[:2] {
+		if err := st.MailSent(ctx, m.ID, m.CreatedAt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.MailAttemptFailed(ctx, all[2].ID, "x", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	w := testWorker(t, st, c)
+	w.prune(ctx)
+	left, _ := st.ListMail(ctx, "", 10)
+	if len(left) != 1 || left[0].Subject != "1" {
+		t.Fatalf("after pruning: %+v", left)
+	}
+}
