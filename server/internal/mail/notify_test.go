@@ -47,10 +47,14 @@ func golden(t *testing.T, name, got string) {
 	}
 }
 
-func TestGoldenBodies(t *testing.T) {
-	assigned := events.Event{Type: events.RequestUpdated, At: t0, Data: events.Data{Request: wifi(),
+func assignedEvent() events.Event {
+	return events.Event{Type: events.RequestUpdated, At: t0, Data: events.Data{Request: wifi(),
 		Previous: &events.Previous{Status: protocol.StatusNew}, Actor: "Ana Smith", ActorID: "ana",
 		URL: "https://help.example.com/#/requests/req_1"}}
+}
+
+func TestGoldenBodies(t *testing.T) {
+	assigned := assignedEvent()
 	m := AssignedEmail(assigned, rob)
 	if m.Subject != "[Deskside] Blocking: Wi-Fi drops every few minutes on ana-laptop — assigned to you" || m.To[0] != "rob@example.com" {
 		t.Errorf("assigned: subject %q to %v", m.Subject, m.To)
