@@ -129,6 +129,8 @@ func TestEmailPage(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	lb.Axe(axe, "profile with email choices")
+	lb.Do("scroll", chromedp.ScrollIntoView(chromedp.CSS("#notify-prefs")))
+	lb.Screenshot("profile-email")
 	if s := lb.Text("#notify-prefs"); !strings.Contains(s, "IT’s monthly report") {
 		t.Errorf("profile panel: %q", s)
 	}

@@ -19,6 +19,7 @@ import (
 // NotifierStore is what the notifier reads: who technicians are and what
 // they want to hear about.
 type NotifierStore interface {
+	MailSettings(ctx context.Context) (store.MailSettings, error)
 	Technician(ctx context.Context, id string) (store.Technician, error)
 	MailPrefs(ctx context.Context, technicianID string) (store.MailPrefs, error)
 	MailRecipients(ctx context.Context, pref store.MailPref) ([]store.Technician, error)
@@ -47,7 +48,15 @@ func NewNotifier(st NotifierStore, out Sender, log *slog.Logger) *Notifier {
 // Publish implements events.Sink; errors are logged, never returned.
 func (n *Notifier) Publish(ctx context.Context, ev events.Event) {
 	d := ev.Data
-	if d.Request == nil {
+	if d.Request == nil || (ev.Type != events.TargetSlipping && d.Previous == nil) {
+		return
+	}
+	// Email that is not set up queues nothing: no pile of stale emails
+	// waiting for the day someone sets it up.
+	if set, err := n.st.MailSettings(ctx); err != nil || set.Host == "" {
+		if err != nil {
+			n.log.Error("email: settings", "err", err)
+		}
 		return
 	}
 	switch {

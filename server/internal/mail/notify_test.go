@@ -47,10 +47,14 @@ func golden(t *testing.T, name, got string) {
 	}
 }
 
-func TestGoldenBodies(t *testing.T) {
-	assigned := events.Event{Type: events.RequestUpdated, At: t0, Data: events.Data{Request: wifi(),
+func assignedEvent() events.Event {
+	return events.Event{Type: events.RequestUpdated, At: t0, Data: events.Data{Request: wifi(),
 		Previous: &events.Previous{Status: protocol.StatusNew}, Actor: "Ana Smith", ActorID: "ana",
 		URL: "https://help.example.com/#/requests/req_1"}}
+}
+
+func TestGoldenBodies(t *testing.T) {
+	assigned := assignedEvent()
 	m := AssignedEmail(assigned, rob)
 	if m.Subject != "[Deskside] Blocking: Wi-Fi drops every few minutes on ana-laptop — assigned to you" || m.To[0] != "rob@example.com" {
 		t.Errorf("assigned: subject %q to %v", m.Subject, m.To)
@@ -133,6 +137,15 @@ func TestNotifier(t *testing.T) {
 	}
 	out := &sink{}
 	n := NewNotifier(st, out, slog.New(slog.DiscardHandler))
+	// Email off: nothing is queued.
+	n.Publish(ctx, events.New(events.RequestUpdated, events.Data{Request: wifi(), Previous: &events.Previous{}, ActorID: "ana"}))
+	if got := out.to(); len(got) != 0 {
+		t.Fatalf("email is off, yet %v", got)
+	}
+	if err := st.SetMailSettings(ctx, store.MailSettings{Host: "smtp.example.com", Port: 587, Security: SecuritySTARTTLS,
+		From: "it@example.com"}); err != nil {
+		t.Fatal(err)
+	}
 	assign := func(to, from, actor string) []string {
 		r := wifi()
 		r.Assignee = to

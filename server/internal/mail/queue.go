@@ -1,6 +1,7 @@
 package mail
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -82,6 +83,9 @@ type WorkerOptions struct {
 	// FirstRetry is the wait after the first failure (30 s); it doubles
 	// with each attempt up to MaxRetry (1 h).
 	FirstRetry, MaxRetry time.Duration
+	// KeepSent and KeepFailed are how long sent and failed emails stay in
+	// the outbox (30 and 90 days); pruned about once an hour.
+	KeepSent, KeepFailed time.Duration
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
 }
@@ -89,10 +93,11 @@ type WorkerOptions struct {
 // Worker delivers the outbox. Every node runs one; the store's leases
 // make sure two never send the same email at once.
 type Worker struct {
-	o      WorkerOptions
-	cancel context.CancelFunc
-	done   chan struct{}
-	once   sync.Once
+	o         WorkerOptions
+	lastPrune time.Time
+	cancel    context.CancelFunc
+	done      chan struct{}
+	once      sync.Once
 }
 
 const claimBatch = 10
@@ -130,6 +135,12 @@ func NewWorker(o WorkerOptions) *Worker {
 	if o.MaxRetry <= 0 {
 		o.MaxRetry = time.Hour
 	}
+	if o.KeepSent <= 0 {
+		o.KeepSent = 30 * 24 * time.Hour
+	}
+	if o.KeepFailed <= 0 {
+		o.KeepFailed = 90 * 24 * time.Hour
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -160,6 +171,7 @@ func (w *Worker) run(ctx context.Context) {
 		case <-t.C:
 		case <-wake:
 		}
+		w.prune(ctx)
 		for {
 			n, err := w.RunOnce(ctx)
 			if err != nil && ctx.Err() == nil {
@@ -176,27 +188,28 @@ func (w *Worker) run(ctx context.Context) {
 // RunOnce claims the emails that are due and tries each once; it returns
 // how many it claimed.
 func (w *Worker) RunOnce(ctx context.Context) (int, error) {
+	// The settings are read per pass: an admin's fix applies to the next try.
+	set, err := w.o.Store.MailSettings(ctx)
+	if err != nil || set.Host == "" {
+		return 0, err // email is off: queued emails wait (a day at most, see record)
+	}
+	sender, setupErr := NewSMTP(set, w.o.SMTP)
 	now := w.o.Now()
 	claimed, err := w.o.Store.ClaimMail(ctx, now, w.o.Lease, claimBatch)
-	if err != nil || len(claimed) == 0 {
-		return 0, err
-	}
-	// The settings are read per batch: an admin's fix applies to the next try.
-	set, err := w.o.Store.MailSettings(ctx)
 	if err != nil {
-		return len(claimed), err
-	}
-	var sender Sender
-	var setupErr error
-	if set.Host == "" {
-		setupErr = &Error{Msg: "Email is not set up yet — an admin can set it up in Admin → Email.", Permanent: true}
-	} else if sender, err = NewSMTP(set, w.o.SMTP); err != nil {
-		setupErr = err
+		return 0, err
 	}
 	for _, m := range claimed {
 		if ctx.Err() != nil {
 			// Stopping: the lease hands these to the next run or node.
 			return len(claimed), nil
+		}
+		if now.Sub(m.CreatedAt) > w.o.GiveUp {
+			// It waited too long (email was off): old news is not sent.
+			if err := w.o.Store.MailAttemptFailed(ctx, m.ID, cmp.Or(m.LastError, stale), time.Time{}); err != nil {
+				return len(claimed), err
+			}
+			continue
 		}
 		err := setupErr
 		if err == nil {
@@ -210,6 +223,9 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	}
 	return len(claimed), nil
 }
+
+// stale is why an email that waited more than a day was not sent.
+const stale = "It waited more than a day while email was off, so Deskside did not send it."
 
 // record stores the outcome of one attempt.
 func (w *Worker) record(ctx context.Context, m store.OutMail, sendErr error) error {
@@ -235,4 +251,19 @@ func (w *Worker) Backoff(attempts int) time.Duration {
 		d *= 2
 	}
 	return min(d, w.o.MaxRetry)
+}
+
+// prune drops old sent and failed emails, at most once an hour per node.
+func (w *Worker) prune(ctx context.Context) {
+	now := w.o.Now()
+	if now.Sub(w.lastPrune) < time.Hour {
+		return
+	}
+	w.lastPrune = now
+	n, err := w.o.Store.PruneMail(ctx, now.Add(-w.o.KeepSent), now.Add(-w.o.KeepFailed))
+	if err != nil && ctx.Err() == nil {
+		w.o.Log.Error("email outbox: prune", "err", err)
+	} else if n > 0 {
+		w.o.Log.Info("email outbox: pruned old emails", "n", n)
+	}
 }

@@ -160,10 +160,14 @@ func TestServerDownThenUp(t *testing.T) {
 // with the last reason, and stays visible.
 func TestGiveUpAfterADay(t *testing.T) {
 	ctx := context.Background()
+	srv := mailtest.New(t) // never started: the mail server is down all day
 	st, c := openStore(t), newClock()
+	if err := st.SetMailSettings(ctx, srv.Settings()); err != nil {
+		t.Fatal(err)
+	}
 	q := NewQueue(st)
 	q.now = c.Now
-	if err := q.Send(ctx, hello); err != nil { // email never set up
+	if err := q.Send(ctx, hello); err != nil {
 		t.Fatal(err)
 	}
 	w := testWorker(t, st, c)
@@ -176,8 +180,53 @@ func TestGiveUpAfterADay(t *testing.T) {
 		c.Add(time.Hour)
 	}
 	m := onlyMail(t, st)
-	if m.Status != store.MailFailed || !strings.Contains(m.LastError, "not set up yet") || tries < 20 || tries > 30 {
+	if m.Status != store.MailFailed || !strings.Contains(m.LastError, "could not reach the mail server") || tries < 20 || tries > 30 {
 		t.Fatalf("after a day: %+v (%d tries)", m, tries)
+	}
+}
+
+// TestEmailOffWaits: while email is off, queued emails wait untried; one
+// that waited more than a day is marked failed, not sent.
+func TestEmailOffWaits(t *testing.T) {
+	ctx := context.Background()
+	srv := mailtest.New(t)
+	srv.Start()
+	st, c := openStore(t), newClock()
+	q := NewQueue(st)
+	q.now = c.Now
+	if err := q.Send(ctx, hello); err != nil {
+		t.Fatal(err)
+	}
+	w := testWorker(t, st, c)
+	c.Add(2 * time.Hour)
+	if n := runOnce(t, w); n != 0 {
+		t.Fatal("claimed while email is off")
+	}
+	if m := onlyMail(t, st); m.Status != store.MailQueued || m.Attempts != 0 {
+		t.Fatalf("while off: %+v", m)
+	}
+	old := hello
+	old.Subject = "from yesterday"
+	q.now = func() time.Time { return c.Now().Add(-25 * time.Hour) }
+	if err := q.Send(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetMailSettings(ctx, srv.Settings()); err != nil {
+		t.Fatal(err)
+	}
+	if n := runOnce(t, w); n != 2 {
+		t.Fatalf("claimed %d", n)
+	}
+	got := srv.Await(1)
+	if h, _, _ := mailtest.Parse(t, got[0].Data); mailtest.Subject(t, h) != hello.Subject {
+		t.Fatalf("sent %q", mailtest.Subject(t, h))
+	}
+	failed, err := st.ListMail(ctx, store.MailFailed, 10)
+	if err != nil || len(failed) != 1 || failed[0].Subject != "from yesterday" || !strings.Contains(failed[0].LastError, "more than a day") {
+		t.Fatalf("the stale email: %+v %v", failed, err)
+	}
+	if len(srv.Emails()) != 1 {
+		t.Fatal("the stale email was sent")
 	}
 }
 
@@ -295,5 +344,42 @@ func parallelEnqueues(t *testing.T, a, b *store.SQL) {
 		if c != 1 {
 			t.Errorf("%q arrived %d times", s, c)
 		}
+	}
+}
+
+// TestWorkerPrunes: old sent emails go after 30 days, failed ones after
+// 90; a recent sent one stays.
+func TestWorkerPrunes(t *testing.T) {
+	ctx := context.Background()
+	st, c := openStore(t), newClock()
+	q := NewQueue(st)
+	for i, age := range []time.Duration{40 * 24 * time.Hour, 10 * 24 * time.Hour, 100 * 24 * time.Hour} {
+		q.now = func() time.Time { return c.Now().Add(-age) }
+		m := hello
+		m.Subject = fmt.Sprint(i)
+		if err := q.Send(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, err := st.ListMail(ctx, "", 10) // newest first: 1 (10 days), 0 (40 days), 2 (100 days)
+	if err != nil || len(all) != 3 {
+		t.Fatal(all, err)
+	}
+	if _, err := st.ClaimMail(ctx, c.Now(), time.Minute, 10); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range all[:2] {
+		if err := st.MailSent(ctx, m.ID, m.CreatedAt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.MailAttemptFailed(ctx, all[2].ID, "x", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	w := testWorker(t, st, c)
+	w.prune(ctx)
+	left, _ := st.ListMail(ctx, "", 10)
+	if len(left) != 1 || left[0].Subject != "1" {
+		t.Fatalf("after pruning: %+v", left)
 	}
 }

@@ -42,7 +42,7 @@ func CheckSettings(s store.MailSettings) error {
 	if strings.TrimSpace(s.Host) == "" {
 		return errors.New("Enter the mail server's host name (for example smtp.example.com).")
 	}
-	if strings.ContainsAny(s.Host, " /:\r\n") {
+	if strings.ContainsAny(s.Host, " /\r\n") || (strings.Contains(s.Host, ":") && net.ParseIP(s.Host) == nil) {
 		return errors.New("The mail server's host is a name or an address only, without a scheme or a port.")
 	}
 	if s.Port < 1 || s.Port > 65535 {

@@ -2,6 +2,7 @@ package mail
 
 import (
 	"context"
+	"net"
 	"strings"
 	"testing"
 
@@ -137,9 +138,11 @@ func TestCheckSettings(t *testing.T) {
 	if err := CheckSettings(local); err != nil {
 		t.Errorf("a local relay without TLS: %v", err)
 	}
-	local.Host = "localhost"
-	if err := CheckSettings(local); err != nil {
-		t.Errorf("localhost relay: %v", err)
+	for _, h := range []string{"localhost", "::1"} {
+		local.Host = h
+		if err := CheckSettings(local); err != nil {
+			t.Errorf("%s relay: %v", h, err)
+		}
 	}
 }
 
@@ -157,4 +160,33 @@ func TestSMTPNoneToLocalRelay(t *testing.T) {
 	if got := srv.Await(1)[0]; got.TLS {
 		t.Fatal("expected a plain connection")
 	}
+}
+
+// FuzzCheckSettings: settings an admin typed either get a sentence back or
+// are safe to use: one-line values, a known security, no plain text to
+// another machine.
+func FuzzCheckSettings(f *testing.F) {
+	f.Add("smtp.example.com", 587, "starttls", "it", "pw", "it@example.com", "Acme IT")
+	f.Add("127.0.0.1", 25, "none", "", "", "it@localhost", "")
+	f.Add("smtp.example.com\r\nRCPT TO:<x>", 587, "tls", "u", "p", "a@b.c", "IT\nBcc: x")
+	f.Add("::1", 0, "NONE", "", "x", "<a@b.c>", "")
+	f.Fuzz(func(t *testing.T, host string, port int, security, user, pass, from, name string) {
+		s := store.MailSettings{Host: host, Port: port, Security: security, Username: user, Password: pass, From: from, FromName: name}
+		err := CheckSettings(s)
+		if err != nil {
+			if err.Error() == "" || !strings.HasSuffix(err.Error(), ".") {
+				t.Fatalf("not a sentence: %q", err)
+			}
+			return
+		}
+		if strings.ContainsAny(host+from+name, "\r\n") || strings.ContainsAny(host, " /") || (strings.Contains(host, ":") && net.ParseIP(host) == nil) || port < 1 || port > 65535 {
+			t.Fatalf("accepted %+v", s)
+		}
+		if security == SecurityNone && !isLoopback(host) {
+			t.Fatalf("plain text to %q accepted", host)
+		}
+		if security != SecuritySTARTTLS && security != SecurityTLS && security != SecurityNone {
+			t.Fatalf("security %q accepted", security)
+		}
+	})
 }

@@ -40,6 +40,9 @@ type MailStore interface {
 	ListMail(ctx context.Context, status MailStatus, limit int) ([]OutMail, error)
 	// CountMail counts the outbox by status.
 	CountMail(ctx context.Context) (map[MailStatus]int, error)
+	// PruneMail deletes emails sent before sentBefore and failed ones
+	// created before failedBefore; it returns how many.
+	PruneMail(ctx context.Context, sentBefore, failedBefore time.Time) (int, error)
 }
 
 // MailSettings is how the server reaches its SMTP server.
@@ -352,4 +355,15 @@ func (s *SQL) CountMail(ctx context.Context) (map[MailStatus]int, error) {
 		out[st] = n
 	}
 	return out, rows.Err()
+}
+
+// PruneMail implements MailStore.
+func (s *SQL) PruneMail(ctx context.Context, sentBefore, failedBefore time.Time) (int, error) {
+	res, err := s.w.ExecContext(ctx, "DELETE FROM mail_outbox WHERE (status = 'sent' AND sent_at < ?) OR (status = 'failed' AND created_at < ?)",
+		ms(sentBefore), ms(failedBefore))
+	if err != nil {
+		return 0, fmt.Errorf("prune mail: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
 }

@@ -194,6 +194,19 @@ func testMailOutbox(t *testing.T, s Store) {
 	if all, _ := s.ListMail(ctx, "", 10); len(all) != 2 || all[0].ID != "m3" {
 		t.Fatalf("all: %+v", all)
 	}
+	// m1 was sent at t0+6m, m3 created at t0 and failed.
+	if n, err := s.PruneMail(ctx, t0.Add(6*time.Minute), t0); err != nil || n != 0 {
+		t.Fatalf("prune nothing: %d %v", n, err)
+	}
+	if n, err := s.PruneMail(ctx, t0.Add(7*time.Minute), t0); err != nil || n != 1 {
+		t.Fatalf("prune the sent one: %d %v", n, err)
+	}
+	if n, err := s.PruneMail(ctx, t0.Add(7*time.Minute), t0.Add(time.Millisecond)); err != nil || n != 1 {
+		t.Fatalf("prune the failed one: %d %v", n, err)
+	}
+	if c, _ := s.CountMail(ctx); c[MailSent]+c[MailFailed]+c[MailQueued] != 0 {
+		t.Fatalf("after pruning: %v", c)
+	}
 }
 
 // testMailClaimOnce: two nodes on one database claim 60 emails side by

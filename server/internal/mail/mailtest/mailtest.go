@@ -70,7 +70,7 @@ type Email struct {
 // STARTTLS with the test certificate, AUTH PLAIN (only over TLS) against
 // one username and password.
 type Server struct {
-	t        *testing.T
+	t        testing.TB
 	Addr     string
 	Implicit bool // TLS from the first byte instead of STARTTLS
 	NoTLS    bool // offers no STARTTLS at all
@@ -84,14 +84,14 @@ type Server struct {
 	more chan struct{} // signalled on each email
 }
 
-func New(t *testing.T) *Server {
+func New(t testing.TB) *Server {
 	s := &Server{t: t, User: "it@example.com", Pass: "correct horse", more: make(chan struct{}, 1000)}
 	s.Addr = freeAddr(t)
 	return s
 }
 
 // freeAddr is a 127.0.0.1 port nothing listens on (yet).
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
