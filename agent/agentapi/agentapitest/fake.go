@@ -109,11 +109,17 @@ func (f *Fake) SetStatus(s agentapi.Connection) {
 }
 
 // SetExpectations replaces the help desk's promises (already worded, as
-// the agent words them) and tells subscribers. A request raised next
-// carries the one for its urgency, until IT's first message.
+// the agent words them) and tells subscribers. Each open request not yet
+// answered, and one raised next, carries the one for its urgency (the
+// Fake does not add who is on it) until IT's first message.
 func (f *Fake) SetExpectations(list []agentapi.Expectation) {
 	f.mu.Lock()
 	f.status.Expectations = append([]agentapi.Expectation(nil), list...)
+	for _, r := range f.requests {
+		if !r.Answered && (r.Status == protocol.StatusNew || r.Status == protocol.StatusInProgress) {
+			r.Expectation = agentapi.ExpectationFor(list, r.Urgency)
+		}
+	}
 	s := f.status
 	f.mu.Unlock()
 	f.Emit(agentapi.Event{Type: agentapi.EventConnection, Connection: &s})

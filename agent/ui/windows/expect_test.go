@@ -123,3 +123,24 @@ func TestRequestsShowExpectationUntilAnswered(t *testing.T) {
 		t.Errorf("list line once answered: %q", got)
 	}
 }
+
+// New promises from the help desk (a welcome) redraw the open window.
+func TestRequestsFollowNewPromises(t *testing.T) {
+	f := agentapitest.NewFake()
+	f.AddRequest(agentapi.Request{ID: "r3", Text: "Teams has no sound", Status: protocol.StatusNew,
+		Urgency: protocol.UrgencyBlocking, Sent: true, CreatedAt: time.Now()})
+	r := newReqs(t, f, "r3")
+	eventually(t, "r3 shown", func() bool { return r.current.ID == "r3" })
+	if r.expect.Visible() {
+		t.Fatalf("a promise before IT made one: %q", r.expect.Text)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	if err := f.AwaitSubscribed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.SetExpectations([]agentapi.Expectation{{Urgency: protocol.UrgencyBlocking, Text: expectBlocking}})
+	eventually(t, "the new promise shown", func() bool {
+		return r.expect.Visible() && r.expect.Text == expectBlocking && listLine(r.items[0]) == expectBlocking
+	})
+}

@@ -168,9 +168,17 @@ func (r *requests) follow() {
 		if err != nil {
 			return
 		}
+		// The help desk's promises as last seen: a connection event only
+		// redraws when they changed (each request's line follows them).
+		promised, seen := "", false
 		for ev := range ch {
 			if ev.Type == agentapi.EventConnection {
-				continue
+				p := promises(ev.Connection)
+				changed := seen && p != promised
+				promised, seen = p, true
+				if !changed {
+					continue
+				}
 			}
 			do(func() {
 				r.load()
@@ -180,6 +188,18 @@ func (r *requests) follow() {
 			})
 		}
 	}()
+}
+
+// promises is a connection's expectations as one string, to notice a change.
+func promises(c *agentapi.Connection) string {
+	if c == nil {
+		return ""
+	}
+	var b strings.Builder
+	for _, e := range c.Expectations {
+		b.WriteString(string(e.Urgency) + "\x00" + e.Text + "\x00")
+	}
+	return b.String()
 }
 
 // show loads one request's thread and marks it read.
