@@ -17,6 +17,7 @@ import { renderHeadsUp, renderCheckDevices } from './headsup.js';
 import { renderArticles } from './articles.js';
 import { renderReplies } from './replies.js';
 import { renderSoftware, renderSoftwareTitle } from './software.js';
+import { renderWebhooks } from './webhooks.js';
 
 const main = document.getElementById('main');
 const appEl = document.getElementById('app');
@@ -35,6 +36,7 @@ const routes = [
   [/^\/admin\/tokens$/, 'tokens', renderTokens, 'admin'],
   [/^\/admin\/updates$/, 'updates', renderUpdates, 'admin'],
   [/^\/admin\/audit$/, 'audit', renderAudit, 'admin'],
+  [/^\/admin\/webhooks$/, 'webhooks', renderWebhooks, 'admin'],
   [/^\/heads-up$/, 'heads-up', renderHeadsUp],
   [/^\/heads-up\/([^/]+)$/, 'heads-up', renderCheckDevices],
   [/^\/articles(?:\/([^/]+))?$/, 'articles', renderArticles],
