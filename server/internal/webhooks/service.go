@@ -257,9 +257,14 @@ func (s *Service) run() {
 	defer s.done.Done()
 	tick := time.NewTicker(s.opt.Poll)
 	defer tick.Stop()
+	var pruned time.Time
 	for {
 		s.flushBacklog()
 		s.syncWorkers()
+		if time.Since(pruned) > pruneEvery {
+			pruned = time.Now()
+			s.prune()
+		}
 		select {
 		case <-s.stop:
 			s.mu.Lock()
@@ -273,6 +278,23 @@ func (s *Service) run() {
 		case <-s.reload:
 		case <-tick.C:
 		}
+	}
+}
+
+// Finished deliveries are kept KeepDeliveries for the console, then
+// pruned (checked every pruneEvery).
+const (
+	KeepDeliveries = 30 * 24 * time.Hour
+	pruneEvery     = time.Hour
+)
+
+func (s *Service) prune() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if n, err := s.st.PruneWebhookDeliveries(ctx, s.opt.Now().Add(-KeepDeliveries)); err != nil {
+		s.log.Warn("prune webhook deliveries", "err", err)
+	} else if n > 0 {
+		s.log.Info("pruned old webhook deliveries", "n", n)
 	}
 }
 
