@@ -133,6 +133,9 @@ func (r *Runner) webhooks(ctx context.Context) error {
 	}
 	cmp("persisted: request device → technician", f.DevToTech, base.DevToTech)
 	cmp("persisted: reply technician → device", f.TechToDev, base.TechToDev)
+	// Measured on the devices alone (no console needed): the write path
+	// the webhook sink joins.
+	cmp("request stored and acked", f.Ack, base.Ack)
 	r.rep.add("webhooks", "deliveries received (signed, verified)", fmt.Sprintf("%d (%d duplicates, %d bad signatures)", wf.Delivered, wf.Duplicates, wf.BadSigs),
 		"", ptr(wf.Delivered > 0 && wf.BadSigs == 0))
 	r.rep.add("webhooks", "delivery delay (event → receiver)", wf.Delay.String(), "p99 < 1 s", ptr(wf.Delay.Count > 0 && wf.Delay.P99 < 1000))
