@@ -102,6 +102,13 @@ func (r *Runner) webhooks(ctx context.Context) error {
 		return fmt.Errorf("webhook secret: %w", err)
 	}
 
+	for _, t := range r.Techs {
+		if again, err := t.EnsureOpen(ctx, 8); err != nil {
+			return err
+		} else if again {
+			r.rep.add("webhooks", "technician console reopened (the server had closed it as a slow consumer)", "yes", "", nil)
+		}
+	}
 	f, err := r.load(ctx, 0)
 	if err != nil {
 		return err
@@ -125,7 +132,7 @@ func (r *Runner) webhooks(ctx context.Context) error {
 	cmp := func(name string, with, without Summary) {
 		target, note := "p99 ≤ route +20 %", ""
 		var met *bool
-		if without.Count > 0 && without.P99 > 0 {
+		if with.Count > 0 && without.Count > 0 && without.P99 > 0 {
 			note = fmt.Sprintf(" (route: p99 %.2f ms, %+.0f %%)", without.P99, 100*(with.P99/without.P99-1))
 			met = ptr(with.P99 <= 1.2*without.P99)
 		}
