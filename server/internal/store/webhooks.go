@@ -23,7 +23,8 @@ type WebhookStore interface {
 	DeleteWebhook(ctx context.Context, id string) error
 	// EnqueueWebhookDeliveries stores deliveries as pending, in one
 	// transaction; a delivery whose ID is already stored is left as is,
-	// so a publisher may safely try again.
+	// so a publisher may safely try again. A delivery with LeaseUntil set
+	// is stored claimed (the publishing node attempts it at once).
 	EnqueueWebhookDeliveries(ctx context.Context, ds []WebhookDelivery) error
 	// ClaimWebhookDeliveries leases up to limit due deliveries of one
 	// endpoint (pending, next attempt due, no live lease) until now+lease,
@@ -227,8 +228,8 @@ func (s *SQL) EnqueueWebhookDeliveries(ctx context.Context, ds []WebhookDelivery
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_deliveries(id, endpoint_id, event_type, payload, status,
 				attempts, next_attempt_at, first_attempt_at, lease_until, last_status, last_error, created_at, delivered_at, resent_at)
-				VALUES(?,?,?,?,?,0,?,0,0,0,'',?,0,0) ON CONFLICT(id) DO NOTHING`,
-				d.ID, d.EndpointID, d.EventType, d.Payload, DeliveryPending, ms(next), ms(created)); err != nil {
+				VALUES(?,?,?,?,?,0,?,0,?,0,'',?,0,0) ON CONFLICT(id) DO NOTHING`,
+				d.ID, d.EndpointID, d.EventType, d.Payload, DeliveryPending, ms(next), ms(d.LeaseUntil), ms(created)); err != nil {
 				return err
 			}
 		}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
@@ -24,6 +25,11 @@ type worker struct {
 	ep     store.WebhookEndpoint
 	client *http.Client
 	wakeCh chan struct{}
+	// fresh carries deliveries this node just published, stored already
+	// claimed, so the first attempt needs no claim write; room counts the
+	// free places Publish may reserve (it never blocks on a stuck endpoint).
+	fresh  chan store.WebhookDelivery
+	room   atomic.Int32
 	ctx    context.Context
 	cancel context.CancelFunc
 	exited chan struct{}
@@ -31,8 +37,40 @@ type worker struct {
 
 func newWorker(s *Service, ep store.WebhookEndpoint) *worker {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &worker{s: s, ep: ep, client: newClient(s.opt, ep.AllowPrivate), wakeCh: make(chan struct{}, 1),
-		ctx: ctx, cancel: cancel, exited: make(chan struct{})}
+	w := &worker{s: s, ep: ep, client: newClient(s.opt, ep.AllowPrivate), wakeCh: make(chan struct{}, 1),
+		fresh: make(chan store.WebhookDelivery, freshQueue), ctx: ctx, cancel: cancel, exited: make(chan struct{})}
+	w.room.Store(freshQueue)
+	return w
+}
+
+// freshQueue bounds the just-published deliveries a worker holds.
+const freshQueue = 256
+
+// reserve takes a place in fresh; false when it is full.
+func (w *worker) reserve() bool {
+	if w.room.Add(-1) < 0 {
+		w.room.Add(1)
+		return false
+	}
+	return true
+}
+
+func (w *worker) unreserve() { w.room.Add(1) }
+
+// lease is how long a claim holds a delivery: long enough for a batch of
+// attempts that all time out.
+func (o Options) lease() time.Duration { return time.Duration(o.Batch+1)*o.Timeout + 30*time.Second }
+
+// takeFresh attempts a just-published delivery, unless it waited so long
+// that its lease could run out during the attempt (then the queue's next
+// claim picks it up, here or on another node).
+func (w *worker) takeFresh(d store.WebhookDelivery) {
+	w.room.Add(1)
+	o := w.s.opt
+	if o.Now().Add(o.Timeout + 5*time.Second).After(d.LeaseUntil) {
+		return
+	}
+	w.deliver(d)
 }
 
 // newClient is an HTTP client that verifies TLS, refuses private
@@ -72,6 +110,7 @@ func (w *worker) halt() {
 func (w *worker) run() {
 	defer close(w.exited)
 	defer w.client.CloseIdleConnections()
+	defer w.drainFresh()
 	for {
 		n, err := w.round()
 		if w.ctx.Err() != nil {
@@ -92,22 +131,49 @@ func (w *worker) run() {
 			}
 		}
 		t := time.NewTimer(wait)
-		select {
-		case <-w.ctx.Done():
-			t.Stop()
-			return
-		case <-w.wakeCh:
-		case <-t.C:
+	idle:
+		for {
+			select {
+			case <-w.ctx.Done():
+				t.Stop()
+				return
+			case d := <-w.fresh:
+				w.takeFresh(d)
+				if w.ctx.Err() != nil {
+					t.Stop()
+					return
+				}
+				continue idle
+			case <-w.wakeCh:
+			case <-t.C:
+			}
+			break
 		}
 		t.Stop()
+	}
+}
+
+// drainFresh gives back the just-published deliveries a stopping worker
+// holds, so the queue's next claim takes them without waiting out a lease.
+func (w *worker) drainFresh() {
+	var ds []store.WebhookDelivery
+	for {
+		select {
+		case d := <-w.fresh:
+			ds = append(ds, d)
+		default:
+			if len(ds) > 0 {
+				w.release(ds)
+			}
+			return
+		}
 	}
 }
 
 // round claims due deliveries and attempts each; it returns how many it claimed.
 func (w *worker) round() (int, error) {
 	o := w.s.opt
-	lease := time.Duration(o.Batch+1)*o.Timeout + 30*time.Second
-	ds, err := w.s.st.ClaimWebhookDeliveries(w.ctx, w.ep.ID, o.Now(), lease, o.Batch)
+	ds, err := w.s.st.ClaimWebhookDeliveries(w.ctx, w.ep.ID, o.Now(), o.lease(), o.Batch)
 	if err != nil {
 		return 0, err
 	}

@@ -149,7 +149,8 @@ func slackMessage(ev events.Event, serverName string) map[string]any {
 		map[string]any{"type": "header", "text": map[string]any{"type": "plain_text", "text": clip(a.Title, 150), "emoji": true}},
 	}
 	if a.Text != "" {
-		blocks = append(blocks, map[string]any{"type": "section", "text": map[string]any{"type": "mrkdwn", "text": slackEscape(clip(a.Text, 2900))}})
+		// The person's words as plain_text: nothing in them formats or links.
+		blocks = append(blocks, map[string]any{"type": "section", "text": map[string]any{"type": "plain_text", "text": clip(a.Text, 2900), "emoji": false}})
 	}
 	var fields []any
 	for _, f := range a.Facts {
@@ -173,6 +174,14 @@ func slackMessage(ev events.Event, serverName string) map[string]any {
 	return map[string]any{"text": slackEscape(fallback), "blocks": blocks}
 }
 
+func textRun(text string, bold bool) map[string]any {
+	r := map[string]any{"type": "TextRun", "text": text}
+	if bold {
+		r["weight"] = "Bolder"
+	}
+	return r
+}
+
 // teamsMessage is a Workflows ("When a Teams webhook request is
 // received") message: an Adaptive Card in a message envelope.
 func teamsMessage(ev events.Event, serverName string) map[string]any {
@@ -180,17 +189,16 @@ func teamsMessage(ev events.Event, serverName string) map[string]any {
 	body := []any{
 		map[string]any{"type": "TextBlock", "text": a.Title, "weight": "Bolder", "size": "Medium", "wrap": true},
 	}
+	// What devices and people wrote goes in TextRuns, which Teams shows
+	// as typed: a TextBlock or a FactSet would read [text](url) as a link.
 	if a.Text != "" {
-		body = append(body, map[string]any{"type": "TextBlock", "text": a.Text, "wrap": true})
+		body = append(body, map[string]any{"type": "RichTextBlock", "inlines": []any{textRun(a.Text, false)}})
 	}
-	var facts []any
 	for _, f := range a.Facts {
 		if f[1] != "" {
-			facts = append(facts, map[string]any{"title": f[0], "value": f[1]})
+			body = append(body, map[string]any{"type": "RichTextBlock", "spacing": "Small",
+				"inlines": []any{textRun(f[0]+": ", true), textRun(f[1], false)}})
 		}
-	}
-	if len(facts) > 0 {
-		body = append(body, map[string]any{"type": "FactSet", "facts": facts})
 	}
 	card := map[string]any{
 		"$schema": "http://adaptivecards.io/schemas/adaptive-card.json",

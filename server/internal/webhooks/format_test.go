@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,7 +20,7 @@ var update = flag.Bool("update", false, "rewrite golden files")
 func goldenEvents() map[string]events.Event {
 	t0 := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
 	req := &protocol.RequestSummary{RequestID: "req_1", DeviceID: "dev_1", Hostname: "ana-laptop", User: "ana", Category: protocol.CategoryProblem,
-		Urgency: protocol.UrgencyBlocking, Status: protocol.StatusNew, Text: "The VPN drops every <5> minutes & I can't join calls",
+		Urgency: protocol.UrgencyBlocking, Status: protocol.StatusNew, Text: "The VPN drops every <5> minutes & I can't join calls [see](https://evil.example)",
 		CreatedAt: t0, UpdatedAt: t0}
 	url := "https://help.example.com/#/requests/req_1"
 	return map[string]events.Event{
@@ -93,6 +94,9 @@ func checkSlack(t *testing.T, m map[string]any, url string) {
 			if txt, ok := blk["text"].(map[string]any); ok && len(txt["text"].(string)) > 3000 {
 				t.Error("slack: section text over 3,000 characters")
 			}
+			if txt, ok := blk["text"].(map[string]any); ok && strings.Contains(txt["text"].(string), "I can't join") && txt["type"] != "plain_text" {
+				t.Error("slack: the person's words must be plain_text")
+			}
 			if f, ok := blk["fields"].([]any); ok && len(f) > 10 {
 				t.Error("slack: over 10 fields")
 			}
@@ -132,9 +136,19 @@ func checkTeams(t *testing.T, m map[string]any, url string) {
 	if card["type"] != "AdaptiveCard" || card["version"] == "" || len(card["body"].([]any)) == 0 {
 		t.Fatalf("teams: card %v", card)
 	}
-	for _, b := range card["body"].([]any) {
-		switch b.(map[string]any)["type"] {
-		case "TextBlock", "FactSet":
+	for i, b := range card["body"].([]any) {
+		el := b.(map[string]any)
+		switch el["type"] {
+		case "TextBlock":
+			if i != 0 {
+				t.Errorf("teams: a TextBlock (markdown) past the title: %v", el)
+			}
+		case "RichTextBlock":
+			for _, in := range el["inlines"].([]any) {
+				if in.(map[string]any)["type"] != "TextRun" {
+					t.Errorf("teams: inline %v", in)
+				}
+			}
 		default:
 			t.Errorf("teams: unexpected element %v", b)
 		}

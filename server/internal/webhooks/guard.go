@@ -110,6 +110,9 @@ func ValidateURL(raw string, allowPrivate bool) error {
 			return errors.New("the address has an invalid port")
 		}
 	}
+	if ipErr := checkNumericHost(host); ipErr != nil {
+		return ipErr
+	}
 	loopback := isLoopbackName(host)
 	ip, ipErr := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"))
 	if ipErr == nil {
@@ -151,6 +154,29 @@ func parsePort(p string) (int, error) {
 		return 0, errors.New("port out of range")
 	}
 	return n, nil
+}
+
+// checkNumericHost refuses hosts that only look like a name: "127.1",
+// "2130706433", "0x7f.1" are IPv4 addresses to some resolvers (inet_aton)
+// and not to others, so nobody can tell where they lead.
+func checkNumericHost(host string) error {
+	if strings.Contains(host, ":") {
+		return nil // IPv6 literal, parsed strictly below
+	}
+	if _, err := netip.ParseAddr(host); err == nil {
+		return nil
+	}
+	last := host[strings.LastIndex(host, ".")+1:]
+	numeric := last != ""
+	for _, c := range strings.ToLower(last) {
+		if !(c >= '0' && c <= '9' || c == 'x' || c >= 'a' && c <= 'f') {
+			numeric = false
+		}
+	}
+	if numeric && (last[0] >= '0' && last[0] <= '9') {
+		return errors.New("write the address as a host name or a plain IP address (like 203.0.113.7)")
+	}
+	return nil
 }
 
 func isLoopbackName(host string) bool {

@@ -41,6 +41,11 @@ func TestValidateURL(t *testing.T) {
 		{"https://example.com:99999/", false, false},
 		{"https://exa mple.com/", false, false},
 		{"", false, false},
+		{"https://127.1/", false, false},
+		{"https://2130706433/", false, false},
+		{"https://0x7f.0x1/", false, false},
+		{"https://10.0.0.1.example.com/", false, true}, // a real name; checked at dial
+		{"https://cafe.example/", false, true},
 		{"https://" + strings.Repeat("a", 2100) + ".com/", false, false},
 	} {
 		err := ValidateURL(c.url, c.private)

@@ -179,7 +179,24 @@ func (s *Service) Publish(ctx context.Context, ev events.Event) {
 	if len(ds) == 0 {
 		return
 	}
+	// Deliveries whose endpoint has a worker here with room are stored
+	// claimed by this node and handed to it: no claim write, no wait.
+	held := make([]*worker, len(ds))
+	s.mu.Lock()
+	for i := range ds {
+		if w := s.workers[ds[i].EndpointID]; w != nil && w.reserve() {
+			held[i] = w
+			ds[i].LeaseUntil = now.Add(s.opt.lease())
+		}
+	}
+	s.mu.Unlock()
 	if err := s.st.EnqueueWebhookDeliveries(ctx, ds); err != nil {
+		for i, w := range held {
+			if w != nil {
+				w.unreserve()
+				ds[i].LeaseUntil = time.Time{}
+			}
+		}
 		s.log.Warn("webhook deliveries kept in memory until the store answers", "event", ev.ID, "n", len(ds), "err", err)
 		s.mu.Lock()
 		if len(s.backlog)+len(ds) <= maxBacklog {
@@ -190,8 +207,15 @@ func (s *Service) Publish(ctx context.Context, ev events.Event) {
 		s.mu.Unlock()
 		return
 	}
-	for _, d := range ds {
-		s.Wake(d.EndpointID)
+	for i, d := range ds {
+		if w := held[i]; w != nil {
+			w.fresh <- d // a place was reserved: never blocks
+			if w.ctx.Err() != nil {
+				w.drainFresh() // the worker stopped meanwhile: give it back to the queue
+			}
+		} else {
+			s.Wake(d.EndpointID)
+		}
 	}
 }
 
@@ -257,9 +281,14 @@ func (s *Service) run() {
 	defer s.done.Done()
 	tick := time.NewTicker(s.opt.Poll)
 	defer tick.Stop()
+	var pruned time.Time
 	for {
 		s.flushBacklog()
 		s.syncWorkers()
+		if time.Since(pruned) > pruneEvery {
+			pruned = time.Now()
+			s.prune()
+		}
 		select {
 		case <-s.stop:
 			s.mu.Lock()
@@ -273,6 +302,23 @@ func (s *Service) run() {
 		case <-s.reload:
 		case <-tick.C:
 		}
+	}
+}
+
+// Finished deliveries are kept KeepDeliveries for the console, then
+// pruned (checked every pruneEvery).
+const (
+	KeepDeliveries = 30 * 24 * time.Hour
+	pruneEvery     = time.Hour
+)
+
+func (s *Service) prune() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if n, err := s.st.PruneWebhookDeliveries(ctx, s.opt.Now().Add(-KeepDeliveries)); err != nil {
+		s.log.Warn("prune webhook deliveries", "err", err)
+	} else if n > 0 {
+		s.log.Info("pruned old webhook deliveries", "n", n)
 	}
 }
 

@@ -12,7 +12,7 @@ import (
 // RunConfig chooses scenarios and their sizes.
 type RunConfig struct {
 	Devices   int           `json:"devices"`
-	Scenarios []string      `json:"scenarios"` // idle, broadcast, route, checks, software, slow, storm
+	Scenarios []string      `json:"scenarios"` // idle, broadcast, route, webhooks, checks, software, slow, storm
 	Hold      time.Duration `json:"hold_ns"`   // idle hold
 	// Background traffic during route and slow: telemetry frames per second
 	// (device → console, in memory) and request probes per second (stored,
@@ -38,10 +38,11 @@ type RunConfig struct {
 }
 
 // AllScenarios in the order they run.
-var AllScenarios = []string{"idle", "broadcast", "route", "checks", "software", "slow", "storm"}
+var AllScenarios = []string{"idle", "broadcast", "route", "webhooks", "checks", "software", "slow", "storm"}
 
 // DefaultScenarios run when none are named: all but software, which takes
-// minutes (--scenarios route,software).
+// minutes (--scenarios route,software), and webhooks (--scenarios
+// route,webhooks: route first, as its baseline).
 var DefaultScenarios = []string{"idle", "broadcast", "route", "checks", "slow", "storm"}
 
 // Runner drives one run: shards of devices, technicians, a target server.
@@ -85,6 +86,8 @@ func (r *Runner) Run(ctx context.Context) (*Report, error) {
 			}
 		case "route":
 			err = r.route(ctx)
+		case "webhooks":
+			err = r.webhooks(ctx)
 		case "checks":
 			err = r.checks(ctx)
 		case "software":

@@ -44,6 +44,13 @@ func TestSmokeSoftware(t *testing.T) {
 	smoke(t, 60, []string{"route", "software"}, 150*time.Second)
 }
 
+// TestSmokeWebhooks runs the webhooks scenario after route with a small
+// fleet: the simulator's receiver gets signed deliveries and reports
+// their delay.
+func TestSmokeWebhooks(t *testing.T) {
+	smoke(t, 60, []string{"route", "webhooks"}, 100*time.Second)
+}
+
 func smoke(t *testing.T, n int, scenarios []string, limit time.Duration) {
 	s := servertest.New(t, servertest.WithPingInterval(5*time.Second))
 	ctx, cancel := context.WithTimeout(context.Background(), limit)

@@ -28,6 +28,7 @@ type Tech struct {
 
 	conn    *websocket.Conn
 	reply   atomic.Bool
+	alive   atomic.Bool // the read loop runs
 	work    chan protocol.RequestSummary
 	wg      sync.WaitGroup
 	telemH  *Hist // device telemetry → console (in memory)
@@ -133,8 +134,19 @@ func (t *Tech) Open(ctx context.Context, replyWorkers int) error {
 	for range replyWorkers {
 		t.wg.Go(t.replyLoop)
 	}
+	t.alive.Store(true)
 	go t.readLoop()
 	return nil
+}
+
+// EnsureOpen opens the console socket again when the server closed it
+// (a slow consumer on an overloaded box); it reports whether it had to.
+func (t *Tech) EnsureOpen(ctx context.Context, replyWorkers int) (bool, error) {
+	if t.alive.Load() {
+		return false, nil
+	}
+	t.Close()
+	return true, t.Open(ctx, replyWorkers)
 }
 
 // SetReply turns answering probes on or off.
@@ -145,6 +157,7 @@ func (t *Tech) ResetHists() { t.telemH.Reset(); t.devToT.Reset() }
 
 func (t *Tech) readLoop() {
 	defer close(t.work)
+	defer t.alive.Store(false)
 	for {
 		_, data, err := t.conn.ReadMessage()
 		if err != nil {

@@ -19,6 +19,7 @@ import { renderArticles } from './articles.js';
 import { renderReplies } from './replies.js';
 import { renderSoftware, renderSoftwareTitle } from './software.js';
 import { renderSLA } from './sla.js';
+import { renderWebhooks } from './webhooks.js';
 
 const main = document.getElementById('main');
 const appEl = document.getElementById('app');
@@ -39,6 +40,7 @@ const routes = [
   [/^\/admin\/email$/, 'email', renderEmail, 'admin'],
   [/^\/admin\/audit$/, 'audit', renderAudit, 'admin'],
   [/^\/admin\/sla$/, 'sla', renderSLA, 'admin'],
+  [/^\/admin\/webhooks$/, 'webhooks', renderWebhooks, 'admin'],
   [/^\/heads-up$/, 'heads-up', renderHeadsUp],
   [/^\/heads-up\/([^/]+)$/, 'heads-up', renderCheckDevices],
   [/^\/articles(?:\/([^/]+))?$/, 'articles', renderArticles],
