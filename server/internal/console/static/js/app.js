@@ -17,6 +17,7 @@ import { renderHeadsUp, renderCheckDevices } from './headsup.js';
 import { renderArticles } from './articles.js';
 import { renderReplies } from './replies.js';
 import { renderSoftware, renderSoftwareTitle } from './software.js';
+import { renderReports } from './reports.js';
 
 const main = document.getElementById('main');
 const appEl = document.getElementById('app');
@@ -41,6 +42,7 @@ const routes = [
   [/^\/replies$/, 'replies', renderReplies],
   [/^\/software$/, 'software', renderSoftware],
   [/^\/software\/([^/]+)$/, 'software', renderSoftwareTitle],
+  [/^\/reports(?:\/(\d{4}-\d{2}))?$/, 'reports', renderReports],
 ];
 
 function parseHash() {
