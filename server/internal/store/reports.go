@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/deskside/deskside/shared/protocol"
@@ -132,9 +133,10 @@ type NamedCount struct {
 	Count int    `json:"count"`
 }
 
-// MonthReport aggregates in SQL: one pass over the month's rows of the
-// covering index requests_report for the counts, one per zone offset for
-// the hours, and two index probes per percentile (see percentiles).
+// MonthReport aggregates in SQL: one pass over the month's rows of an
+// index for the counts (reportCounts), one query of hourly range counts
+// for the hours (reportHours), and two index walks per percentile
+// (percentiles).
 func (s *SQL) MonthReport(ctx context.Context, from, to time.Time, loc *time.Location) (Report, error) {
 	if loc == nil {
 		loc = time.UTC
@@ -143,31 +145,36 @@ func (s *SQL) MonthReport(ctx context.Context, from, to time.Time, loc *time.Loc
 	rep.Satisfaction.Comments = []RatedComment{}
 	rep.HeadsUp.ByCheck, rep.Articles.Top = []NamedCount{}, []NamedCount{}
 	f, t, now := ms(from), ms(to), ms(time.Now())
+	// The queries are independent reads: run them side by side on the
+	// read pool, the percentiles once the counts say how many there are.
 	var responded, resolved int
-	steps := []func() error{
+	err := together(
 		func() error {
 			var err error
-			responded, resolved, err = s.reportCounts(ctx, &rep, f, t, now)
-			return err
+			if responded, resolved, err = s.reportCounts(ctx, &rep, f, t, now); err != nil {
+				return err
+			}
+			return together(
+				func() error {
+					var err error
+					rep.FirstResponse, err = s.percentiles(ctx, "first_response_at", f, t, responded)
+					return err
+				},
+				func() error {
+					var err error
+					rep.Resolution, err = s.percentiles(ctx, "resolved_at", f, t, resolved)
+					return err
+				})
 		},
 		func() error { return s.reportHours(ctx, &rep, from, to, loc) },
 		func() error {
-			var err error
-			rep.FirstResponse, err = s.percentiles(ctx, "first_response_at", f, t, responded)
-			return err
-		},
-		func() error {
-			var err error
-			rep.Resolution, err = s.percentiles(ctx, "resolved_at", f, t, resolved)
-			return err
-		},
-		func() error { return s.reportComments(ctx, &rep, f, t) },
-		func() error { return s.reportSelfService(ctx, &rep, f, t) },
-	}
-	for _, step := range steps {
-		if err := step(); err != nil {
-			return Report{}, fmt.Errorf("month report %s: %w", from.In(loc).Format("2006-01"), err)
-		}
+			if err := s.reportComments(ctx, &rep, f, t); err != nil {
+				return err
+			}
+			return s.reportSelfService(ctx, &rep, f, t)
+		})
+	if err != nil {
+		return Report{}, fmt.Errorf("month report %s: %w", from.In(loc).Format("2006-01"), err)
 	}
 	return rep, nil
 }
@@ -467,6 +474,18 @@ func (s *SQL) reportSelfService(ctx context.Context, rep *Report, f, t int64) er
 		WHERE f.event = ? AND f.at >= ? AND f.at < ? GROUP BY f.article_id ORDER BY count(*) DESC, f.article_id LIMIT 10`,
 		protocol.ArticleSolved, f, t)
 	return err
+}
+
+// together runs fns at once and returns their errors joined. Each writes
+// its own fields of the report.
+func together(fns ...func() error) error {
+	errs := make([]error, len(fns))
+	var wg sync.WaitGroup
+	for i, fn := range fns {
+		wg.Go(func() { errs[i] = fn() })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // ClaimMeta inserts key = value unless key exists.
