@@ -224,6 +224,9 @@ func TestMonthReportPlans(t *testing.T) {
 	if !strings.Contains(counts, "COVERING INDEX requests_report") || strings.Contains(counts, "TEMP B-TREE") {
 		t.Errorf("counts plan: %s", counts)
 	}
+	if p := plan(`SELECT count(*) FROM requests WHERE created_at >= ? AND created_at < ?`, 0, 1); !strings.Contains(p, "COVERING INDEX requests_created") {
+		t.Errorf("an hour's count: %s", p)
+	}
 	for _, col := range []string{"first_response_at", "resolved_at"} {
 		idx := map[string]string{"first_response_at": "requests_first_response", "resolved_at": "requests_resolution"}[col]
 		p := plan(`SELECT `+col+` - created_at FROM requests INDEXED BY `+idx+` WHERE `+col+` > 0 AND created_at >= ? AND created_at < ?
