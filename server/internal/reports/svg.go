@@ -100,7 +100,7 @@ func kindChart(rep store.Report) []byte {
 	for _, b := range bars {
 		most = max(most, b.blocking+b.other)
 	}
-	const rowH, top, left, right = 30, 34, 110, 70
+	const rowH, top, left, right = 30, 34, 190, 60
 	h := top + max(len(bars), 1)*rowH + 10
 	var s svg
 	s.open(chartWidth, h, "Requests by kind and urgency, "+rep.Month)
@@ -123,30 +123,30 @@ func kindChart(rep store.Report) []byte {
 	return s.bytes()
 }
 
-// kindLabel is a kind as the console names it.
+// kindLabel is a kind as the console names it (util.js CATEGORY).
 func kindLabel(k string) string {
 	switch protocol.Category(k) {
 	case protocol.CategoryProblem:
-		return "Problem"
+		return "Something isn’t working"
 	case protocol.CategoryQuestion:
-		return "Question"
+		return "A question"
 	case protocol.CategorySoftware:
-		return "Software"
+		return "Software they use or need"
 	case protocol.CategoryIdea:
-		return "Idea"
+		return "An idea"
 	}
 	return k
 }
 
 // satisfactionChart is a column per rating, 1 to 5.
 func satisfactionChart(rep store.Report) []byte {
-	const h, top, bottom, colW, gap, left = 200, 20, 40, 80, 30, 80
+	const w, h, top, bottom, colW, gap, left = 420, 200, 24, 34, 56, 20, 30
 	most := 1
 	for _, n := range rep.Satisfaction.Distribution {
 		most = max(most, n)
 	}
 	var s svg
-	s.open(chartWidth, h, fmt.Sprintf("Satisfaction, %s: %d ratings averaging %.2f", rep.Month, rep.Satisfaction.Rated,
+	s.open(w, h, fmt.Sprintf("Satisfaction, %s: %d ratings averaging %.2f", rep.Month, rep.Satisfaction.Rated,
 		rep.Satisfaction.Average))
 	colours := []string{colBad, "#c0622f", colWarm, "#5c8f56", colGood}
 	scale := float64(h-top-bottom) / float64(most)
@@ -157,7 +157,7 @@ func satisfactionChart(rep store.Report) []byte {
 		s.text(x+colW/2, float64(h-bottom)-bh-5, "middle", colText, fmt.Sprint(n))
 		s.text(x+colW/2, h-bottom+18, "middle", colMuted, strings.Repeat("★", i+1))
 	}
-	fmt.Fprintf(&s.b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s"/>`, left-10, h-bottom, chartWidth-20, h-bottom, colLine)
+	fmt.Fprintf(&s.b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s"/>`, left-10, h-bottom, w-20, h-bottom, colLine)
 	return s.bytes()
 }
 

@@ -159,9 +159,16 @@ var pgMigrations = []string{
 	CREATE INDEX mail_outbox_due ON mail_outbox(status, next_attempt_at);
 	CREATE INDEX mail_outbox_created ON mail_outbox(created_at);`,
 	// 8: IT's month (see migrations): PostgreSQL hashes the month's
-	// groups and sorts for percentile_cont, so only the open requests past
-	// due need an index.
-	`CREATE INDEX requests_unanswered ON requests(created_at, first_response_due) WHERE first_response_at = 0 AND first_response_due > 0;
+	// groups, read from requests_report by an index-only scan (narrower
+	// than the table's rows); the percentiles walk the expression indexes as on SQLite
+	// (percentile_cont sorted a million rows in about a second each; the
+	// INCLUDE lets it be an index-only scan).
+	`CREATE INDEX requests_first_response ON requests((first_response_at - created_at), created_at) INCLUDE (first_response_at)
+		WHERE first_response_at > 0;
+	CREATE INDEX requests_resolution ON requests((resolved_at - created_at), created_at) INCLUDE (resolved_at) WHERE resolved_at > 0;
+	CREATE INDEX requests_report ON requests(created_at) INCLUDE (category, urgency, rating, first_response_at, first_response_due,
+		resolved_at, resolution_due);
+	CREATE INDEX requests_unanswered ON requests(created_at, first_response_due) WHERE first_response_at = 0 AND first_response_due > 0;
 	CREATE INDEX requests_unresolved ON requests(created_at, resolution_due) WHERE resolved_at = 0 AND resolution_due > 0;`,
 	// 8: outbound webhooks (issue 17, webhooks.go): endpoints, and the
 	// durable delivery queue the dispatcher claims from (lease_until lets

@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/deskside/deskside/shared/protocol"
@@ -132,9 +133,10 @@ type NamedCount struct {
 	Count int    `json:"count"`
 }
 
-// MonthReport aggregates in SQL: one pass over the month's rows of the
-// covering index requests_report for the counts, one per zone offset for
-// the hours, and two index probes per percentile (see percentiles).
+// MonthReport aggregates in SQL: one pass over the month's rows of an
+// index for the counts (reportCounts), one query of hourly range counts
+// for the hours (reportHours), and two index walks per percentile
+// (percentiles).
 func (s *SQL) MonthReport(ctx context.Context, from, to time.Time, loc *time.Location) (Report, error) {
 	if loc == nil {
 		loc = time.UTC
@@ -143,31 +145,36 @@ func (s *SQL) MonthReport(ctx context.Context, from, to time.Time, loc *time.Loc
 	rep.Satisfaction.Comments = []RatedComment{}
 	rep.HeadsUp.ByCheck, rep.Articles.Top = []NamedCount{}, []NamedCount{}
 	f, t, now := ms(from), ms(to), ms(time.Now())
+	// The queries are independent reads: run them side by side on the
+	// read pool, the percentiles once the counts say how many there are.
 	var responded, resolved int
-	steps := []func() error{
+	err := together(
 		func() error {
 			var err error
-			responded, resolved, err = s.reportCounts(ctx, &rep, f, t, now)
-			return err
+			if responded, resolved, err = s.reportCounts(ctx, &rep, f, t, now); err != nil {
+				return err
+			}
+			return together(
+				func() error {
+					var err error
+					rep.FirstResponse, err = s.percentiles(ctx, "first_response_at", f, t, responded)
+					return err
+				},
+				func() error {
+					var err error
+					rep.Resolution, err = s.percentiles(ctx, "resolved_at", f, t, resolved)
+					return err
+				})
 		},
 		func() error { return s.reportHours(ctx, &rep, from, to, loc) },
 		func() error {
-			var err error
-			rep.FirstResponse, err = s.percentiles(ctx, "first_response_at", f, t, responded)
-			return err
-		},
-		func() error {
-			var err error
-			rep.Resolution, err = s.percentiles(ctx, "resolved_at", f, t, resolved)
-			return err
-		},
-		func() error { return s.reportComments(ctx, &rep, f, t) },
-		func() error { return s.reportSelfService(ctx, &rep, f, t) },
-	}
-	for _, step := range steps {
-		if err := step(); err != nil {
-			return Report{}, fmt.Errorf("month report %s: %w", from.In(loc).Format("2006-01"), err)
-		}
+			if err := s.reportComments(ctx, &rep, f, t); err != nil {
+				return err
+			}
+			return s.reportSelfService(ctx, &rep, f, t)
+		})
+	if err != nil {
+		return Report{}, fmt.Errorf("month report %s: %w", from.In(loc).Format("2006-01"), err)
 	}
 	return rep, nil
 }
@@ -196,8 +203,14 @@ var (
 // their due from the small partial indexes of unanswered and unresolved
 // requests.
 func (s *SQL) reportCounts(ctx context.Context, rep *Report, f, t, now int64) (responded, resolved int, err error) {
+	// SQLite is told the index: without statistics (the server never runs
+	// ANALYZE) it would take requests_created, read the table and sort.
+	indexed := " INDEXED BY requests_report"
+	if s.d.postgres {
+		indexed = ""
+	}
 	rows, err := s.r.QueryContext(ctx, `SELECT category, urgency, rating, `+frOutcome+`, `+resOutcome+`, count(*)
-		FROM requests WHERE created_at >= ? AND created_at < ?
+		FROM requests`+indexed+` WHERE created_at >= ? AND created_at < ?
 		GROUP BY category, urgency, rating, `+frOutcome+`, `+resOutcome, f, t)
 	if err != nil {
 		return 0, 0, fmt.Errorf("counts: %w", err)
@@ -326,9 +339,9 @@ func (s *SQL) reportHours(ctx context.Context, rep *Report, from, to time.Time, 
 }
 
 // percentiles computes the median and 90th percentile of col - created_at
-// over the month's n requests that have col. PostgreSQL has
-// percentile_cont; SQLite walks the partial expression index on
-// (col - created_at) in order to the two ranks around each percentile
+// over the month's n requests that have col, as PostgreSQL's
+// percentile_cont would: both backends walk the partial expression index
+// on (col - created_at) in order to the two ranks around each percentile
 // (LIMIT 2 OFFSET k, from whichever end is nearer), skipping other months
 // by the index's second column without touching the table.
 func (s *SQL) percentiles(ctx context.Context, col string, f, t int64, n int) (Durations, error) {
@@ -336,20 +349,12 @@ func (s *SQL) percentiles(ctx context.Context, col string, f, t int64, n int) (D
 	if n == 0 {
 		return d, nil
 	}
+	// SQLite is told the index (the planner would rather sort); PostgreSQL
+	// picks it by itself.
+	indexed := " INDEXED BY " + map[string]string{"first_response_at": "requests_first_response", "resolved_at": "requests_resolution"}[col]
 	if s.d.postgres {
-		var med, p90 *float64
-		err := s.r.QueryRowContext(ctx, `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY `+col+` - created_at),
-			percentile_cont(0.9) WITHIN GROUP (ORDER BY `+col+` - created_at)
-			FROM requests WHERE created_at >= ? AND created_at < ? AND `+col+` > 0`, f, t).Scan(&med, &p90)
-		if err != nil {
-			return d, fmt.Errorf("%s percentiles: %w", col, err)
-		}
-		if med != nil && p90 != nil {
-			d.MedianMinutes, d.P90Minutes = minutes(*med), minutes(*p90)
-		}
-		return d, nil
+		indexed = ""
 	}
-	index := map[string]string{"first_response_at": "requests_first_response", "resolved_at": "requests_resolution"}[col]
 	at := func(p float64) (float64, error) {
 		pos := p * float64(n-1)
 		lo := int(math.Floor(pos))
@@ -357,7 +362,7 @@ func (s *SQL) percentiles(ctx context.Context, col string, f, t int64, n int) (D
 		if lo > n/2 { // nearer the top: walk down from it
 			order, offset = " DESC", max(n-2-lo, 0)
 		}
-		rows, err := s.r.QueryContext(ctx, `SELECT `+col+` - created_at FROM requests INDEXED BY `+index+`
+		rows, err := s.r.QueryContext(ctx, `SELECT `+col+` - created_at FROM requests`+indexed+`
 			WHERE `+col+` > 0 AND created_at >= ? AND created_at < ? ORDER BY `+col+` - created_at`+order+` LIMIT 2 OFFSET ?`,
 			f, t, offset)
 		if err != nil {
@@ -467,6 +472,18 @@ func (s *SQL) reportSelfService(ctx context.Context, rep *Report, f, t int64) er
 		WHERE f.event = ? AND f.at >= ? AND f.at < ? GROUP BY f.article_id ORDER BY count(*) DESC, f.article_id LIMIT 10`,
 		protocol.ArticleSolved, f, t)
 	return err
+}
+
+// together runs fns at once and returns their errors joined. Each writes
+// its own fields of the report.
+func together(fns ...func() error) error {
+	errs := make([]error, len(fns))
+	var wg sync.WaitGroup
+	for i, fn := range fns {
+		wg.Go(func() { errs[i] = fn() })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // ClaimMeta inserts key = value unless key exists.

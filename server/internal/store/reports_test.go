@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -191,5 +192,47 @@ func testClaimMeta(t *testing.T, s Store) {
 	}
 	if v, err := s.GetMeta(ctx, "report.mailed.2026-03"); err != nil || v != "node-a" {
 		t.Fatalf("claimed value %q %v", v, err)
+	}
+}
+
+// TestMonthReportPlans: on SQLite, with no statistics (as a server has
+// them), the month's counts read only the covering index requests_report (its expressions must match frOutcome
+// and resOutcome word for word, or SQLite silently reads the table), and
+// the percentiles walk their expression indexes without a sort.
+func TestMonthReportPlans(t *testing.T) {
+	s := openSQLite(t, t.TempDir())
+	ctx := context.Background()
+	plan := func(q string, args ...any) string {
+		rows, err := s.r.QueryContext(ctx, "EXPLAIN QUERY PLAN "+q, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, detail)
+		}
+		return strings.Join(out, "; ")
+	}
+	counts := plan(`SELECT category, urgency, rating, `+frOutcome+`, `+resOutcome+`, count(*) FROM requests INDEXED BY requests_report
+		WHERE created_at >= ? AND created_at < ? GROUP BY category, urgency, rating, `+frOutcome+`, `+resOutcome, 0, 1)
+	if !strings.Contains(counts, "COVERING INDEX requests_report") || strings.Contains(counts, "TEMP B-TREE") {
+		t.Errorf("counts plan: %s", counts)
+	}
+	if p := plan(`SELECT count(*) FROM requests WHERE created_at >= ? AND created_at < ?`, 0, 1); !strings.Contains(p, "COVERING INDEX requests_created") {
+		t.Errorf("an hour's count: %s", p)
+	}
+	for _, col := range []string{"first_response_at", "resolved_at"} {
+		idx := map[string]string{"first_response_at": "requests_first_response", "resolved_at": "requests_resolution"}[col]
+		p := plan(`SELECT `+col+` - created_at FROM requests INDEXED BY `+idx+` WHERE `+col+` > 0 AND created_at >= ? AND created_at < ?
+			ORDER BY `+col+` - created_at LIMIT 2 OFFSET ?`, 0, 1, 0)
+		if !strings.Contains(p, "COVERING INDEX "+idx) || strings.Contains(p, "TEMP B-TREE") {
+			t.Errorf("%s percentile plan: %s", col, p)
+		}
 	}
 }

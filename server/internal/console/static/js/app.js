@@ -20,6 +20,7 @@ import { renderReplies } from './replies.js';
 import { renderSoftware, renderSoftwareTitle } from './software.js';
 import { renderSLA } from './sla.js';
 import { renderWebhooks } from './webhooks.js';
+import { renderReports } from './reports.js';
 
 const main = document.getElementById('main');
 const appEl = document.getElementById('app');
@@ -47,6 +48,7 @@ const routes = [
   [/^\/replies$/, 'replies', renderReplies],
   [/^\/software$/, 'software', renderSoftware],
   [/^\/software\/([^/]+)$/, 'software', renderSoftwareTitle],
+  [/^\/reports(?:\/(\d{4}-\d{2}))?$/, 'reports', renderReports],
 ];
 
 function parseHash() {
