@@ -36,36 +36,42 @@ func DefaultPort(security string) int {
 	return 587
 }
 
+// settingsError is a sentence for the admin (capitalised and punctuated,
+// unlike an error that wraps another), shown as is beside the form.
+type settingsError string
+
+func (e settingsError) Error() string { return string(e) }
+
 // CheckSettings says, in words for the admin, what is wrong with s; nil
 // when the server can try it.
 func CheckSettings(s store.MailSettings) error {
 	if strings.TrimSpace(s.Host) == "" {
-		return errors.New("Enter the mail server's host name (for example smtp.example.com).")
+		return settingsError("Enter the mail server's host name (for example smtp.example.com).")
 	}
 	if strings.ContainsAny(s.Host, " /\r\n") || (strings.Contains(s.Host, ":") && net.ParseIP(s.Host) == nil) {
-		return errors.New("The mail server's host is a name or an address only, without a scheme or a port.")
+		return settingsError("The mail server's host is a name or an address only, without a scheme or a port.")
 	}
 	if s.Port < 1 || s.Port > 65535 {
-		return errors.New("The port is a number from 1 to 65535 (587 for STARTTLS, 465 for TLS).")
+		return settingsError("The port is a number from 1 to 65535 (587 for STARTTLS, 465 for TLS).")
 	}
 	switch s.Security {
 	case SecuritySTARTTLS, SecurityTLS:
 	case SecurityNone:
 		if !isLoopback(s.Host) {
-			return errors.New("Unencrypted email is only allowed to a relay on this machine (localhost). Choose STARTTLS or TLS for " + s.Host + ".")
+			return settingsError("Unencrypted email is only allowed to a relay on this machine (localhost). Choose STARTTLS or TLS for " + s.Host + ".")
 		}
 	default:
-		return errors.New("Security is starttls, tls or none.")
+		return settingsError("Security is starttls, tls or none.")
 	}
 	if s.Password != "" && s.Username == "" {
-		return errors.New("Enter the username that goes with the password.")
+		return settingsError("Enter the username that goes with the password.")
 	}
 	a, err := mail.ParseAddress(s.From)
 	if err != nil || a.Address != s.From {
-		return errors.New("Enter the address emails come from (for example it@example.com).")
+		return settingsError("Enter the address emails come from (for example it@example.com).")
 	}
 	if strings.ContainsAny(s.FromName, "\r\n") {
-		return errors.New("The sender name must be on one line.")
+		return settingsError("The sender name must be on one line.")
 	}
 	return nil
 }
