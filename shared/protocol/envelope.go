@@ -34,10 +34,17 @@ import (
 //	  software.want, software.ask, software.thanks, capability "software";
 //	  console kind software.updated); welcome gains software_hash;
 //	  request.new gains software_title.
+//	4 (2026-12-03): response targets — welcome gains expectations; request
+//	  summaries gain first_response_due, resolution_due, first_response_at,
+//	  resolved_at, waiting_since; console kind request.slipping.
+//	5 (2026-12-04): languages — hello gains language (what the person reads,
+//	  BCP 47), capability "language"; welcome gains default_language (IT's
+//	  default for the device's enrolment group); device kind device.language
+//	  when the person picks another language while linked.
 const Version = 1
 
 // Revision is the additive revision of Version this code speaks.
-const Revision = 4
+const Revision = 5
 
 // Limits shared by both ends. The server enforces them; the agent checks them
 // before sending so the user hears about a too-large screenshot at once.
@@ -72,6 +79,8 @@ const (
 	// Revision 3.
 	KindSoftwareInventory Kind = "software.inventory" // installed software: full list or changes
 	KindSoftwareAnswer    Kind = "software.answer"    // the person answered a software.ask
+	// Revision 5.
+	KindDeviceLanguage Kind = "device.language" // the person picked another language
 )
 
 // Server → device.
@@ -143,6 +152,7 @@ const (
 	CapChecks       = "checks"   // revision 2: heads-up checks
 	CapArticles     = "articles" // revision 2: self-help articles and known problems
 	CapSoftware     = "software" // revision 3: software inventory and amnesty
+	CapLanguage     = "language" // revision 5: the person's language at hello, device.language
 )
 
 // Error codes carried in an error frame.

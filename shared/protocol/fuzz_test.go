@@ -43,6 +43,7 @@ var frameBodies = map[Kind]func() any{
 	KindAnnouncementMeToo: func() any { return new(AnnouncementMeToo) },
 	KindSoftwareInventory: func() any { return new(SoftwareInventory) },
 	KindSoftwareAnswer:    func() any { return new(SoftwareAnswer) },
+	KindDeviceLanguage:    func() any { return new(DeviceLanguage) },
 
 	KindWelcome:         func() any { return new(Welcome) },
 	KindAck:             func() any { return new(Ack) },
@@ -332,6 +333,13 @@ func FuzzFrame(f *testing.F) {
 // bodyRules restates, for each body that validates itself, what a valid
 // body is, written from the field comments rather than from Validate.
 var bodyRules = map[reflect.Type]func(any) error{
+	reflect.TypeFor[DeviceLanguage](): func(v any) error {
+		l := v.(*DeviceLanguage).Language
+		if len(l) > MaxLanguageBytes || strings.Trim(l, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") != "" {
+			return errors.New("not a language tag")
+		}
+		return nil
+	},
 	reflect.TypeFor[RequestNew](): func(v any) error {
 		r := v.(*RequestNew)
 		switch {

@@ -105,6 +105,10 @@ type Hello struct {
 	LastSeq uint64 `json:"last_seq"`
 	// Revision is the protocol revision the agent speaks (0: before 2).
 	Revision int `json:"revision,omitempty"`
+	// Language (revision 5) is the language the person reads, a BCP 47 tag
+	// ("de"): what the server writes to them comes in it. "" or a language
+	// the server has no catalogue for: English.
+	Language string `json:"language,omitempty"`
 }
 
 // Welcome answers Hello.
@@ -132,6 +136,35 @@ type Welcome struct {
 	// Expectations (revision 4) say how soon IT usually answers, one per
 	// urgency, so Get help and My requests can make an honest promise.
 	Expectations []Expectation `json:"expectations,omitempty"`
+	// DefaultLanguage (revision 5) is IT's default language for the device's
+	// enrolment group ("" none): the agent speaks it unless the person chose
+	// another, or DESKSIDE_LANG / --lang says otherwise.
+	DefaultLanguage string `json:"default_language,omitempty"`
+}
+
+// DeviceLanguage (device → server, revision 5) says the person picked
+// another language while linked; the next hello carries it too.
+type DeviceLanguage struct {
+	Language string `json:"language"`
+}
+
+// MaxLanguageBytes caps a language tag; BCP 47 tags in use are far shorter.
+const MaxLanguageBytes = 35
+
+// Validate checks the tag's size and alphabet; whether the server speaks
+// it is the server's business (it falls back to English).
+func (d *DeviceLanguage) Validate() error { return validLanguage(d.Language) }
+
+func validLanguage(s string) error {
+	if len(s) > MaxLanguageBytes {
+		return fmt.Errorf("language: %d bytes, at most %d", len(s), MaxLanguageBytes)
+	}
+	for _, r := range s {
+		if !(r == '-' || r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return fmt.Errorf("language: %q is not a language tag", s)
+		}
+	}
+	return nil
 }
 
 // Expectation is an honest promise for one urgency: how long a first

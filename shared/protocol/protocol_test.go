@@ -41,10 +41,10 @@ func sampleSnapshot() Snapshot {
 func golden() map[Kind]any {
 	snap := sampleSnapshot()
 	return map[Kind]any{
-		KindHello: Hello{AgentVersion: "1.0.0", OS: "linux", Arch: "amd64", Capabilities: []string{CapTelemetry, CapScreenshot, CapChecks, CapArticles}, LastSeq: 41, Revision: Revision},
+		KindHello: Hello{AgentVersion: "1.0.0", OS: "linux", Arch: "amd64", Capabilities: []string{CapTelemetry, CapScreenshot, CapChecks, CapArticles, CapLanguage}, LastSeq: 41, Revision: Revision, Language: "de"},
 		KindWelcome: Welcome{DeviceID: "dev_1", ServerVersion: "1.0.0", Capabilities: []string{CapTelemetry}, PingSeconds: 120, ReplayFrom: 42, ReplayTo: 44, ServerName: "Acme IT", Revision: Revision, ArticlesRevision: 7, SoftwareHash: "sha256:" + strings.Repeat("ab", 32),
 			Expectations: []Expectation{{Urgency: UrgencyBlocking, FirstResponseMinutes: 120, Working: true, NextOpen: t0.Add(14 * time.Hour)},
-				{Urgency: UrgencyWhenYouCan, FirstResponseMinutes: 960, Working: true}}},
+				{Urgency: UrgencyWhenYouCan, FirstResponseMinutes: 960, Working: true}}, DefaultLanguage: "de"},
 		KindAck:            Ack{ID: "f1c0ffee-0000-4000-8000-000000000001", Ref: "req_1"},
 		KindError:          Error{Code: ErrUnknownType, Message: "unknown message type \"bogus\"", Ref: "abc"},
 		KindRequestNew:     RequestNew{RequestID: "req_1", Category: CategorySoftware, Urgency: UrgencyWhenYouCan, Text: "I installed Figma for my work", Screenshot: &Attachment{Name: "screen.png", Type: "image/png", Data: []byte{0x89, 'P', 'N', 'G'}}, Snapshot: &snap, CreatedAt: t0, ShownArticles: []string{"art_1"}, SoftwareTitle: "sw_0123456789abcdef"},
@@ -67,6 +67,7 @@ func golden() map[Kind]any {
 		KindSoftwareInventory: SoftwareInventory{BaseHash: "sha256:" + strings.Repeat("ab", 32), Hash: "sha256:" + strings.Repeat("cd", 32), CollectedAt: t0,
 			Added:   []SoftwareEntry{{Name: "Figma", Version: "124.1.2", Publisher: "Figma, Inc.", Source: SourceRegistryUser, PerUser: true, AppID: "Figma"}},
 			Removed: []SoftwareEntry{{Name: "firefox-esr", Version: "115.9.1esr-1", Publisher: "Debian Mozilla Maintainers", Source: SourceDpkg}}},
+		KindDeviceLanguage: DeviceLanguage{Language: "fr-CA"},
 		KindSoftwareAnswer: SoftwareAnswer{TitleID: "sw_0123456789abcdef", Answer: AnswerForWork, RequestID: "req_1", At: t0},
 		KindSoftwareWant:   SoftwareWant{Reason: "base_unknown", Have: "sha256:" + strings.Repeat("ab", 32)},
 		KindSoftwareAsk:    SoftwareAsk{TitleID: "sw_0123456789abcdef", Name: "Figma", Publisher: "Figma, Inc.", Version: "124.1.2"},
