@@ -16,8 +16,8 @@ import (
 	"sync"
 	"time"
 
-	goi18n "github.com/nicksnyder/go-i18n/v2/i18n"
 	"github.com/BurntSushi/toml"
+	goi18n "github.com/nicksnyder/go-i18n/v2/i18n"
 	"golang.org/x/text/language"
 )
 
